@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "node/lpnode/args.h"
+
+#include <cctype>
+#include <cstdlib>
+
+namespace lp::node {
+
+std::string env_name(const std::string& flag) {
+  std::string out = "LP_";
+  for (char c : flag) out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+Args::Args(const std::vector<std::string>& argv, std::set<std::string> known, std::set<std::string> switches)
+    : known_(std::move(known)), switches_(std::move(switches)) {
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (a.rfind("--", 0) != 0 || a == "--") {
+      positional_.push_back(a);
+      continue;
+    }
+    std::string name = a.substr(2);
+    std::optional<std::string> value;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    if (!known_.count(name) && !switches_.count(name)) {
+      error_ = "unknown flag --" + name;
+      return;
+    }
+    if (switches_.count(name)) {
+      values_[name] = value.value_or("true");
+      continue;
+    }
+    if (!value) {
+      if (i + 1 >= argv.size()) {
+        error_ = "flag --" + name + " needs a value";
+        return;
+      }
+      value = argv[++i];
+    }
+    values_[name] = *value;
+  }
+}
+
+std::optional<std::string> Args::get(const std::string& name) const {
+  if (auto it = values_.find(name); it != values_.end()) return it->second;
+  if (const char* env = std::getenv(env_name(name).c_str()); env && *env) return std::string(env);
+  return std::nullopt;
+}
+
+bool Args::flag(const std::string& name) const {
+  auto v = get(name);
+  return v && *v != "false" && *v != "0";
+}
+
+}  // namespace lp::node

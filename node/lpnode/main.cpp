@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// lpnode: the Livepeer node host. main only dispatches to the subcommands.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "node/lpnode/cli_util.h"
+
+namespace {
+
+const char* kHelp = R"(Usage: lpnode <command> [flags]
+
+A node of the Livepeer live-video network.
+
+Commands:
+  pm       keys and tickets: keygen, address, sign-ticket, check-ticket
+  ledger   the embedded local ledger and the winning-ticket queue
+
+Run `lpnode <command> --help` for its flags and examples. Every flag can also be set in the
+environment as LP_<FLAG> (for example LP_KEY_FILE for --key-file).
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::cout << kHelp;
+    return args.empty() ? lp::node::kExitUsage : lp::node::kExitOk;
+  }
+  if (args[0] == "--version") {
+    std::cout << "lpnode " << LPNODE_VERSION << "\n";
+    return 0;
+  }
+  const std::string cmd = args[0];
+  args.erase(args.begin());
+  try {
+    if (cmd == "pm") return lp::node::pm_main(args);
+    if (cmd == "ledger") return lp::node::ledger_main(args);
+  } catch (const std::exception& e) {
+    return lp::node::fail(cmd, std::string("internal error: ") + e.what(), lp::node::kExitFailed);
+  }
+  return lp::node::fail(cmd, "unknown command (see lpnode --help)", lp::node::kExitUsage);
+}

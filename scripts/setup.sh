@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything the build and the tests need on Debian 12, idempotently:
+# Debian packages (only those missing) and the npm test tools (tests/js/node_modules).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+debs=(
+  # build
+  build-essential meson ninja-build pkg-config
+  # payment/: secp256k1, Keccak-256 (Crypto++), HMAC/scrypt/AES (OpenSSL), SQLite, JSON, 256-bit ints
+  libsecp256k1-dev libcrypto++-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libboost-dev
+  # tests and benchmarks
+  googletest libgtest-dev libgmock-dev libbenchmark-dev sqlite3
+)
+# Node.js and npm run the ethers.js cross-checks; a machine may already have them from elsewhere.
+command -v npm >/dev/null 2>&1 || debs+=(nodejs npm)
+
+missing=()
+for p in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# npm test tools (ethers.js as an independent Ethereum implementation), pinned by the lock file.
+if [ ! -d "$root/tests/js/node_modules/ethers" ]; then
+  echo "setup: installing npm test tools in tests/js" >&2
+  (cd "$root/tests/js" && npm ci --no-audit --no-fund --loglevel=error)
+fi
