@@ -10,7 +10,7 @@ debs=(
   # payment/: secp256k1, Keccak-256 (Crypto++), HMAC/scrypt/AES (OpenSSL), SQLite, JSON, 256-bit ints
   libsecp256k1-dev libcrypto++-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libboost-dev
   # tests and benchmarks
-  googletest libgtest-dev libgmock-dev libbenchmark-dev sqlite3
+  googletest libgtest-dev libgmock-dev libbenchmark-dev sqlite3 jq python3
 )
 # Node.js and npm run the ethers.js cross-checks; a machine may already have them from elsewhere.
 command -v npm >/dev/null 2>&1 || debs+=(nodejs npm)

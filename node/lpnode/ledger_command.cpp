@@ -217,7 +217,7 @@ int run(const std::string& cmd, const Args& args, ledger::LocalLedger& ledger, c
                 {"retried", r->retried},
                 {"dropped", r->dropped},
                 {"valueRedeemed", to_dec(r->value_redeemed)},
-                {"block", block ? to_dec(*block) : std::string()}});
+                {"block", block ? json(block->convert_to<std::int64_t>()) : json(nullptr)}});
     return kExitOk;
   }
   return fail("ledger", "unknown command '" + cmd + "' (see lpnode ledger --help)", kExitUsage);

@@ -135,17 +135,23 @@ Result<TicketParams> Recipient::ticket_params(const Address& sender, const Price
   return p;
 }
 
-Status Recipient::check_creation_round(const ExpirationParams& exp) {
+Result<Recipient::ChainSnapshot> Recipient::snapshot(const Address& sender, const ExpirationParams& exp) {
+  ChainSnapshot snap;
+  auto info = chain_.sender_info(sender);
+  if (!info) return info.error();
+  snap.sender = *info;
   auto last = chain_.last_initialized_round();
   if (!last) return last.error();
-  if (exp.creation_round > last->round || exp.creation_round + config_.ticket_validity_rounds <= last->round)
-    return fatal("invalid_creation_round", "invalid ticket creation round " + to_dec(exp.creation_round) +
-                                               " (last initialized round " + to_dec(last->round) + ")");
-  auto hash = chain_.block_hash_for_round(exp.creation_round);
-  if (!hash) return hash.error();
-  if (is_zero(*hash) || *hash != exp.creation_round_block_hash)
-    return fatal("invalid_creation_round_block_hash", "invalid ticket creation round block hash");
-  return ok_status();
+  snap.last_round = *last;
+  if (exp.creation_round <= last->round) {
+    auto hash = chain_.block_hash_for_round(exp.creation_round);
+    if (!hash) return hash.error();
+    snap.creation_round_hash = *hash;
+  }
+  auto block = chain_.block_number();
+  if (!block) return block.error();
+  snap.block = *block;
+  return snap;
 }
 
 Status Recipient::record_nonce(const U256& rand, std::uint32_t nonce, const U256& expiration_block) {
@@ -169,15 +175,22 @@ void Recipient::prune_expired(const U256& block) {
 Result<ReceivedTicket> Recipient::receive_ticket(const Ticket& ticket, ByteSpan sig, const U256& seed,
                                                  const U256& params_expiration_block,
                                                  const PriceInfo& price) {
+  auto per_pixel = price.per_pixel();
+  if (!per_pixel) return per_pixel.error();
+  auto snap = snapshot(ticket.sender, ticket.expiration);
+  if (!snap) return snap.error();
+  return receive_one(*snap, ticket, sig, seed, params_expiration_block, *per_pixel);
+}
+
+Result<ReceivedTicket> Recipient::receive_one(const ChainSnapshot& chain, const Ticket& ticket, ByteSpan sig,
+                                              const U256& seed, const U256& params_expiration_block,
+                                              const Rational& price) {
   // 1. sender
   if (is_zero(ticket.sender)) return fatal("invalid_sender", "invalid ticket sender");
-  auto info = chain_.sender_info(ticket.sender);
-  if (!info) return info.error();
-  if (info->deposit == 0 && info->reserve == 0)
+  const ledger::SenderInfo& info = chain.sender;
+  if (info.deposit == 0 && info.reserve == 0)
     return fatal("sender_unfunded", "sender " + to_checksum(ticket.sender) + " has no deposit or reserve");
-  auto last = chain_.last_initialized_round();
-  if (!last) return last.error();
-  if (info->unlock_in_progress() && info->withdraw_round <= last->round + 1)
+  if (info.unlock_in_progress() && info.withdraw_round <= chain.last_round.round + 1)
     return fatal("sender_unlocking", "deposit and reserve for sender " + to_checksum(ticket.sender) +
                                          " is set to unlock soon");
   // 2. recipient
@@ -187,13 +200,17 @@ Result<ReceivedTicket> Recipient::receive_ticket(const Ticket& ticket, ByteSpan 
   auto signer = recover_ticket_signer(ticket_hash, sig);
   if (!signer) return forbidden("invalid_signature", "invalid ticket signature: " + signer.error().message);
   if (*signer != ticket.sender) return forbidden("invalid_signature", "invalid ticket signature: signer is not the sender");
-  // 4. creation round
-  if (auto st = check_creation_round(ticket.expiration); !st) return st.error();
+  // 4. creation round: initialized, not in the future, not past the validity period
+  const ExpirationParams& exp = ticket.expiration;
+  if (exp.creation_round > chain.last_round.round ||
+      exp.creation_round + config_.ticket_validity_rounds <= chain.last_round.round)
+    return fatal("invalid_creation_round", "invalid ticket creation round " + to_dec(exp.creation_round) +
+                                               " (last initialized round " + to_dec(chain.last_round.round) + ")");
+  if (is_zero(chain.creation_round_hash) || chain.creation_round_hash != exp.creation_round_block_hash)
+    return fatal("invalid_creation_round_block_hash", "invalid ticket creation round block hash");
   // 5. recipientRandHash, recomputed from what the sender echoed
-  auto per_pixel = price.per_pixel();
-  if (!per_pixel) return per_pixel.error();
   const U256 rand = recipient_rand(seed, ticket.sender, ticket.face_value, ticket.win_prob,
-                                   params_expiration_block, *per_pixel, ticket.expiration);
+                                   params_expiration_block, price, exp);
   if (pm::recipient_rand_hash(rand) != ticket.recipient_rand_hash)
     return fatal("invalid_recipient_rand", "invalid recipientRand for ticket recipientRandHash");
   // nonce before the lottery: a replay never gets a second draw
@@ -205,18 +222,26 @@ Result<ReceivedTicket> Recipient::receive_ticket(const Ticket& ticket, ByteSpan 
     if (auto st = winners_.add_winner(w); !st) return st.error();
   }
   // 6. params expiry: a winner stays queued (it is still valid on chain), but earns no credit
-  auto block = chain_.block_number();
-  if (!block) return block.error();
-  if (params_expiration_block <= *block)
+  if (params_expiration_block <= chain.block)
     return make_error(ErrorKind::retryable, "ticket_params_expired", "TicketParams expired");
   return out;
 }
 
 PaymentOutcome Recipient::receive_payment(const TicketBatch& batch, const std::string& session) {
   PaymentOutcome out;
+  auto per_pixel = batch.expected_price.per_pixel();
+  if (!per_pixel) {
+    out.error = per_pixel.error();
+    return out;
+  }
+  auto snap = snapshot(batch.sender, batch.params.expiration);
+  if (!snap) {
+    out.error = snap.error();
+    return out;
+  }
   for (std::size_t i = 0; i < batch.tickets.size(); ++i) {
-    auto r = receive_ticket(batch.ticket(i), batch.tickets[i].sig, batch.params.seed,
-                            batch.params.expiration_block, batch.expected_price);
+    auto r = receive_one(*snap, batch.ticket(i), batch.tickets[i].sig, batch.params.seed,
+                         batch.params.expiration_block, *per_pixel);
     if (!r) {
       if (!out.error) out.error = r.error();
       if (r.error().kind == ErrorKind::fatal) break;

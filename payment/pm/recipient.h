@@ -73,7 +73,17 @@ class Recipient {
   U256 recipient_rand(const U256& seed, const Address& sender, const U256& face_value,
                       const U256& win_prob, const U256& expiration_block, const Rational& price,
                       const ExpirationParams& exp) const;
-  Status check_creation_round(const ExpirationParams& exp);
+  /// What every ticket of a batch is checked against, read from the chain once per batch.
+  struct ChainSnapshot {
+    ledger::SenderInfo sender;
+    ledger::RoundInfo last_round;
+    Hash creation_round_hash{};  // of the batch's creation round
+    U256 block = 0;
+  };
+  Result<ChainSnapshot> snapshot(const Address& sender, const ExpirationParams& exp);
+  Result<ReceivedTicket> receive_one(const ChainSnapshot& chain, const Ticket& ticket, ByteSpan sig,
+                                     const U256& seed, const U256& params_expiration_block,
+                                     const Rational& price);
   Status record_nonce(const U256& rand, std::uint32_t nonce, const U256& expiration_block);
 
   Address self_;
