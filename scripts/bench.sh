@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Builds with optimizations and runs the payment benchmarks (Google Benchmark), then prints
+# each operation as a ratio to the raw libsecp256k1 baseline measured in the same run.
+# Extra arguments go to the benchmark (e.g. --benchmark_filter=Check).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+bash scripts/setup.sh
+[ -f build-release/build.ninja ] || meson setup build-release -Dbuildtype=release -Dtests=true >/dev/null
+ninja -C build-release tests/bench/payment_bench >/dev/null
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+build-release/tests/bench/payment_bench --benchmark_repetitions=10 --benchmark_enable_random_interleaving=true --benchmark_min_time=0.2 \
+  --benchmark_report_aggregates_only=true \
+  --benchmark_out="$out" --benchmark_out_format=json "$@"
+python3 - "$out" <<'PY'
+import json, sys
+rows = {b["run_name"]: b["cpu_time"] * {"ns": 1, "us": 1e3, "ms": 1e6}[b["time_unit"]]
+        for b in json.load(open(sys.argv[1]))["benchmarks"] if b.get("aggregate_name") == "median"}
+rec, sign = rows.get("BM_RawSecpRecover"), rows.get("BM_RawSecpSignRecoverable")
+print("\nmedian CPU time per operation, and the ratio to raw libsecp256k1 in this run:")
+for name, t in rows.items():
+    base = sign if "Sign" in name else rec
+    per = t / 10 if "Batch10" in name else t
+    note = " (per ticket of 10)" if "Batch10" in name else ""
+    print(f"  {name:28s} {t/1000:9.1f} us   {per/base:5.2f}x raw {'sign' if base is sign else 'recover'}{note}")
+check = rows["BM_CheckTicket"] / rec
+print(f"\ncheck one ticket / raw recover = {check:.2f} (target <= 1.25)")
+sys.exit(0 if check <= 1.25 else 1)
+PY
