@@ -9,6 +9,11 @@ debs=(
   build-essential meson ninja-build pkg-config
   # payment/: secp256k1, Keccak-256 (Crypto++), HMAC/scrypt/AES (OpenSSL), SQLite, JSON, 256-bit ints
   libsecp256k1-dev libcrypto++-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libboost-dev
+  # GStreamer 1.22: the plugin, its elements' dependencies, and the tools and ffmpeg/ffprobe the
+  # tests use as independent judges
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav ffmpeg
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev sqlite3 jq python3
 )

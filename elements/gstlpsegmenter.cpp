@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/**
+ * SECTION:element-lpsegmenter
+ * @title: lpsegmenter
+ *
+ * Cuts a live stream of parsed H.264 (and optionally AAC) into MPEG-TS segments, as a Livepeer
+ * gateway sends them to orchestrators. Each output buffer is one whole segment that starts at
+ * an IDR frame and lasts about #LpSegmenter:target-duration, with an #LpSegmentMeta (stream id,
+ * seq from 0, start PTS, duration, frame count). Every input frame is in exactly one segment:
+ * a long GOP makes a long segment (with one warning), never dropped frames. A live encoder
+ * upstream is asked for a keyframe (force-key-unit) when a segment reaches the target. A
+ * discontinuity or a format change starts a new segment marked as discontinuous.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 filesrc location=in.ts ! tsdemux name=d \
+ *   d. ! queue ! h264parse ! seg.video \
+ *   d. ! queue ! aacparse ! seg.audio \
+ *   lpsegmenter name=seg target-duration=2000000000 ! multifilesink location=seg-%05d.ts
+ * ]|
+ */
+#include "elements/gstlpsegmenter.h"
+
+#include <gst/video/video.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "elements/lpmeta.h"
+#include "elements/segmenter/segment_cutter.h"
+#include "elements/segmenter/segment_muxer.h"
+
+GST_DEBUG_CATEGORY_STATIC(lp_segmenter_debug);
+#define GST_CAT_DEFAULT lp_segmenter_debug
+
+enum { PROP_0, PROP_TARGET_DURATION, PROP_STREAM_ID, PROP_FORCE_KEY_UNITS };
+
+#define DEFAULT_TARGET_DURATION (2 * GST_SECOND)
+#define DEFAULT_STREAM_ID nullptr
+#define DEFAULT_FORCE_KEY_UNITS TRUE
+
+static GstStaticPadTemplate video_template = GST_STATIC_PAD_TEMPLATE(
+    "video", GST_PAD_SINK, GST_PAD_ALWAYS,
+    GST_STATIC_CAPS("video/x-h264, stream-format=(string)byte-stream, alignment=(string)au"));
+static GstStaticPadTemplate audio_template = GST_STATIC_PAD_TEMPLATE(
+    "audio", GST_PAD_SINK, GST_PAD_REQUEST,
+    GST_STATIC_CAPS("audio/mpeg, mpegversion=(int)4, stream-format=(string)adts"));
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS,
+    GST_STATIC_CAPS("video/mpegts, systemstream=(boolean)true, packetsize=(int)188"));
+
+namespace {
+
+struct Settings {  // guarded by settings_lock; copied out at READY->PAUSED
+  GstClockTime target_duration = DEFAULT_TARGET_DURATION;
+  std::string stream_id;
+  bool force_key_units = DEFAULT_FORCE_KEY_UNITS;
+};
+
+struct Segment {
+  std::vector<lp::gst::BufferPtr> video;
+  std::vector<lp::gst::BufferPtr> audio;
+  GstClockTime last_video_end = GST_CLOCK_TIME_NONE;
+};
+
+}  // namespace
+
+struct LpSegmenterPriv {
+  std::mutex settings_lock;
+  Settings settings;  // guarded by settings_lock
+
+  // Streaming state: only the aggregator's source thread touches it (aggregate and the
+  // serialized sink events it calls), between start() and stop().
+  Settings active;
+  std::unique_ptr<lp::media::SegmentCutter> cutter;
+  lp::media::SegmentMuxer muxer;
+  Segment current;
+  std::vector<lp::gst::BufferPtr> early_audio;  // audio before the first video frame
+  lp::gst::CapsPtr video_caps;
+  lp::gst::CapsPtr segment_video_caps;  // the caps the current segment was made with
+  lp::gst::CapsPtr audio_caps;
+  bool first_keyframe = true;
+  bool src_caps_set = false;
+};
+
+struct _LpSegmenter {
+  GstAggregator parent;
+  LpSegmenterPriv* priv;
+  GstAggregatorPad* video_pad;  // owned by the element
+  GstAggregatorPad* audio_pad;  // owned by the element; null until requested
+};
+
+G_DEFINE_TYPE(LpSegmenter, lp_segmenter, GST_TYPE_AGGREGATOR);
+GST_ELEMENT_REGISTER_DEFINE(lpsegmenter, "lpsegmenter", GST_RANK_NONE, LP_TYPE_SEGMENTER);
+
+static void lp_segmenter_finalize(GObject* object);
+static void lp_segmenter_set_property(GObject* object, guint id, const GValue* value, GParamSpec* pspec);
+static void lp_segmenter_get_property(GObject* object, guint id, GValue* value, GParamSpec* pspec);
+static GstAggregatorPad* lp_segmenter_create_new_pad(GstAggregator* agg, GstPadTemplate* templ,
+                                                      const gchar* req_name, const GstCaps* caps) noexcept;
+static gboolean lp_segmenter_start(GstAggregator* agg) noexcept;
+static gboolean lp_segmenter_stop(GstAggregator* agg) noexcept;
+static gboolean lp_segmenter_sink_event(GstAggregator* agg, GstAggregatorPad* pad, GstEvent* event) noexcept;
+static GstFlowReturn lp_segmenter_aggregate(GstAggregator* agg, gboolean timeout) noexcept;
+static void lp_segmenter_release_pad(GstElement* element, GstPad* pad) noexcept;
+
+static void lp_segmenter_class_init(LpSegmenterClass* klass) {
+  GObjectClass* gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass* element_class = GST_ELEMENT_CLASS(klass);
+  GstAggregatorClass* agg_class = GST_AGGREGATOR_CLASS(klass);
+
+  gobject_class->finalize = lp_segmenter_finalize;
+  gobject_class->set_property = lp_segmenter_set_property;
+  gobject_class->get_property = lp_segmenter_get_property;
+
+  g_object_class_install_property(
+      gobject_class, PROP_TARGET_DURATION,
+      g_param_spec_uint64("target-duration", "Target duration",
+                          "Cut at the first IDR frame at least this long (ns) after the segment's start",
+                          GST_MSECOND, 60 * GST_SECOND, DEFAULT_TARGET_DURATION,
+                          static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                                   GST_PARAM_MUTABLE_READY)));
+  g_object_class_install_property(
+      gobject_class, PROP_STREAM_ID,
+      g_param_spec_string("stream-id", "Stream id",
+                          "Stream id written into each segment's meta (go-livepeer's manifest id); "
+                          "a random 8-hex-digit id when not set",
+                          DEFAULT_STREAM_ID,
+                          static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                                   GST_PARAM_MUTABLE_READY)));
+  g_object_class_install_property(
+      gobject_class, PROP_FORCE_KEY_UNITS,
+      g_param_spec_boolean("force-key-units", "Force key units",
+                           "Ask upstream for a keyframe (force-key-unit event) when a segment reaches "
+                           "the target duration",
+                           DEFAULT_FORCE_KEY_UNITS,
+                           static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                                    GST_PARAM_MUTABLE_READY)));
+
+  gst_element_class_add_static_pad_template_with_gtype(element_class, &video_template, GST_TYPE_AGGREGATOR_PAD);
+  gst_element_class_add_static_pad_template_with_gtype(element_class, &audio_template, GST_TYPE_AGGREGATOR_PAD);
+  gst_element_class_add_static_pad_template_with_gtype(element_class, &src_template, GST_TYPE_AGGREGATOR_PAD);
+  gst_element_class_set_static_metadata(element_class, "Livepeer segmenter", "Codec/Muxer",
+                                        "Cuts parsed H.264 (+ AAC) into MPEG-TS segments at IDR frames",
+                                        "livepeer-gst developers");
+
+  element_class->release_pad = lp_segmenter_release_pad;
+  agg_class->create_new_pad = lp_segmenter_create_new_pad;
+  agg_class->start = lp_segmenter_start;
+  agg_class->stop = lp_segmenter_stop;
+  agg_class->sink_event = lp_segmenter_sink_event;
+  agg_class->aggregate = lp_segmenter_aggregate;
+
+  GST_DEBUG_CATEGORY_INIT(lp_segmenter_debug, "lpsegmenter", 0, "Livepeer segmenter");
+}
+
+static void lp_segmenter_init(LpSegmenter* self) {
+  self->priv = new LpSegmenterPriv();
+  GstPadTemplate* templ = gst_static_pad_template_get(&video_template);
+  self->video_pad = GST_AGGREGATOR_PAD(
+      g_object_new(GST_TYPE_AGGREGATOR_PAD, "name", "video", "direction", GST_PAD_SINK, "template", templ, nullptr));
+  gst_object_unref(templ);
+  gst_element_add_pad(GST_ELEMENT(self), GST_PAD(self->video_pad));
+  self->audio_pad = nullptr;
+}
+
+static void lp_segmenter_finalize(GObject* object) {
+  delete LP_SEGMENTER(object)->priv;
+  G_OBJECT_CLASS(lp_segmenter_parent_class)->finalize(object);
+}
+
+static void lp_segmenter_set_property(GObject* object, guint id, const GValue* value, GParamSpec* pspec) {
+  LpSegmenterPriv* priv = LP_SEGMENTER(object)->priv;
+  std::lock_guard lock(priv->settings_lock);
+  switch (id) {
+    case PROP_TARGET_DURATION: priv->settings.target_duration = g_value_get_uint64(value); break;
+    case PROP_STREAM_ID: {
+      const gchar* s = g_value_get_string(value);
+      priv->settings.stream_id = s ? s : "";
+      break;
+    }
+    case PROP_FORCE_KEY_UNITS: priv->settings.force_key_units = g_value_get_boolean(value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
+  }
+}
+
+static void lp_segmenter_get_property(GObject* object, guint id, GValue* value, GParamSpec* pspec) {
+  LpSegmenterPriv* priv = LP_SEGMENTER(object)->priv;
+  std::lock_guard lock(priv->settings_lock);
+  switch (id) {
+    case PROP_TARGET_DURATION: g_value_set_uint64(value, priv->settings.target_duration); break;
+    case PROP_STREAM_ID:
+      g_value_set_string(value, priv->settings.stream_id.empty() ? nullptr : priv->settings.stream_id.c_str());
+      break;
+    case PROP_FORCE_KEY_UNITS: g_value_set_boolean(value, priv->settings.force_key_units); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
+  }
+}
+
+static GstAggregatorPad* lp_segmenter_create_new_pad(GstAggregator* agg, GstPadTemplate* templ, const gchar*,
+                                                      const GstCaps*) noexcept {
+  LpSegmenter* self = LP_SEGMENTER(agg);
+  if (g_strcmp0(GST_PAD_TEMPLATE_NAME_TEMPLATE(templ), "audio") != 0) return nullptr;
+  GST_OBJECT_LOCK(self);
+  const bool taken = self->audio_pad != nullptr;
+  GST_OBJECT_UNLOCK(self);
+  if (taken) {
+    GST_WARNING_OBJECT(self, "only one audio pad is supported");
+    return nullptr;
+  }
+  auto* pad = GST_AGGREGATOR_PAD(
+      g_object_new(GST_TYPE_AGGREGATOR_PAD, "name", "audio", "direction", GST_PAD_SINK, "template", templ, nullptr));
+  GST_OBJECT_LOCK(self);
+  self->audio_pad = pad;
+  GST_OBJECT_UNLOCK(self);
+  return pad;
+}
+
+static void lp_segmenter_release_pad(GstElement* element, GstPad* pad) noexcept {
+  LpSegmenter* self = LP_SEGMENTER(element);
+  GST_OBJECT_LOCK(self);
+  if (GST_PAD(self->audio_pad) == pad) self->audio_pad = nullptr;
+  GST_OBJECT_UNLOCK(self);
+  GST_ELEMENT_CLASS(lp_segmenter_parent_class)->release_pad(element, pad);
+}
+
+static std::string random_stream_id() {
+  gchar* s = g_strdup_printf("%08x", g_random_int());
+  std::string out(s);
+  g_free(s);
+  return out;
+}
+
+static gboolean lp_segmenter_start(GstAggregator* agg) noexcept {
+  LpSegmenterPriv* priv = LP_SEGMENTER(agg)->priv;
+  {
+    std::lock_guard lock(priv->settings_lock);
+    priv->active = priv->settings;
+  }
+  if (priv->active.stream_id.empty()) priv->active.stream_id = random_stream_id();
+  priv->cutter = std::make_unique<lp::media::SegmentCutter>(priv->active.target_duration);
+  priv->current = Segment{};
+  priv->early_audio.clear();
+  priv->first_keyframe = true;
+  priv->src_caps_set = false;
+  return TRUE;
+}
+
+static gboolean lp_segmenter_stop(GstAggregator* agg) noexcept {
+  LpSegmenterPriv* priv = LP_SEGMENTER(agg)->priv;
+  priv->current = Segment{};
+  priv->early_audio.clear();
+  priv->video_caps.reset();
+  priv->segment_video_caps.reset();
+  priv->audio_caps.reset();
+  priv->cutter.reset();
+  return TRUE;
+}
+
+static gboolean lp_segmenter_sink_event(GstAggregator* agg, GstAggregatorPad* pad, GstEvent* event) noexcept {
+  LpSegmenter* self = LP_SEGMENTER(agg);
+  LpSegmenterPriv* priv = self->priv;
+  if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
+    GstCaps* caps = nullptr;
+    gst_event_parse_caps(event, &caps);
+    if (pad == self->video_pad) {
+      GstStructure* s = gst_caps_get_structure(caps, 0);
+      gint w = 0, h = 0, ow = 0, oh = 0;
+      gst_structure_get_int(s, "width", &w);
+      gst_structure_get_int(s, "height", &h);
+      if (priv->video_caps) {
+        GstStructure* old = gst_caps_get_structure(priv->video_caps.get(), 0);
+        gst_structure_get_int(old, "width", &ow);
+        gst_structure_get_int(old, "height", &oh);
+        if ((w != ow || h != oh) && priv->cutter) {
+          GST_INFO_OBJECT(self, "resolution %dx%d -> %dx%d: the next IDR starts a new segment", ow, oh, w, h);
+          priv->cutter->on_format_change();
+        }
+      }
+      priv->video_caps.reset(gst_caps_ref(caps));
+    } else {
+      priv->audio_caps.reset(gst_caps_ref(caps));
+    }
+    gst_event_unref(event);
+    return TRUE;
+  }
+  return GST_AGGREGATOR_CLASS(lp_segmenter_parent_class)->sink_event(agg, pad, event);
+}
+
+// Muxes and pushes the current segment; `end` is the next segment's start or the stream's end.
+static GstFlowReturn finish_segment(LpSegmenter* self, GstClockTime end) {
+  LpSegmenterPriv* priv = self->priv;
+  Segment seg = std::move(priv->current);
+  priv->current = Segment{};
+  if (seg.video.empty()) return GST_FLOW_OK;
+  if (!priv->src_caps_set) {
+    lp::gst::CapsPtr caps(gst_static_pad_template_get_caps(&src_template));
+    gst_aggregator_set_src_caps(GST_AGGREGATOR(self), caps.get());
+    priv->src_caps_set = true;
+  }
+  std::string error;
+  GstCaps* vcaps = priv->segment_video_caps ? priv->segment_video_caps.get() : priv->video_caps.get();
+  GstBuffer* out = priv->muxer.mux(vcaps, seg.video, priv->audio_caps.get(), seg.audio, &error);
+  if (!out) {
+    GST_ELEMENT_ERROR(self, STREAM, MUX, ("Could not mux segment %" G_GUINT64_FORMAT, priv->cutter->seq()),
+                      ("%s", error.c_str()));
+    return GST_FLOW_ERROR;
+  }
+  const GstClockTime start = priv->cutter->start();
+  GST_BUFFER_PTS(out) = start;
+  GST_BUFFER_DTS(out) = GST_BUFFER_DTS(seg.video.front().get());
+  GST_BUFFER_DURATION(out) = GST_CLOCK_TIME_IS_VALID(end) && end > start ? end - start : GST_CLOCK_TIME_NONE;
+  guint flags = priv->cutter->marked() ? LP_SEGMENT_FLAG_DISCONT : LP_SEGMENT_FLAG_NONE;
+  if (GST_BUFFER_FLAG_IS_SET(seg.video.front().get(), GST_BUFFER_FLAG_DELTA_UNIT)) flags |= LP_SEGMENT_FLAG_NO_KEYFRAME;
+  if (flags & LP_SEGMENT_FLAG_DISCONT) GST_BUFFER_FLAG_SET(out, GST_BUFFER_FLAG_DISCONT);
+  lp_buffer_add_segment_meta(out, priv->active.stream_id.c_str(), priv->cutter->seq(), start,
+                             GST_BUFFER_DURATION(out), static_cast<guint>(seg.video.size()),
+                             static_cast<LpSegmentFlags>(flags));
+  GST_INFO_OBJECT(self, "segment %s/%" G_GUINT64_FORMAT ": %zu video + %zu audio frames, start %" GST_TIME_FORMAT
+                  ", duration %" GST_TIME_FORMAT ", %" G_GSIZE_FORMAT " bytes",
+                  priv->active.stream_id.c_str(), priv->cutter->seq(), seg.video.size(), seg.audio.size(),
+                  GST_TIME_ARGS(start), GST_TIME_ARGS(GST_BUFFER_DURATION(out)), gst_buffer_get_size(out));
+  return gst_aggregator_finish_buffer(GST_AGGREGATOR(self), out);
+}
+
+static GstClockTime video_time(GstBuffer* b) {
+  return GST_BUFFER_DTS_IS_VALID(b) ? GST_BUFFER_DTS(b) : GST_BUFFER_PTS(b);
+}
+
+static GstFlowReturn handle_video(LpSegmenter* self, GstBuffer* buf) {
+  LpSegmenterPriv* priv = self->priv;
+  const GstClockTime pts = GST_BUFFER_PTS_IS_VALID(buf) ? GST_BUFFER_PTS(buf) : video_time(buf);
+  if (!GST_CLOCK_TIME_IS_VALID(pts)) {
+    GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("Video frame without a timestamp"),
+                      ("lpsegmenter needs timestamped, parsed H.264 (put h264parse before it)"));
+    gst_buffer_unref(buf);
+    return GST_FLOW_ERROR;
+  }
+  const bool keyframe = !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
+  const bool discont = GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DISCONT) && priv->cutter->started();
+  const bool first = !priv->cutter->started();
+  auto d = priv->cutter->on_video(pts, keyframe, discont);
+  GstFlowReturn ret = GST_FLOW_OK;
+  if (d.cut) ret = finish_segment(self, pts);
+  if (first || d.cut) {
+    priv->segment_video_caps.reset(priv->video_caps ? gst_caps_ref(priv->video_caps.get()) : nullptr);
+    for (auto& a : priv->early_audio) priv->current.audio.push_back(std::move(a));
+    priv->early_audio.clear();
+  }
+  if (first && !keyframe)
+    GST_ELEMENT_WARNING(self, STREAM, FORMAT, ("The stream does not start with a keyframe"),
+                        ("the first segment cannot be decoded on its own until its first IDR"));
+  if (d.request_keyframe && priv->active.force_key_units) {
+    GstClockTime running = gst_segment_to_running_time(&GST_AGGREGATOR_PAD(self->video_pad)->segment,
+                                                       GST_FORMAT_TIME, pts);
+    GST_DEBUG_OBJECT(self, "segment reached its target: asking upstream for a keyframe at %" GST_TIME_FORMAT,
+                     GST_TIME_ARGS(running));
+    gst_pad_push_event(GST_PAD(self->video_pad),
+                       gst_video_event_new_upstream_force_key_unit(running, TRUE, priv->cutter->seq() + 1));
+  }
+  if (d.long_segment)
+    GST_ELEMENT_WARNING(self, STREAM, FORMAT, ("Long GOP: segments are longer than twice the target duration"),
+                        ("no keyframe %" GST_TIME_FORMAT " after the segment started at %" GST_TIME_FORMAT
+                         "; segments follow the source's keyframes, no frame is dropped",
+                         GST_TIME_ARGS(pts - priv->cutter->start()), GST_TIME_ARGS(priv->cutter->start())));
+  if (GST_BUFFER_DURATION_IS_VALID(buf)) priv->current.last_video_end = pts + GST_BUFFER_DURATION(buf);
+  priv->current.video.emplace_back(buf);
+  return ret;
+}
+
+static GstFlowReturn lp_segmenter_aggregate(GstAggregator* agg, gboolean) noexcept {
+  LpSegmenter* self = LP_SEGMENTER(agg);
+  LpSegmenterPriv* priv = self->priv;
+  GST_OBJECT_LOCK(self);
+  GstAggregatorPad* audio = self->audio_pad ? GST_AGGREGATOR_PAD(gst_object_ref(self->audio_pad)) : nullptr;
+  GST_OBJECT_UNLOCK(self);
+  lp::gst::ObjectPtr<GstAggregatorPad> audio_ref(audio);
+
+  lp::gst::BufferPtr vhead(gst_aggregator_pad_peek_buffer(self->video_pad));
+  lp::gst::BufferPtr ahead(audio ? gst_aggregator_pad_peek_buffer(audio) : nullptr);
+
+  if (!vhead && !ahead) {
+    const bool video_eos = gst_aggregator_pad_is_eos(self->video_pad);
+    const bool audio_eos = !audio || gst_aggregator_pad_is_eos(audio);
+    if (video_eos && audio_eos) {
+      // The last segment ends where its last frame ends.
+      for (auto& a : priv->early_audio) priv->current.audio.push_back(std::move(a));
+      priv->early_audio.clear();
+      GstFlowReturn ret = finish_segment(self, priv->current.last_video_end);
+      return ret == GST_FLOW_OK ? GST_FLOW_EOS : ret;
+    }
+    return GST_FLOW_OK;
+  }
+  // Take the earlier of the two heads, so audio lands in the segment its time belongs to.
+  bool take_video = vhead != nullptr;
+  if (vhead && ahead) {
+    GstClockTime vt = video_time(vhead.get());
+    GstClockTime at = GST_BUFFER_PTS(ahead.get());
+    take_video = !GST_CLOCK_TIME_IS_VALID(at) || (GST_CLOCK_TIME_IS_VALID(vt) && vt <= at);
+  }
+  if (take_video) return handle_video(self, gst_aggregator_pad_pop_buffer(self->video_pad));
+  GstBuffer* a = gst_aggregator_pad_pop_buffer(audio);
+  if (priv->cutter && priv->cutter->started())
+    priv->current.audio.emplace_back(a);
+  else
+    priv->early_audio.emplace_back(a);
+  return GST_FLOW_OK;
+}
