@@ -289,8 +289,19 @@ static gboolean lp_segmenter_sink_event(GstAggregator* agg, GstAggregatorPad* pa
   return GST_AGGREGATOR_CLASS(lp_segmenter_parent_class)->sink_event(agg, pad, event);
 }
 
+// What the cutter said about the segment being finished, taken before it moves on.
+struct SegmentInfo {
+  guint64 seq;
+  GstClockTime start;
+  bool marked;
+};
+
+static SegmentInfo current_info(const LpSegmenterPriv* priv) {
+  return {priv->cutter->seq(), priv->cutter->start(), priv->cutter->marked()};
+}
+
 // Muxes and pushes the current segment; `end` is the next segment's start or the stream's end.
-static GstFlowReturn finish_segment(LpSegmenter* self, GstClockTime end) {
+static GstFlowReturn finish_segment(LpSegmenter* self, const SegmentInfo& info, GstClockTime end) {
   LpSegmenterPriv* priv = self->priv;
   Segment seg = std::move(priv->current);
   priv->current = Segment{};
@@ -304,23 +315,23 @@ static GstFlowReturn finish_segment(LpSegmenter* self, GstClockTime end) {
   GstCaps* vcaps = priv->segment_video_caps ? priv->segment_video_caps.get() : priv->video_caps.get();
   GstBuffer* out = priv->muxer.mux(vcaps, seg.video, priv->audio_caps.get(), seg.audio, &error);
   if (!out) {
-    GST_ELEMENT_ERROR(self, STREAM, MUX, ("Could not mux segment %" G_GUINT64_FORMAT, priv->cutter->seq()),
+    GST_ELEMENT_ERROR(self, STREAM, MUX, ("Could not mux segment %" G_GUINT64_FORMAT, info.seq),
                       ("%s", error.c_str()));
     return GST_FLOW_ERROR;
   }
-  const GstClockTime start = priv->cutter->start();
+  const GstClockTime start = info.start;
   GST_BUFFER_PTS(out) = start;
   GST_BUFFER_DTS(out) = GST_BUFFER_DTS(seg.video.front().get());
   GST_BUFFER_DURATION(out) = GST_CLOCK_TIME_IS_VALID(end) && end > start ? end - start : GST_CLOCK_TIME_NONE;
-  guint flags = priv->cutter->marked() ? LP_SEGMENT_FLAG_DISCONT : LP_SEGMENT_FLAG_NONE;
+  guint flags = info.marked ? LP_SEGMENT_FLAG_DISCONT : LP_SEGMENT_FLAG_NONE;
   if (GST_BUFFER_FLAG_IS_SET(seg.video.front().get(), GST_BUFFER_FLAG_DELTA_UNIT)) flags |= LP_SEGMENT_FLAG_NO_KEYFRAME;
   if (flags & LP_SEGMENT_FLAG_DISCONT) GST_BUFFER_FLAG_SET(out, GST_BUFFER_FLAG_DISCONT);
-  lp_buffer_add_segment_meta(out, priv->active.stream_id.c_str(), priv->cutter->seq(), start,
+  lp_buffer_add_segment_meta(out, priv->active.stream_id.c_str(), info.seq, start,
                              GST_BUFFER_DURATION(out), static_cast<guint>(seg.video.size()),
                              static_cast<LpSegmentFlags>(flags));
   GST_INFO_OBJECT(self, "segment %s/%" G_GUINT64_FORMAT ": %zu video + %zu audio frames, start %" GST_TIME_FORMAT
                   ", duration %" GST_TIME_FORMAT ", %" G_GSIZE_FORMAT " bytes",
-                  priv->active.stream_id.c_str(), priv->cutter->seq(), seg.video.size(), seg.audio.size(),
+                  priv->active.stream_id.c_str(), info.seq, seg.video.size(), seg.audio.size(),
                   GST_TIME_ARGS(start), GST_TIME_ARGS(GST_BUFFER_DURATION(out)), gst_buffer_get_size(out));
   return gst_aggregator_finish_buffer(GST_AGGREGATOR(self), out);
 }
@@ -341,9 +352,10 @@ static GstFlowReturn handle_video(LpSegmenter* self, GstBuffer* buf) {
   const bool keyframe = !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
   const bool discont = GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DISCONT) && priv->cutter->started();
   const bool first = !priv->cutter->started();
+  const SegmentInfo before = first ? SegmentInfo{} : current_info(priv);
   auto d = priv->cutter->on_video(pts, keyframe, discont);
   GstFlowReturn ret = GST_FLOW_OK;
-  if (d.cut) ret = finish_segment(self, pts);
+  if (d.cut) ret = finish_segment(self, before, pts);
   if (first || d.cut) {
     priv->segment_video_caps.reset(priv->video_caps ? gst_caps_ref(priv->video_caps.get()) : nullptr);
     for (auto& a : priv->early_audio) priv->current.audio.push_back(std::move(a));
@@ -388,7 +400,8 @@ static GstFlowReturn lp_segmenter_aggregate(GstAggregator* agg, gboolean) noexce
       // The last segment ends where its last frame ends.
       for (auto& a : priv->early_audio) priv->current.audio.push_back(std::move(a));
       priv->early_audio.clear();
-      GstFlowReturn ret = finish_segment(self, priv->current.last_video_end);
+      if (!priv->cutter->started()) return GST_FLOW_EOS;
+      GstFlowReturn ret = finish_segment(self, current_info(priv), priv->current.last_video_end);
       return ret == GST_FLOW_OK ? GST_FLOW_EOS : ret;
     }
     return GST_FLOW_OK;

@@ -13,7 +13,8 @@ SegmentCutter::Decision SegmentCutter::on_video(std::uint64_t pts, bool keyframe
     pending_mark_ = false;
     return d;
   }
-  const std::uint64_t elapsed = pts > start_ ? pts - start_ : 0;
+  // Timestamps in ns that round down (30 fps = 33,333,333 ns a frame) still reach the target.
+  const std::uint64_t elapsed = (pts > start_ ? pts - start_ : 0) + target_ / 100;
   if (keyframe && (pending_mark_ || elapsed >= target_)) {
     d.cut = true;
     ++seq_;
@@ -27,7 +28,7 @@ SegmentCutter::Decision SegmentCutter::on_video(std::uint64_t pts, bool keyframe
     d.request_keyframe = true;
     keyframe_requested_ = true;
   }
-  if (elapsed > 2 * target_ && !warned_long_) {
+  if (elapsed > 2 * target_ + target_ / 100 && !warned_long_) {
     d.long_segment = true;
     warned_long_ = true;
   }

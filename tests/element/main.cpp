@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// gtest main for element tests: initializes GStreamer, registers the livepeer plugin
+// statically (no GST_PLUGIN_PATH needed) and turns GLib criticals and warnings into failures.
+#include <gst/gst.h>
+#include <gtest/gtest.h>
+
+#include "plugins/livepeer/plugin.h"
+
+namespace {
+
+void fail_on_log(const gchar* domain, GLogLevelFlags level, const gchar* message, gpointer) {
+  ADD_FAILURE() << "GLib " << ((level & G_LOG_LEVEL_CRITICAL) ? "critical" : "warning") << " in "
+                << (domain ? domain : "(default)") << ": " << message;
+}
+
+class GstEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    gst_init(nullptr, nullptr);
+    ASSERT_TRUE(gst_plugin_register_static(GST_VERSION_MAJOR, GST_VERSION_MINOR, "livepeer",
+                                           "Livepeer network elements", lp_plugin_init, "0.1.0", "LGPL",
+                                           "livepeer-gst", "livepeer-gst", "https://livepeer.org"));
+    const auto levels = static_cast<GLogLevelFlags>(G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+    for (const char* domain : {"GLib", "GLib-GObject", "GStreamer", "GStreamer-Base", "GStreamer-Check"})
+      g_log_set_handler(domain, levels, fail_on_log, nullptr);
+    g_log_set_handler(nullptr, levels, fail_on_log, nullptr);
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  ::testing::AddGlobalTestEnvironment(new GstEnvironment);
+  return RUN_ALL_TESTS();
+}
