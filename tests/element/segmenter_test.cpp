@@ -8,10 +8,17 @@
 
 #include "elements/lpmeta.h"
 #include "tests/element/gst_env.h"
+#include "tests/element/media_util.h"
 #include "tests/unit/test_util.h"
 
 namespace lp {
 namespace {
+
+using test::ClipRun;
+using test::count_frames;
+using test::ffprobe;
+using test::segment_file;
+using test::write;
 
 constexpr GstClockTime kFrame = GST_SECOND / 30;
 const char* kCaps320 = "video/x-h264, stream-format=byte-stream, alignment=au, width=320, height=240, framerate=30/1";
@@ -151,82 +158,6 @@ TEST_F(SegmenterHarness, Timestamps_GivenFrameWithoutPts_PostsErrorNotCrash) {
   // The error shows up on the bus and the stream stops: no segment comes out.
   gst_harness_push_event(h.get(), gst_event_new_eos());
   EXPECT_EQ(gst_harness_try_pull(h.get()), nullptr);
-}
-
-// --- real clips through tsdemux ! h264parse ! lpsegmenter, judged by ffprobe
-
-struct ClipRun {
-  std::vector<test::BufferRef> segments;
-  std::vector<std::string> warnings;
-  std::string error;
-};
-
-ClipRun segment_file(const std::string& path, bool with_audio) {
-  std::string desc = "filesrc location=\"" + path + "\" ! tsdemux name=d d. ! queue ! h264parse ! seg.video " +
-                     (with_audio ? std::string("d. ! queue ! aacparse ! seg.audio ") : std::string()) +
-                     "lpsegmenter name=seg stream-id=clip ! appsink name=out sync=false wait-on-eos=false";
-  GError* err = nullptr;
-  test::ElementRef p(gst_parse_launch(desc.c_str(), &err));
-  ClipRun run;
-  if (!p) {
-    run.error = err ? err->message : "parse failed";
-    g_clear_error(&err);
-    return run;
-  }
-  test::ElementRef sink(gst_bin_get_by_name(GST_BIN(p.get()), "out"));
-  gst_element_set_state(p.get(), GST_STATE_PLAYING);
-  test::BusRef bus(gst_element_get_bus(p.get()));
-  for (;;) {
-    GstMessage* m = gst_bus_timed_pop_filtered(
-        bus.get(), 120 * GST_SECOND,
-        static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_WARNING));
-    if (!m) {
-      run.error = "timeout";
-      break;
-    }
-    const GstMessageType t = GST_MESSAGE_TYPE(m);
-    GError* e = nullptr;
-    if (t == GST_MESSAGE_WARNING) {
-      gst_message_parse_warning(m, &e, nullptr);
-      run.warnings.push_back(e->message);
-    } else if (t == GST_MESSAGE_ERROR) {
-      gst_message_parse_error(m, &e, nullptr);
-      run.error = e->message;
-    }
-    g_clear_error(&e);
-    gst_message_unref(m);
-    if (t != GST_MESSAGE_WARNING) break;
-  }
-  while (GstSample* s = gst_app_sink_try_pull_sample(GST_APP_SINK(sink.get()), 0)) {
-    run.segments.emplace_back(gst_buffer_ref(gst_sample_get_buffer(s)));
-    gst_sample_unref(s);
-  }
-  gst_element_set_state(p.get(), GST_STATE_NULL);
-  return run;
-}
-
-std::string ffprobe(const std::string& args) {
-  std::string cmd = "ffprobe -v error " + args;
-  std::string out;
-  if (FILE* f = popen(cmd.c_str(), "r")) {
-    char buf[4096];
-    while (std::size_t n = fread(buf, 1, sizeof buf, f)) out.append(buf, n);
-    pclose(f);
-  }
-  while (!out.empty() && (out.back() == '\n' || out.back() == ',')) out.pop_back();
-  return out;
-}
-
-void write(const std::string& path, GstBuffer* b) {
-  GstMapInfo map;
-  ASSERT_TRUE(gst_buffer_map(b, &map, GST_MAP_READ));
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(map.data), static_cast<std::streamsize>(map.size));
-  gst_buffer_unmap(b, &map);
-}
-
-int count_frames(const std::string& file, const char* stream) {
-  std::string s = ffprobe(std::string("-select_streams ") + stream + " -count_packets -show_entries stream=nb_read_packets -of csv=p=0 \"" + file + "\"");
-  return s.empty() ? 0 : std::stoi(s);
 }
 
 TEST(SegmenterClip, Gop2Clip_GivenTwoSecondIdrs_MakesNineSegmentsWithEveryFrame) {

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#pragma once
+
+#include <gst/gst.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "elements/common/gst_ptr.h"
+#include "elements/segmenter/segment_muxer.h"
+#include "elements/transcode/profiles.h"
+#include "elements/transcode/segment_demuxer.h"
+
+namespace lp::media {
+
+enum class GpuMode { automatic, on, off };
+
+/// One rendition of one segment.
+struct Rendition {
+  gst::BufferPtr ts;  ///< the rendition as one MPEG-TS buffer (video + the source's audio)
+  int width = 0;
+  int height = 0;
+  unsigned frames = 0;
+  std::uint64_t pixels = 0;  ///< encoded pixels: frames x width x height (what lpms charges)
+};
+
+/// The orchestrator's transcoder: decode once, then scale and encode one branch per profile,
+/// in a pipeline that stays up across segments (decoder and encoders are not rebuilt per
+/// segment). Each segment is demuxed, its access units are pushed into the decoder, and a new
+/// STREAM_START drains the decoder so that every frame of the segment comes out of every branch
+/// before the call returns. Not thread-safe: one streaming thread uses it.
+class TranscodeEngine {
+ public:
+  struct Options {
+    std::vector<VideoProfile> profiles;
+    GpuMode gpu = GpuMode::automatic;
+    std::string x264_preset = "veryfast";
+  };
+
+  explicit TranscodeEngine(Options options);
+  ~TranscodeEngine();
+  TranscodeEngine(const TranscodeEngine&) = delete;
+  TranscodeEngine& operator=(const TranscodeEngine&) = delete;
+
+  /// Transcodes one MPEG-TS segment into one rendition per profile, in profile order.
+  bool transcode(GstBuffer* segment, std::vector<Rendition>* out, std::string* error);
+
+  /// The decoder and encoder elements picked from the registry (after the first segment).
+  const std::string& decoder() const { return decoder_; }
+  const std::string& encoder() const { return encoder_; }
+  /// How many times the pipeline was built (1 for a stream without format changes).
+  int builds() const { return builds_; }
+
+ private:
+  struct Branch {
+    GstElement* sink = nullptr;     // owned by pipeline_
+    GstElement* encoder = nullptr;  // owned by pipeline_
+    int width = 0;
+    int height = 0;
+    bool drained = false;  // guarded by mu_
+  };
+
+  bool build(GstCaps* video_caps, std::string* error);
+  void teardown();
+  bool wait_drained(std::string* error);
+  static GstPadProbeReturn on_sink_event(GstPad* pad, GstPadProbeInfo* info, gpointer data);
+
+  Options options_;
+  std::string decoder_;
+  std::string encoder_;
+  int builds_ = 0;
+  gst::ObjectPtr<GstElement> pipeline_;
+  gst::ObjectPtr<GstPad> feed_;  // our source pad, linked to the decoder
+  gst::CapsPtr built_for_;       // the source caps the pipeline was built for
+  std::vector<Branch> branches_;
+  std::mutex mu_;
+  std::condition_variable drained_cv_;
+  SegmentDemuxer demuxer_;
+  SegmentMuxer muxer_;
+  GstClockTime last_end_ = GST_CLOCK_TIME_NONE;
+  unsigned segments_ = 0;
+};
+
+}  // namespace lp::media
