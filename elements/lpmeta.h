@@ -48,4 +48,40 @@ LpSegmentMeta *lp_buffer_add_segment_meta (GstBuffer * buffer, const gchar * str
 #define lp_buffer_get_segment_meta(b) \
   ((LpSegmentMeta *) gst_buffer_get_meta ((b), LP_SEGMENT_META_API_TYPE))
 
+/**
+ * LpRenditionMeta:
+ * @seq: the seq of the source segment
+ * @profile: the profile's name (a go-livepeer preset name or a ladder entry's name)
+ * @width: encoded width
+ * @height: encoded height
+ * @frames: encoded frames
+ * @pixels: encoded pixels, frames x width x height: what an orchestrator charges for
+ * @orchestrator: the orchestrator's address (0x hex), or %NULL when transcoded locally
+ * @signature: the orchestrator's signature over the segment's renditions, or %NULL
+ *
+ * One rendition of one segment (an MPEG-TS buffer made by lptranscode or received from an
+ * orchestrator).
+ */
+typedef struct {
+  GstMeta meta;
+  guint64 seq;
+  gchar *profile;
+  gint width;
+  gint height;
+  guint frames;
+  guint64 pixels;
+  gchar *orchestrator;
+  GBytes *signature;
+} LpRenditionMeta;
+
+GType lp_rendition_meta_api_get_type (void);
+const GstMetaInfo *lp_rendition_meta_get_info (void);
+#define LP_RENDITION_META_API_TYPE (lp_rendition_meta_api_get_type ())
+
+/* Adds a rendition meta; orchestrator and signature are set afterwards by whoever knows them. */
+LpRenditionMeta *lp_buffer_add_rendition_meta (GstBuffer * buffer, guint64 seq, const gchar * profile,
+    gint width, gint height, guint frames, guint64 pixels);
+#define lp_buffer_get_rendition_meta(b) \
+  ((LpRenditionMeta *) gst_buffer_get_meta ((b), LP_RENDITION_META_API_TYPE))
+
 G_END_DECLS

@@ -4,6 +4,7 @@
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 
+#include <algorithm>
 #include <mutex>
 
 namespace lp::media {
@@ -81,6 +82,63 @@ void drain(GstElement* sink, gst::CapsPtr* caps, std::vector<gst::BufferPtr>* ou
 
 }  // namespace
 
+std::optional<std::uint64_t> first_video_pts_90k(GstBuffer* segment) {
+  GstMapInfo map;
+  if (!gst_buffer_map(segment, &map, GST_MAP_READ)) return std::nullopt;
+  std::optional<std::uint64_t> best;
+  for (gsize off = 0; off + 188 <= map.size; off += 188) {
+    const guint8* p = map.data + off;
+    if (p[0] != 0x47 || !(p[1] & 0x40)) continue;  // not a packet that starts a PES
+    const int afc = (p[3] >> 4) & 0x3;
+    if (afc == 2 || afc == 0) continue;  // no payload
+    gsize pos = 4;
+    if (afc == 3) pos += 1 + p[4];
+    if (pos + 14 > 188) continue;
+    const guint8* pes = p + pos;
+    if (pes[0] != 0 || pes[1] != 0 || pes[2] != 1 || (pes[3] & 0xF0) != 0xE0) continue;  // video PES only
+    if (!(pes[7] & 0x80)) continue;  // no PTS
+    const guint8* t = pes + 9;
+    const std::uint64_t pts = (static_cast<std::uint64_t>(t[0] & 0x0E) << 29) | (static_cast<std::uint64_t>(t[1]) << 22) |
+                              (static_cast<std::uint64_t>(t[2] & 0xFE) << 14) | (static_cast<std::uint64_t>(t[3]) << 7) |
+                              (static_cast<std::uint64_t>(t[4]) >> 1);
+    if (!best || pts < *best) best = pts;
+  }
+  gst_buffer_unmap(segment, &map);
+  return best;
+}
+
+namespace {
+
+/// tsdemux restarts time at each segment (every segment is a new stream to it). Put the
+/// buffers back on the segment's own clock: the stream time that mpegtsmux, which writes
+/// running time plus one hour, turns back into the same PTS values.
+void restore_stream_time(GstBuffer* segment, DemuxedSegment* d) {
+  const auto pts90k = first_video_pts_90k(segment);
+  if (!pts90k) return;
+  GstClockTime wanted = gst_util_uint64_scale(*pts90k, GST_SECOND, 90000);
+  if (wanted >= kMpegTsMuxBase) wanted -= kMpegTsMuxBase;
+  GstClockTime demuxed = GST_CLOCK_TIME_NONE;
+  for (const auto& b : d->video)
+    if (GST_BUFFER_PTS_IS_VALID(b.get())) demuxed = std::min(demuxed, GST_BUFFER_PTS(b.get()));
+  if (!GST_CLOCK_TIME_IS_VALID(demuxed)) return;
+  const GstClockTimeDiff shift = GST_CLOCK_DIFF(demuxed, wanted);
+  auto move = [shift](GstClockTime t) {
+    if (!GST_CLOCK_TIME_IS_VALID(t)) return t;
+    const GstClockTimeDiff v = static_cast<GstClockTimeDiff>(t) + shift;
+    return v < 0 ? GstClockTime{0} : static_cast<GstClockTime>(v);
+  };
+  for (auto* list : {&d->video, &d->audio}) {
+    for (auto& b : *list) {
+      GstBuffer* w = gst_buffer_make_writable(b.release());
+      GST_BUFFER_PTS(w) = move(GST_BUFFER_PTS(w));
+      GST_BUFFER_DTS(w) = move(GST_BUFFER_DTS(w));
+      b.reset(w);
+    }
+  }
+}
+
+}  // namespace
+
 bool SegmentDemuxer::demux(GstBuffer* segment, DemuxedSegment* out, std::string* error) {
   gst::ObjectPtr<GstElement> pipeline(gst_pipeline_new(nullptr));
   GstElement* src = gst_element_factory_make("appsrc", nullptr);
@@ -140,6 +198,8 @@ bool SegmentDemuxer::demux(GstBuffer* segment, DemuxedSegment* out, std::string*
     if (out->video.empty()) {
       *error = "the segment has no H.264 video";
       ok = false;
+    } else {
+      restore_stream_time(segment, out);
     }
   }
   gst_element_set_state(pipeline.get(), GST_STATE_NULL);

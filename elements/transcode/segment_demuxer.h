@@ -3,6 +3,8 @@
 
 #include <gst/gst.h>
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,9 +20,17 @@ struct DemuxedSegment {
   std::vector<gst::BufferPtr> audio;
 };
 
+/// mpegtsmux writes PTS as running time plus this (its CLOCK_BASE).
+inline constexpr GstClockTime kMpegTsMuxBase = 3600 * GST_SECOND;
+
+/// The smallest PTS of the video PES headers in an MPEG-TS buffer, in 90 kHz units.
+std::optional<std::uint64_t> first_video_pts_90k(GstBuffer* segment);
+
 /// Splits one MPEG-TS segment into parsed H.264 access units and AAC frames, with a fresh
 /// tsdemux per segment (appsrc -> tsdemux -> h264parse/aacparse -> appsinks). A segment that
 /// is not MPEG-TS, is truncated beyond use, or has no H.264 video gives an error, never a hang.
+/// Timestamps are the segment's own (its PTS as mpegtsmux would write them back), so that
+/// consecutive segments continue one another.
 class SegmentDemuxer {
  public:
   /// nullopt-like: returns false with *error set.

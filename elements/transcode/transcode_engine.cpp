@@ -4,6 +4,9 @@
 #include <gst/app/gstappsink.h>
 #include <gst/video/video.h>
 
+#include <algorithm>
+#include <cstring>
+
 namespace lp::media {
 
 namespace {
@@ -45,25 +48,61 @@ void TranscodeEngine::teardown() {
   built_for_.reset();
 }
 
+namespace {
+constexpr const char* kDrainPrefix = "lptranscode-drain/";
+}
+
 GstPadProbeReturn TranscodeEngine::on_sink_event(GstPad* pad, GstPadProbeInfo* info, gpointer data) {
   GstEvent* ev = GST_PAD_PROBE_INFO_EVENT(info);
   if (GST_EVENT_TYPE(ev) != GST_EVENT_STREAM_START) return GST_PAD_PROBE_OK;
+  const gchar* sid = nullptr;
+  gst_event_parse_stream_start(ev, &sid);
+  // Only our drain markers count: the pipeline's first STREAM_START may reach an encoder late,
+  // after the first segment's frames, and must not be taken for the end of a segment.
+  if (!sid || !g_str_has_prefix(sid, kDrainPrefix)) return GST_PAD_PROBE_OK;
+  const unsigned n = static_cast<unsigned>(g_ascii_strtoull(sid + strlen(kDrainPrefix), nullptr, 10));
   auto* self = static_cast<TranscodeEngine*>(data);
   std::lock_guard lock(self->mu_);
   for (Branch& b : self->branches_) {
     gst::ObjectPtr<GstPad> encsink(gst_element_get_static_pad(b.encoder, "sink"));
-    if (encsink.get() == pad) b.drained = true;
+    if (encsink.get() == pad) b.drained_marker = n;
   }
   self->drained_cv_.notify_all();
+  return GST_PAD_PROBE_OK;
+}
+
+GstPadProbeReturn TranscodeEngine::on_decimate(GstPad*, GstPadProbeInfo* info, gpointer data) {
+  auto* b = static_cast<Branch*>(data);
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    if (!GST_BUFFER_PTS_IS_VALID(buf)) return GST_PAD_PROBE_OK;
+    // The frame's slot on the target rate's grid; the first frame in each slot is kept.
+    const guint64 slot = gst_util_uint64_scale(GST_BUFFER_PTS(buf), static_cast<guint64>(b->fps_num),
+                                               static_cast<guint64>(b->fps_den) * GST_SECOND);
+    if (b->have_slot && slot == b->last_slot) return GST_PAD_PROBE_DROP;
+    b->have_slot = true;
+    b->last_slot = slot;
+    return GST_PAD_PROBE_OK;
+  }
+  GstEvent* ev = GST_PAD_PROBE_INFO_EVENT(info);
+  if (GST_EVENT_TYPE(ev) != GST_EVENT_CAPS) return GST_PAD_PROBE_OK;
+  GstCaps* caps = nullptr;
+  gst_event_parse_caps(ev, &caps);
+  GstCaps* out = gst_caps_copy(caps);
+  gst_caps_set_simple(out, "framerate", GST_TYPE_FRACTION, b->fps_num, b->fps_den, nullptr);
+  info->data = gst_event_new_caps(out);
+  gst_caps_unref(out);
+  gst_event_unref(ev);
   return GST_PAD_PROBE_OK;
 }
 
 bool TranscodeEngine::build(GstCaps* video_caps, std::string* error) {
   teardown();
   GstStructure* s = gst_caps_get_structure(video_caps, 0);
-  int src_w = 0, src_h = 0;
+  int src_w = 0, src_h = 0, src_fps_n = 0, src_fps_d = 1;
   gst_structure_get_int(s, "width", &src_w);
   gst_structure_get_int(s, "height", &src_h);
+  gst_structure_get_fraction(s, "framerate", &src_fps_n, &src_fps_d);
 
   const bool gpu_decode = options_.gpu != GpuMode::off && registered("nvh264dec");
   if (options_.gpu == GpuMode::on && !gpu_decode) {
@@ -85,8 +124,14 @@ bool TranscodeEngine::build(GstCaps* video_caps, std::string* error) {
     *error = "cannot link the decoder";
     return false;
   }
+  branches_.reserve(options_.profiles.size());  // the probes keep pointers to branches
   for (const VideoProfile& p : options_.profiles) {
     auto [w, h] = output_size(p, src_w, src_h);
+    // Frame rate: passthrough when the profile says 0, when the source's rate is unknown, or
+    // when the source is not faster than the profile; otherwise frames are dropped onto the
+    // profile's grid (frames are never invented).
+    const bool decimate = p.fps > 0 && src_fps_n > 0 &&
+                          gst_util_fraction_compare(src_fps_n, src_fps_d, p.fps, std::max(1, p.fps_den)) > 0;
     GstElement* queue = make("queue", error);
     GstElement* scale = make("videoscale", error);
     GstElement* convert = make("videoconvert", error);
@@ -98,19 +143,19 @@ bool TranscodeEngine::build(GstCaps* video_caps, std::string* error) {
     g_object_set(queue, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time", static_cast<guint64>(0), nullptr);
     gst::CapsPtr raw_caps(gst_caps_new_simple("video/x-raw", "width", G_TYPE_INT, w, "height", G_TYPE_INT, h,
                                               "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, nullptr));
-    if (p.fps > 0) gst_caps_set_simple(raw_caps.get(), "framerate", GST_TYPE_FRACTION, p.fps, p.fps_den, nullptr);
     g_object_set(raw, "caps", raw_caps.get(), nullptr);
     if (encoder_ == "x264enc") {
-      // Bitrate as lpms sets it; no B-frames for baseline/constrained high; no frame delay, so
-      // that a segment's last frame leaves the encoder with the segment.
-      const bool no_bframes = p.profile == H264Profile::baseline || p.profile == H264Profile::constrained_high;
+      // Bitrate as lpms sets it. No B-frames for any profile (lpms uses 3 for main/high) and
+      // no frame delay: a segment's last frame must leave the encoder with the segment, and
+      // DTS = PTS (see restamp). docs/media.md records this difference.
       gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", options_.x264_preset.c_str());
       gst_util_set_object_arg(G_OBJECT(enc), "tune", "zerolatency");
-      g_object_set(enc, "bitrate", static_cast<guint>(std::max(1, p.bitrate / 1000)), "bframes", no_bframes ? 0u : 0u,
-                   nullptr);
+      g_object_set(enc, "bitrate", static_cast<guint>(std::max(1, p.bitrate / 1000)), "bframes", 0u, nullptr);
       if (p.gop_ms > 0) {
-        const int fps = p.fps > 0 ? p.fps / std::max(1, p.fps_den) : 30;
-        g_object_set(enc, "key-int-max", static_cast<guint>(std::max(1, p.gop_ms * fps / 1000)), nullptr);
+        const double fps = decimate                  ? static_cast<double>(p.fps) / std::max(1, p.fps_den)
+                           : src_fps_n > 0 ? static_cast<double>(src_fps_n) / std::max(1, src_fps_d)
+                                           : 30.0;
+        g_object_set(enc, "key-int-max", static_cast<guint>(std::max(1.0, p.gop_ms * fps / 1000.0)), nullptr);
       } else if (p.gop_ms < 0) {
         g_object_set(enc, "key-int-max", 1u, nullptr);
       }
@@ -131,7 +176,19 @@ bool TranscodeEngine::build(GstCaps* video_caps, std::string* error) {
     // the encoder has no frame delay (zerolatency), so that frame is already in the appsink.
     gst::ObjectPtr<GstPad> encsink(gst_element_get_static_pad(enc, "sink"));
     gst_pad_add_probe(encsink.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_sink_event, this, nullptr);
-    branches_.push_back(Branch{sink, enc, w, h, false});
+    Branch& branch = branches_.emplace_back();
+    branch.sink = sink;
+    branch.encoder = enc;
+    branch.width = w;
+    branch.height = h;
+    if (decimate) {
+      branch.fps_num = p.fps;
+      branch.fps_den = std::max(1, p.fps_den);
+      gst::ObjectPtr<GstPad> scalesink(gst_element_get_static_pad(scale, "sink"));
+      gst_pad_add_probe(scalesink.get(),
+                        static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+                        on_decimate, &branch, nullptr);
+    }
   }
   // Our own source pad feeds the decoder from the calling thread, so that pushing a segment
   // and draining it are synchronous with transcode().
@@ -158,22 +215,32 @@ bool TranscodeEngine::build(GstCaps* video_caps, std::string* error) {
   return true;
 }
 
-bool TranscodeEngine::wait_drained(std::string* error) {
+std::optional<std::string> TranscodeEngine::bus_error() {
   gst::ObjectPtr<GstBus> bus(gst_element_get_bus(pipeline_.get()));
+  gst::MessagePtr m{gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR)};
+  if (!m) return std::nullopt;
+  GError* err = nullptr;
+  gchar* debug = nullptr;
+  gst_message_parse_error(m.get(), &err, &debug);
+  std::string text = std::string("transcoding failed in ") + GST_OBJECT_NAME(GST_MESSAGE_SRC(m.get())) + ": " +
+                     (err ? err->message : "unknown error");
+  g_clear_error(&err);
+  g_free(debug);
+  return text;
+}
+
+bool TranscodeEngine::wait_drained(std::string* error) {
   const gint64 deadline = g_get_monotonic_time() + 120 * G_TIME_SPAN_SECOND;  // safety net only
   for (;;) {
     {
       std::unique_lock lock(mu_);
       drained_cv_.wait_for(lock, std::chrono::milliseconds(20));
       bool all = true;
-      for (const Branch& b : branches_) all = all && b.drained;
+      for (const Branch& b : branches_) all = all && b.drained_marker == segments_;
       if (all) return true;
     }
-    if (gst::MessagePtr m{gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR)}) {
-      GError* err = nullptr;
-      gst_message_parse_error(m.get(), &err, nullptr);
-      *error = std::string("transcoding failed: ") + (err ? err->message : "unknown error");
-      g_clear_error(&err);
+    if (auto e = bus_error()) {
+      *error = *e;
       return false;
     }
     if (g_get_monotonic_time() > deadline) {
@@ -183,9 +250,56 @@ bool TranscodeEngine::wait_drained(std::string* error) {
   }
 }
 
+// The encoder may move its output in time (GstVideoEncoder offsets streams by 1000 hours when
+// it must keep DTS from going negative). Put the rendition back on the source's clock: its
+// first frame is the source segment's first frame (the first frame is never dropped). Without
+// B-frames, decode order is presentation order, so DTS = PTS.
+void TranscodeEngine::restamp(std::vector<gst::BufferPtr>* frames, GstClockTime first_in) {
+  if (!GST_CLOCK_TIME_IS_VALID(first_in) || !GST_BUFFER_PTS_IS_VALID(frames->front().get())) return;
+  const GstClockTimeDiff shift = GST_CLOCK_DIFF(GST_BUFFER_PTS(frames->front().get()), first_in);
+  for (auto& f : *frames) {
+    GstBuffer* w = gst_buffer_make_writable(f.release());
+    if (GST_BUFFER_PTS_IS_VALID(w)) {
+      const GstClockTimeDiff v = static_cast<GstClockTimeDiff>(GST_BUFFER_PTS(w)) + shift;
+      GST_BUFFER_PTS(w) = v < 0 ? 0 : static_cast<GstClockTime>(v);
+    }
+    GST_BUFFER_DTS(w) = GST_BUFFER_PTS(w);
+    f.reset(w);
+  }
+}
+
+// A stream without a frame rate in its SPS (VUI timing absent) gives raw caps with 0/1, and
+// x264enc then encodes in VFR mode, where each frame waits for the next one's timestamp: a
+// segment's last frame would stay in the encoder. The rate is guessed once from the first
+// segment's frame spacing and kept, so that the caps (and the encoders) do not change.
+void TranscodeEngine::with_frame_rate(DemuxedSegment* d) {
+  GstStructure* s = gst_caps_get_structure(d->video_caps.get(), 0);
+  int n = 0, den = 1;
+  if (gst_structure_get_fraction(s, "framerate", &n, &den) && n > 0) return;
+  if (guessed_fps_n_ == 0) {
+    std::vector<GstClockTime> pts;
+    for (const auto& b : d->video)
+      if (GST_BUFFER_PTS_IS_VALID(b.get())) pts.push_back(GST_BUFFER_PTS(b.get()));
+    std::sort(pts.begin(), pts.end());
+    std::vector<GstClockTime> gaps;
+    for (std::size_t i = 1; i < pts.size(); ++i)
+      if (pts[i] > pts[i - 1]) gaps.push_back(pts[i] - pts[i - 1]);
+    if (gaps.empty()) return;
+    std::nth_element(gaps.begin(), gaps.begin() + static_cast<std::ptrdiff_t>(gaps.size() / 2), gaps.end());
+    if (!gst_video_guess_framerate(gaps[gaps.size() / 2], &guessed_fps_n_, &guessed_fps_d_)) {
+      guessed_fps_n_ = 0;
+      return;
+    }
+  }
+  GstCaps* c = gst_caps_copy(d->video_caps.get());
+  gst_caps_set_simple(c, "framerate", GST_TYPE_FRACTION, guessed_fps_n_, guessed_fps_d_, nullptr);
+  d->video_caps.reset(c);
+}
+
 bool TranscodeEngine::transcode(GstBuffer* segment, std::vector<Rendition>* out, std::string* error) {
   DemuxedSegment d;
   if (!demuxer_.demux(segment, &d, error)) return false;
+  with_frame_rate(&d);
   GstStructure* s = gst_caps_get_structure(d.video_caps.get(), 0);
   int w = 0, h = 0, bw = -1, bh = -1;
   gst_structure_get_int(s, "width", &w);
@@ -204,25 +318,29 @@ bool TranscodeEngine::transcode(GstBuffer* segment, std::vector<Rendition>* out,
     gst_pad_push_event(feed_.get(), gst_event_new_caps(d.video_caps.get()));
     built_for_.reset(gst_caps_ref(d.video_caps.get()));
   }
-  // Every rendition segment starts with an IDR: the encoders act on this event before the
-  // segment's first frame.
+  // Every rendition segment starts with an IDR. The request carries no running time, so it
+  // applies to the next frame the encoder sees: this segment's first. (x264enc moves its
+  // running time by 1000 hours for negative DTS, and GstVideoEncoder then ignores requests
+  // for earlier running times.)
   GstClockTime first = GST_BUFFER_PTS(d.video.front().get());
-  gst_pad_push_event(feed_.get(), gst_video_event_new_downstream_force_key_unit(first, first, first, TRUE, 0));
+  gst_pad_push_event(feed_.get(), gst_video_event_new_downstream_force_key_unit(
+                                      GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE, TRUE, segments_));
   GstClockTime end = first;
   for (const auto& b : d.video) {
     if (GST_BUFFER_PTS_IS_VALID(b.get()) && GST_BUFFER_DURATION_IS_VALID(b.get()))
       end = std::max(end, GST_BUFFER_PTS(b.get()) + GST_BUFFER_DURATION(b.get()));
-    GstFlowReturn r = gst_pad_push(feed_.get(), gst_buffer_ref(b.get()));
-    if (r != GST_FLOW_OK) break;  // the bus has the reason; wait_drained reports it
+    const GstFlowReturn r = gst_pad_push(feed_.get(), gst_buffer_ref(b.get()));
+    if (r != GST_FLOW_OK) {
+      // An element that fails posts the reason on the bus; a refusal (not-negotiated) may not.
+      *error = bus_error().value_or(std::string("the decoder refused the segment's video: ") + gst_flow_get_name(r));
+      teardown();
+      return false;
+    }
   }
   // A new STREAM_START makes GstVideoDecoder drain (B-frame reordering holds the last frames
   // back) without EOS and without a flush, so decoder and encoders stay warm; it then travels
   // down every branch behind the segment's frames and marks them complete.
-  {
-    std::lock_guard lock(mu_);
-    for (Branch& b : branches_) b.drained = false;
-  }
-  gchar* sid = g_strdup_printf("lptranscode/%u", ++segments_);
+  gchar* sid = g_strdup_printf("%s%u", kDrainPrefix, ++segments_);
   gst_pad_push_event(feed_.get(), gst_event_new_stream_start(sid));
   g_free(sid);
   gst_pad_push_event(feed_.get(), gst_event_new_caps(built_for_.get()));
@@ -235,6 +353,9 @@ bool TranscodeEngine::transcode(GstBuffer* segment, std::vector<Rendition>* out,
     return false;
   }
   out->clear();
+  GstClockTime first_in = GST_CLOCK_TIME_NONE;
+  for (const auto& b : d.video)
+    if (GST_BUFFER_PTS_IS_VALID(b.get())) first_in = std::min(first_in, GST_BUFFER_PTS(b.get()));
   for (std::size_t i = 0; i < branches_.size(); ++i) {
     const Branch& b = branches_[i];
     std::vector<gst::BufferPtr> frames;
@@ -247,6 +368,7 @@ bool TranscodeEngine::transcode(GstBuffer* segment, std::vector<Rendition>* out,
       *error = "profile " + options_.profiles[i].name + " produced no frames for the segment";
       return false;
     }
+    restamp(&frames, first_in);
     if (!caps) {
       gst::ObjectPtr<GstPad> pad(gst_element_get_static_pad(b.sink, "sink"));
       caps.reset(gst_pad_get_current_caps(pad.get()));

@@ -5,6 +5,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,13 +60,22 @@ class TranscodeEngine {
     GstElement* encoder = nullptr;  // owned by pipeline_
     int width = 0;
     int height = 0;
-    bool drained = false;  // guarded by mu_
+    unsigned drained_marker = 0;  // the last drain marker seen at the encoder; guarded by mu_
+    // Frame-rate reduction (fps_num == 0: passthrough); used by the branch's streaming thread.
+    int fps_num = 0;
+    int fps_den = 1;
+    bool have_slot = false;
+    guint64 last_slot = 0;
   };
 
   bool build(GstCaps* video_caps, std::string* error);
   void teardown();
   bool wait_drained(std::string* error);
+  void with_frame_rate(DemuxedSegment* d);
+  static void restamp(std::vector<gst::BufferPtr>* frames, GstClockTime first_in);
+  std::optional<std::string> bus_error();  ///< the pipeline's first error message, if any
   static GstPadProbeReturn on_sink_event(GstPad* pad, GstPadProbeInfo* info, gpointer data);
+  static GstPadProbeReturn on_decimate(GstPad* pad, GstPadProbeInfo* info, gpointer data);
 
   Options options_;
   std::string decoder_;
@@ -81,6 +91,8 @@ class TranscodeEngine {
   SegmentMuxer muxer_;
   GstClockTime last_end_ = GST_CLOCK_TIME_NONE;
   unsigned segments_ = 0;
+  int guessed_fps_n_ = 0;  ///< for sources without a frame rate (see with_frame_rate)
+  int guessed_fps_d_ = 1;
 };
 
 }  // namespace lp::media

@@ -3,11 +3,13 @@
 #include <gst/gst.h>
 
 #include "elements/gstlpsegmenter.h"
+#include "elements/gstlptranscode.h"
 #include "plugins/livepeer/plugin.h"
 
 gboolean lp_plugin_init(GstPlugin* plugin) {
   gboolean ok = FALSE;
   ok |= GST_ELEMENT_REGISTER(lpsegmenter, plugin);
+  ok |= GST_ELEMENT_REGISTER(lptranscode, plugin);
   return ok;
 }
 
