@@ -23,6 +23,7 @@
 
 #include <gst/video/video.h>
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -300,6 +301,27 @@ static SegmentInfo current_info(const LpSegmenterPriv* priv) {
   return {priv->cutter->seq(), priv->cutter->start(), priv->cutter->marked()};
 }
 
+// The end of the stream's last segment: its last frame's end. Frames without a duration (no
+// frame rate in the stream) last as long as the segment's typical frame spacing.
+static GstClockTime estimated_end(const std::vector<lp::gst::BufferPtr>& video) {
+  std::vector<GstClockTime> pts;
+  GstClockTime end = GST_CLOCK_TIME_NONE;
+  for (const auto& b : video) {
+    if (!GST_BUFFER_PTS_IS_VALID(b.get())) continue;
+    pts.push_back(GST_BUFFER_PTS(b.get()));
+    if (GST_BUFFER_DURATION_IS_VALID(b.get())) {
+      const GstClockTime e = GST_BUFFER_PTS(b.get()) + GST_BUFFER_DURATION(b.get());
+      end = GST_CLOCK_TIME_IS_VALID(end) ? std::max(end, e) : e;
+    }
+  }
+  if (GST_CLOCK_TIME_IS_VALID(end) || pts.size() < 2) return end;
+  std::sort(pts.begin(), pts.end());
+  std::vector<GstClockTime> gaps;
+  for (std::size_t i = 1; i < pts.size(); ++i) gaps.push_back(pts[i] - pts[i - 1]);
+  std::nth_element(gaps.begin(), gaps.begin() + static_cast<std::ptrdiff_t>(gaps.size() / 2), gaps.end());
+  return pts.back() + gaps[gaps.size() / 2];
+}
+
 // Muxes and pushes the current segment; `end` is the next segment's start or the stream's end.
 static GstFlowReturn finish_segment(LpSegmenter* self, const SegmentInfo& info, GstClockTime end) {
   LpSegmenterPriv* priv = self->priv;
@@ -320,6 +342,7 @@ static GstFlowReturn finish_segment(LpSegmenter* self, const SegmentInfo& info, 
     return GST_FLOW_ERROR;
   }
   const GstClockTime start = info.start;
+  if (!GST_CLOCK_TIME_IS_VALID(end)) end = estimated_end(seg.video);
   GST_BUFFER_PTS(out) = start;
   GST_BUFFER_DTS(out) = GST_BUFFER_DTS(seg.video.front().get());
   GST_BUFFER_DURATION(out) = GST_CLOCK_TIME_IS_VALID(end) && end > start ? end - start : GST_CLOCK_TIME_NONE;

@@ -308,7 +308,7 @@ static GstFlowReturn core_chain(GstPad*, GstObject* parent, GstBuffer* buf) noex
     GST_BUFFER_DTS(b) = GST_BUFFER_DTS(buf);
     GST_BUFFER_DURATION(b) = GST_BUFFER_DURATION(buf);
     lp_buffer_add_rendition_meta(b, seq, p.name.c_str(), r.width, r.height, r.frames, r.pixels);
-    if (sm) lp_buffer_add_segment_meta(b, sm->stream_id, sm->seq, sm->start_pts, sm->duration, r.frames, sm->flags);
+    if (sm) lp_buffer_add_segment_meta(b, sm->stream_id, sm->seq, sm->start_pts, sm->duration, sm->video_frames, sm->flags);
     ensure_stream(GST_ELEMENT(self), pad.get(), p);
     const GstFlowReturn ret = gst_pad_push(pad.get(), b);
     if (ret == GST_FLOW_NOT_LINKED) continue;

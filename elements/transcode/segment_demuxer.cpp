@@ -139,7 +139,22 @@ void restore_stream_time(GstBuffer* segment, DemuxedSegment* d) {
 
 }  // namespace
 
+std::optional<std::string> check_ts_framing(GstBuffer* segment) {
+  const gsize size = gst_buffer_get_size(segment);
+  if (size == 0) return std::string("the segment is empty");
+  guint8 sync = 0;
+  gst_buffer_extract(segment, 0, &sync, 1);
+  if (sync != 0x47) return std::string("the segment is not MPEG-TS (no sync byte at its start)");
+  if (size % 188 != 0)
+    return "the segment is truncated: it ends " + std::to_string(size % 188) + " bytes into a 188-byte MPEG-TS packet";
+  return std::nullopt;
+}
+
 bool SegmentDemuxer::demux(GstBuffer* segment, DemuxedSegment* out, std::string* error) {
+  if (auto bad = check_ts_framing(segment)) {
+    *error = *bad;
+    return false;
+  }
   gst::ObjectPtr<GstElement> pipeline(gst_pipeline_new(nullptr));
   GstElement* src = gst_element_factory_make("appsrc", nullptr);
   GstElement* demux = gst_element_factory_make("tsdemux", nullptr);

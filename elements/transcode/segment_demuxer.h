@@ -23,6 +23,10 @@ struct DemuxedSegment {
 /// mpegtsmux writes PTS as running time plus this (its CLOCK_BASE).
 inline constexpr GstClockTime kMpegTsMuxBase = 3600 * GST_SECOND;
 
+/// Why a buffer cannot be a whole MPEG-TS segment (empty, no sync byte, a partial last
+/// packet), or nullopt.
+std::optional<std::string> check_ts_framing(GstBuffer* segment);
+
 /// The smallest PTS of the video PES headers in an MPEG-TS buffer, in 90 kHz units.
 std::optional<std::uint64_t> first_video_pts_90k(GstBuffer* segment);
 

@@ -30,5 +30,6 @@ Result<std::optional<std::string>> passphrase_from(const Args& args);
 
 int pm_main(const std::vector<std::string>& argv);
 int ledger_main(const std::vector<std::string>& argv);
+int transcode_main(const std::vector<std::string>& argv);
 
 }  // namespace lp::node

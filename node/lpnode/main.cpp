@@ -13,8 +13,9 @@ const char* kHelp = R"(Usage: lpnode <command> [flags]
 A node of the Livepeer live-video network.
 
 Commands:
-  pm       keys and tickets: keygen, address, sign-ticket, check-ticket
-  ledger   the embedded local ledger and the winning-ticket queue
+  pm         keys and tickets: keygen, address, sign-ticket, check-ticket
+  ledger     the embedded local ledger and the winning-ticket queue
+  transcode  a video file into a Livepeer ABR ladder, segment by segment, as an orchestrator does
 
 Run `lpnode <command> --help` for its flags and examples. Every flag can also be set in the
 environment as LP_<FLAG> (for example LP_KEY_FILE for --key-file).
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "pm") return lp::node::pm_main(args);
     if (cmd == "ledger") return lp::node::ledger_main(args);
+    if (cmd == "transcode") return lp::node::transcode_main(args);
   } catch (const std::exception& e) {
     return lp::node::fail(cmd, std::string("internal error: ") + e.what(), lp::node::kExitFailed);
   }
