@@ -76,12 +76,16 @@ GstPadProbeReturn TranscodeEngine::on_decimate(GstPad*, GstPadProbeInfo* info, g
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
     GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
     if (!GST_BUFFER_PTS_IS_VALID(buf)) return GST_PAD_PROBE_OK;
-    // The frame's slot on the target rate's grid; the first frame in each slot is kept.
-    const guint64 slot = gst_util_uint64_scale(GST_BUFFER_PTS(buf), static_cast<guint64>(b->fps_num),
-                                               static_cast<guint64>(b->fps_den) * GST_SECOND);
-    if (b->have_slot && slot == b->last_slot) return GST_PAD_PROBE_DROP;
-    b->have_slot = true;
-    b->last_slot = slot;
+    // Keep a frame when it reaches the next output time (within a quarter of the output frame
+    // period, so that an exact 2:1 ratio does not hinge on nanosecond rounding); output times
+    // advance by one period from the first frame.
+    const GstClockTime pts = GST_BUFFER_PTS(buf);
+    const GstClockTime period = gst_util_uint64_scale(GST_SECOND, static_cast<guint64>(b->fps_den),
+                                                      static_cast<guint64>(b->fps_num));
+    if (b->have_due && pts + period / 4 < b->next_due) return GST_PAD_PROBE_DROP;
+    // After a gap in the input, the grid starts again at this frame.
+    b->next_due = b->have_due && b->next_due + period / 4 > pts ? b->next_due + period : pts + period;
+    b->have_due = true;
     return GST_PAD_PROBE_OK;
   }
   GstEvent* ev = GST_PAD_PROBE_INFO_EVENT(info);
@@ -130,8 +134,11 @@ bool TranscodeEngine::build(GstCaps* video_caps, std::string* error) {
     // Frame rate: passthrough when the profile says 0, when the source's rate is unknown, or
     // when the source is not faster than the profile; otherwise frames are dropped onto the
     // profile's grid (frames are never invented).
-    const bool decimate = p.fps > 0 && src_fps_n > 0 &&
-                          gst_util_fraction_compare(src_fps_n, src_fps_d, p.fps, std::max(1, p.fps_den)) > 0;
+    // A source within 5% of the profile's rate (29.97 for 30, or a rate guessed from jittery
+    // timestamps) is not reduced: that would drop a frame every few seconds.
+    const bool decimate = p.fps > 0 && src_fps_n > 0 && src_fps_d > 0 &&
+                          static_cast<double>(src_fps_n) / src_fps_d >
+                              1.05 * static_cast<double>(p.fps) / std::max(1, p.fps_den);
     GstElement* queue = make("queue", error);
     GstElement* scale = make("videoscale", error);
     GstElement* convert = make("videoconvert", error);

@@ -64,8 +64,8 @@ class TranscodeEngine {
     // Frame-rate reduction (fps_num == 0: passthrough); used by the branch's streaming thread.
     int fps_num = 0;
     int fps_den = 1;
-    bool have_slot = false;
-    guint64 last_slot = 0;
+    bool have_due = false;
+    GstClockTime next_due = 0;  ///< the next output time: frames well before it are dropped
   };
 
   bool build(GstCaps* video_caps, std::string* error);
