@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`lpnode transcode` on the real clips, judged by ffprobe and ffmpeg (independent decoders).
 
-Usage: transcode_cli_test.py /path/to/lpnode /path/to/tests/data /path/to/pipelines/ladders
+Usage: transcode_cli_test.py LPNODE TESTS_DATA_DIR SOURCE_DIR PLUGIN_DIR
 Prints one line per failed check and "N checks, M failed"; exits non-zero on any failure.
 """
 import json
@@ -10,9 +10,9 @@ import subprocess
 import sys
 import tempfile
 
-LPNODE, DATA, LADDERS = sys.argv[1], sys.argv[2], sys.argv[3]
+LPNODE, DATA, SOURCE, PLUGINS = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 MEDIA = os.path.join(DATA, "media")
-REFERENCE = os.path.join(LADDERS, "livepeer-reference.json")
+REFERENCE = os.path.join(SOURCE, "pipelines", "ladders", "livepeer-reference.json")
 checks = 0
 failures = 0
 
@@ -170,6 +170,34 @@ def main():
             check(rc == 1, f"{os.path.basename(inp)}: exit {rc}, wanted 1: {stderr[-300:]}")
             check(message in stderr, f"{os.path.basename(inp)}: '{message}' not in {stderr[-300:]}")
             check("Segmentation" not in stderr and "Aborted" not in stderr, f"{os.path.basename(inp)}: crashed")
+
+        # The orchestrator pipeline profiles, run as their comments say.
+        work = os.path.join(tmp, "profiles")
+        os.makedirs(os.path.join(work, "segments"))
+        env = dict(os.environ, GST_PLUGIN_PATH=PLUGINS)
+        seg = subprocess.run(["gst-launch-1.0", "-q", "filesrc", f"location={gop2}", "!", "tsdemux", "name=d", "d.", "!",
+                              "queue", "!", "h264parse", "!", "seg.video", "d.", "!", "queue", "!", "aacparse", "!",
+                              "seg.audio", "lpsegmenter", "name=seg", "!", "multifilesink",
+                              "location=segments/%d.ts"], cwd=work, env=env, capture_output=True, text=True)
+        check(seg.returncode == 0, f"segmenting for the profiles: {seg.stderr[-300:]}")
+        os.symlink(os.path.join(SOURCE, "pipelines"), os.path.join(work, "pipelines"))
+        for rung in ("240p0", "360p0", "480p0", "720p0"):
+            os.makedirs(os.path.join(work, "out", rung))
+        for name in ("orchestrator-cpu.gst", "orchestrator-nvcodec.gst"):
+            with open(os.path.join(SOURCE, "pipelines", name)) as f:
+                words = " ".join(line.split("#")[0] for line in f).split()
+            p = subprocess.run(["gst-launch-1.0", "-q", *words], cwd=work, env=env, capture_output=True, text=True,
+                               timeout=600)
+            have_nvdec = subprocess.run(["gst-inspect-1.0", "nvh264dec"], capture_output=True).returncode == 0
+            if name == "orchestrator-cpu.gst" or have_nvdec:
+                check(p.returncode == 0, f"{name}: {p.stderr[-300:]}")
+                segments = len(os.listdir(os.path.join(work, "segments")))
+                for rung in ("240p0", "720p0"):
+                    got = len(os.listdir(os.path.join(work, "out", rung)))
+                    check(got == segments, f"{name}: {got} {rung} renditions for {segments} segments")
+            else:
+                check(p.returncode != 0 and "nvh264dec is not registered" in p.stdout + p.stderr,
+                      f"{name} without NVIDIA: exit {p.returncode}: {(p.stdout + p.stderr)[-300:]}")
 
         # Flags.
         rc, stdout, _ = subprocess.run([LPNODE, "transcode", "--help"], capture_output=True, text=True).returncode, None, None
