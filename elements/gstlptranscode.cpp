@@ -28,6 +28,7 @@
 #include "elements/gstlptranscode.h"
 
 #include <cstdio>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -73,7 +74,8 @@ struct LpTranscodePriv {
   // Streaming state: the sink pad's streaming thread, between READY->PAUSED and PAUSED->READY.
   std::unique_ptr<lp::media::TranscodeEngine> engine;
   std::vector<lp::media::VideoProfile> active_profiles;
-  guint64 next_seq = 0;
+  guint64 next_out_seq = 0;
+  std::deque<lp::gst::BufferPtr> in_flight;  // submitted, renditions not pushed yet
 };
 
 
@@ -209,7 +211,8 @@ static bool start(LpTranscodeCore* self) {
   priv->active_profiles = *profiles;
   std::lock_guard lock(priv->settings_lock);  // the engine is read by get_property
   priv->engine = std::make_unique<lp::media::TranscodeEngine>(std::move(opts));
-  priv->next_seq = 0;
+  priv->next_out_seq = 0;
+  priv->in_flight.clear();
   return true;
 }
 
@@ -276,23 +279,12 @@ static void ensure_stream(GstElement* element, GstPad* pad, const lp::media::Vid
   gst_pad_push_event(pad, gst_event_new_segment(&seg));
 }
 
-static GstFlowReturn core_chain(GstPad*, GstObject* parent, GstBuffer* buf) noexcept {
-  LpTranscodeCore* self = LP_TRANSCODE_CORE(parent);
+// Pushes the renditions of one source segment, each on its profile's pad.
+static GstFlowReturn push_renditions(LpTranscodeCore* self, GstBuffer* buf, std::vector<lp::media::Rendition>& out) {
   LpTranscodePriv* priv = self->priv;
-  lp::gst::BufferPtr in(buf);
   const LpSegmentMeta* sm = lp_buffer_get_segment_meta(buf);
-  const guint64 seq = sm ? sm->seq : priv->next_seq;
-  priv->next_seq = seq + 1;
-  std::vector<lp::media::Rendition> out;
-  std::string error;
-  const gint64 t0 = g_get_monotonic_time();
-  if (!priv->engine->transcode(buf, &out, &error)) {
-    GST_ELEMENT_ERROR(self, STREAM, DECODE, ("Could not transcode segment %" G_GUINT64_FORMAT ": %s", seq, error.c_str()),
-                      ("%s", error.c_str()));
-    return GST_FLOW_ERROR;
-  }
-  GST_INFO_OBJECT(self, "segment %" G_GUINT64_FORMAT ": %zu renditions in %.1f ms", seq, out.size(),
-                  static_cast<double>(g_get_monotonic_time() - t0) / 1000.0);
+  const guint64 seq = sm ? sm->seq : priv->next_out_seq;
+  priv->next_out_seq = seq + 1;
   // OK when any pad took its rendition; NOT_LINKED only when none is linked; any other
   // failure (flushing, error, EOS) stops the stream.
   GstFlowReturn combined = GST_FLOW_NOT_LINKED;
@@ -318,6 +310,48 @@ static GstFlowReturn core_chain(GstPad*, GstObject* parent, GstBuffer* buf) noex
   return combined;
 }
 
+// Collects the oldest segment in flight and pushes its renditions.
+static GstFlowReturn finish_oldest(LpTranscodeCore* self) {
+  LpTranscodePriv* priv = self->priv;
+  lp::gst::BufferPtr in(priv->in_flight.front().release());
+  priv->in_flight.pop_front();
+  const LpSegmentMeta* sm = lp_buffer_get_segment_meta(in.get());
+  const guint64 seq = sm ? sm->seq : priv->next_out_seq;
+  std::vector<lp::media::Rendition> out;
+  std::string error;
+  if (!priv->engine->collect(&out, &error)) {
+    GST_ELEMENT_ERROR(self, STREAM, DECODE, ("Could not transcode segment %" G_GUINT64_FORMAT ": %s", seq, error.c_str()),
+                      ("%s", error.c_str()));
+    return GST_FLOW_ERROR;
+  }
+  GST_INFO_OBJECT(self, "segment %" G_GUINT64_FORMAT ": %zu renditions", seq, out.size());
+  return push_renditions(self, in.get(), out);
+}
+
+// A segment is submitted to the engine at once; its renditions are pushed when the next one
+// arrives (or at EOS), so that the decoder starts on a segment while the encoders finish the
+// one before. At most two segments are in flight.
+static GstFlowReturn core_chain(GstPad*, GstObject* parent, GstBuffer* buf) noexcept {
+  LpTranscodeCore* self = LP_TRANSCODE_CORE(parent);
+  LpTranscodePriv* priv = self->priv;
+  lp::gst::BufferPtr in(buf);
+  const LpSegmentMeta* sm = lp_buffer_get_segment_meta(buf);
+  std::string error;
+  if (!priv->engine->submit(buf, &error)) {
+    // Segments already in flight are lost with the pipeline: the error stops the stream.
+    GST_ELEMENT_ERROR(self, STREAM, DECODE,
+                      ("Could not transcode segment %" G_GUINT64_FORMAT ": %s", sm ? sm->seq : priv->next_out_seq,
+                       error.c_str()),
+                      ("%s", error.c_str()));
+    priv->in_flight.clear();
+    return GST_FLOW_ERROR;
+  }
+  priv->in_flight.push_back(std::move(in));
+  GstFlowReturn ret = GST_FLOW_OK;
+  while (ret == GST_FLOW_OK && priv->in_flight.size() > 1) ret = finish_oldest(self);
+  return ret;
+}
+
 static gboolean core_sink_event(GstPad* pad, GstObject* parent, GstEvent* event) noexcept {
   LpTranscodeCore* self = LP_TRANSCODE_CORE(parent);
   switch (GST_EVENT_TYPE(event)) {
@@ -328,6 +362,8 @@ static gboolean core_sink_event(GstPad* pad, GstObject* parent, GstEvent* event)
       gst_event_unref(event);
       return TRUE;
     case GST_EVENT_EOS:
+      while (!self->priv->in_flight.empty())
+        if (finish_oldest(self) != GST_FLOW_OK) self->priv->in_flight.clear();
       for (auto& p : src_pads(GST_ELEMENT(self))) {
         if (auto i = pad_index(p.get()); i < self->priv->active_profiles.size())
           ensure_stream(GST_ELEMENT(self), p.get(), self->priv->active_profiles[i]);
@@ -335,6 +371,11 @@ static gboolean core_sink_event(GstPad* pad, GstObject* parent, GstEvent* event)
       }
       gst_event_unref(event);
       return TRUE;
+    case GST_EVENT_FLUSH_STOP:
+      // A flush drops the segments in flight with the pipeline they are in.
+      self->priv->in_flight.clear();
+      if (self->priv->engine) self->priv->engine->reset();
+      return gst_pad_event_default(pad, parent, event);
     default:
       return gst_pad_event_default(pad, parent, event);
   }

@@ -52,7 +52,15 @@ namespace {
 constexpr const char* kDrainPrefix = "lptranscode-drain/";
 }
 
-GstPadProbeReturn TranscodeEngine::on_sink_event(GstPad* pad, GstPadProbeInfo* info, gpointer data) {
+struct TranscodeEngine::ProbeContext {
+  TranscodeEngine* engine;
+  std::size_t branch;
+};
+
+// At the encoder's sink, in the branch's streaming thread. The encoder has no frame delay, so
+// when a segment's drain marker arrives, every frame of that segment has gone through it into
+// the appsink and none of the next segment's has: they are taken out here, for that segment.
+GstPadProbeReturn TranscodeEngine::on_sink_event(GstPad*, GstPadProbeInfo* info, gpointer data) {
   GstEvent* ev = GST_PAD_PROBE_INFO_EVENT(info);
   if (GST_EVENT_TYPE(ev) != GST_EVENT_STREAM_START) return GST_PAD_PROBE_OK;
   const gchar* sid = nullptr;
@@ -61,11 +69,25 @@ GstPadProbeReturn TranscodeEngine::on_sink_event(GstPad* pad, GstPadProbeInfo* i
   // after the first segment's frames, and must not be taken for the end of a segment.
   if (!sid || !g_str_has_prefix(sid, kDrainPrefix)) return GST_PAD_PROBE_OK;
   const unsigned n = static_cast<unsigned>(g_ascii_strtoull(sid + strlen(kDrainPrefix), nullptr, 10));
-  auto* self = static_cast<TranscodeEngine*>(data);
+  auto* ctx = static_cast<ProbeContext*>(data);
+  TranscodeEngine* self = ctx->engine;
+  std::vector<gst::BufferPtr> frames;
+  gst::CapsPtr caps;
+  GstElement* sink = self->branches_[ctx->branch].sink;
+  while (gst::SamplePtr smp{gst_app_sink_try_pull_sample(GST_APP_SINK(sink), 0)}) {
+    if (gst_sample_get_caps(smp.get())) caps.reset(gst_caps_ref(gst_sample_get_caps(smp.get())));
+    frames.emplace_back(gst_buffer_ref(gst_sample_get_buffer(smp.get())));
+  }
+  if (!caps) {
+    gst::ObjectPtr<GstPad> pad(gst_element_get_static_pad(sink, "sink"));
+    caps.reset(gst_pad_get_current_caps(pad.get()));
+  }
   std::lock_guard lock(self->mu_);
-  for (Branch& b : self->branches_) {
-    gst::ObjectPtr<GstPad> encsink(gst_element_get_static_pad(b.encoder, "sink"));
-    if (encsink.get() == pad) b.drained_marker = n;
+  for (Pending& p : self->pending_) {
+    if (p.marker != n) continue;
+    p.frames[ctx->branch] = std::move(frames);
+    p.caps[ctx->branch] = std::move(caps);
+    ++p.done;
   }
   self->drained_cv_.notify_all();
   return GST_PAD_PROBE_OK;
@@ -182,7 +204,9 @@ bool TranscodeEngine::build(GstCaps* video_caps, std::string* error) {
     // The segment's closing STREAM_START reaches the encoder after the segment's last frame;
     // the encoder has no frame delay (zerolatency), so that frame is already in the appsink.
     gst::ObjectPtr<GstPad> encsink(gst_element_get_static_pad(enc, "sink"));
-    gst_pad_add_probe(encsink.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_sink_event, this, nullptr);
+    gst_pad_add_probe(encsink.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_sink_event,
+                      new ProbeContext{this, branches_.size()},
+                      [](gpointer c) { delete static_cast<ProbeContext*>(c); });
     Branch& branch = branches_.emplace_back();
     branch.sink = sink;
     branch.encoder = enc;
@@ -236,15 +260,12 @@ std::optional<std::string> TranscodeEngine::bus_error() {
   return text;
 }
 
-bool TranscodeEngine::wait_drained(std::string* error) {
+bool TranscodeEngine::wait_until(const std::function<bool()>& ready, std::string* error) {
   const gint64 deadline = g_get_monotonic_time() + 120 * G_TIME_SPAN_SECOND;  // safety net only
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      drained_cv_.wait_for(lock, std::chrono::milliseconds(20));
-      bool all = true;
-      for (const Branch& b : branches_) all = all && b.drained_marker == segments_;
-      if (all) return true;
+      if (drained_cv_.wait_for(lock, std::chrono::milliseconds(20), ready)) return true;
     }
     if (auto e = bus_error()) {
       *error = *e;
@@ -303,7 +324,24 @@ void TranscodeEngine::with_frame_rate(DemuxedSegment* d) {
   d->video_caps.reset(c);
 }
 
-bool TranscodeEngine::transcode(GstBuffer* segment, std::vector<Rendition>* out, std::string* error) {
+bool TranscodeEngine::all_done() const {
+  for (const Pending& p : pending_)
+    if (p.done < p.frames.size()) return false;
+  return true;
+}
+
+std::size_t TranscodeEngine::pending() const {
+  std::lock_guard lock(mu_);
+  return pending_.size();
+}
+
+void TranscodeEngine::reset() {
+  teardown();
+  std::lock_guard lock(mu_);
+  pending_.clear();
+}
+
+bool TranscodeEngine::submit(GstBuffer* segment, std::string* error) {
   DemuxedSegment d;
   if (!demuxer_.demux(segment, &d, error)) return false;
   with_frame_rate(&d);
@@ -317,79 +355,101 @@ bool TranscodeEngine::transcode(GstBuffer* segment, std::vector<Rendition>* out,
     gst_structure_get_int(b, "height", &bh);
   }
   if (!pipeline_ || w != bw || h != bh) {
+    // A new size needs new branches: segments in flight finish in the old pipeline first
+    // (their frames are kept with them), then it is replaced.
+    if (pipeline_ && !wait_until([this] { return all_done(); }, error)) {
+      reset();
+      return false;
+    }
     if (!build(d.video_caps.get(), error)) {
-      teardown();
+      reset();
       return false;
     }
   } else if (!gst_caps_is_equal(built_for_.get(), d.video_caps.get())) {
     gst_pad_push_event(feed_.get(), gst_event_new_caps(d.video_caps.get()));
     built_for_.reset(gst_caps_ref(d.video_caps.get()));
   }
+  Pending p;
+  p.marker = ++segments_;
+  p.frames.resize(branches_.size());
+  p.caps.resize(branches_.size());
+  for (const Branch& b : branches_) p.sizes.emplace_back(b.width, b.height);
+  for (const auto& b : d.video)
+    if (GST_BUFFER_PTS_IS_VALID(b.get())) p.first_in = std::min(p.first_in, GST_BUFFER_PTS(b.get()));
+  p.audio_caps = std::move(d.audio_caps);
+  p.audio = std::move(d.audio);
+  {
+    std::lock_guard lock(mu_);
+    pending_.push_back(std::move(p));
+  }
   // Every rendition segment starts with an IDR. The request carries no running time, so it
   // applies to the next frame the encoder sees: this segment's first. (x264enc moves its
   // running time by 1000 hours for negative DTS, and GstVideoEncoder then ignores requests
   // for earlier running times.)
-  GstClockTime first = GST_BUFFER_PTS(d.video.front().get());
   gst_pad_push_event(feed_.get(), gst_video_event_new_downstream_force_key_unit(
                                       GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE, TRUE, segments_));
-  GstClockTime end = first;
   for (const auto& b : d.video) {
-    if (GST_BUFFER_PTS_IS_VALID(b.get()) && GST_BUFFER_DURATION_IS_VALID(b.get()))
-      end = std::max(end, GST_BUFFER_PTS(b.get()) + GST_BUFFER_DURATION(b.get()));
     const GstFlowReturn r = gst_pad_push(feed_.get(), gst_buffer_ref(b.get()));
     if (r != GST_FLOW_OK) {
       // An element that fails posts the reason on the bus; a refusal (not-negotiated) may not.
       *error = bus_error().value_or(std::string("the decoder refused the segment's video: ") + gst_flow_get_name(r));
-      teardown();
+      reset();
       return false;
     }
   }
   // A new STREAM_START makes GstVideoDecoder drain (B-frame reordering holds the last frames
   // back) without EOS and without a flush, so decoder and encoders stay warm; it then travels
-  // down every branch behind the segment's frames and marks them complete.
-  gchar* sid = g_strdup_printf("%s%u", kDrainPrefix, ++segments_);
+  // down every branch behind the segment's frames and marks them complete (on_sink_event).
+  // Nothing waits for the encoders here: the next segment's demuxing and decoding overlap
+  // this one's encoding, and collect() waits.
+  gchar* sid = g_strdup_printf("%s%u", kDrainPrefix, segments_);
   gst_pad_push_event(feed_.get(), gst_event_new_stream_start(sid));
   g_free(sid);
   gst_pad_push_event(feed_.get(), gst_event_new_caps(built_for_.get()));
   GstSegment seg;
   gst_segment_init(&seg, GST_FORMAT_TIME);
   gst_pad_push_event(feed_.get(), gst_event_new_segment(&seg));
-  last_end_ = end;
-  if (!wait_drained(error)) {
-    teardown();
+  return true;
+}
+
+bool TranscodeEngine::collect(std::vector<Rendition>* out, std::string* error) {
+  out->clear();
+  if (pending() == 0) {
+    *error = "no segment was submitted";
     return false;
   }
-  out->clear();
-  GstClockTime first_in = GST_CLOCK_TIME_NONE;
-  for (const auto& b : d.video)
-    if (GST_BUFFER_PTS_IS_VALID(b.get())) first_in = std::min(first_in, GST_BUFFER_PTS(b.get()));
-  for (std::size_t i = 0; i < branches_.size(); ++i) {
-    const Branch& b = branches_[i];
-    std::vector<gst::BufferPtr> frames;
-    gst::CapsPtr caps;
-    while (gst::SamplePtr smp{gst_app_sink_try_pull_sample(GST_APP_SINK(b.sink), 0)}) {
-      if (gst_sample_get_caps(smp.get())) caps.reset(gst_caps_ref(gst_sample_get_caps(smp.get())));
-      frames.emplace_back(gst_buffer_ref(gst_sample_get_buffer(smp.get())));
-    }
+  if (!wait_until([this] { return pending_.front().done >= pending_.front().frames.size(); }, error)) {
+    reset();
+    return false;
+  }
+  Pending p;
+  {
+    std::lock_guard lock(mu_);
+    p = std::move(pending_.front());
+    pending_.pop_front();
+  }
+  for (std::size_t i = 0; i < p.frames.size(); ++i) {
+    std::vector<gst::BufferPtr>& frames = p.frames[i];
     if (frames.empty()) {
       *error = "profile " + options_.profiles[i].name + " produced no frames for the segment";
       return false;
     }
-    restamp(&frames, first_in);
-    if (!caps) {
-      gst::ObjectPtr<GstPad> pad(gst_element_get_static_pad(b.sink, "sink"));
-      caps.reset(gst_pad_get_current_caps(pad.get()));
-    }
+    restamp(&frames, p.first_in);
     Rendition r;
-    r.ts.reset(muxer_.mux(caps.get(), frames, d.audio_caps.get(), d.audio, error));
+    r.ts.reset(muxer_.mux(p.caps[i].get(), frames, p.audio_caps.get(), p.audio, error));
     if (!r.ts) return false;
-    r.width = b.width;
-    r.height = b.height;
+    r.width = p.sizes[i].first;
+    r.height = p.sizes[i].second;
     r.frames = static_cast<unsigned>(frames.size());
-    r.pixels = static_cast<std::uint64_t>(r.frames) * static_cast<std::uint64_t>(b.width) * static_cast<std::uint64_t>(b.height);
+    r.pixels = static_cast<std::uint64_t>(r.frames) * static_cast<std::uint64_t>(r.width) *
+               static_cast<std::uint64_t>(r.height);
     out->push_back(std::move(r));
   }
   return true;
+}
+
+bool TranscodeEngine::transcode(GstBuffer* segment, std::vector<Rendition>* out, std::string* error) {
+  return submit(segment, error) && collect(out, error);
 }
 
 }  // namespace lp::media

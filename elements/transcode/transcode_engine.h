@@ -4,6 +4,8 @@
 #include <gst/gst.h>
 
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -45,8 +47,18 @@ class TranscodeEngine {
   TranscodeEngine(const TranscodeEngine&) = delete;
   TranscodeEngine& operator=(const TranscodeEngine&) = delete;
 
-  /// Transcodes one MPEG-TS segment into one rendition per profile, in profile order.
+  /// Starts a segment: demuxes it and feeds it to the decoder without waiting for the
+  /// encoders, so that the next segment's demuxing and decoding overlap this one's encoding.
+  /// Renditions come out of collect(), in submission order.
+  bool submit(GstBuffer* segment, std::string* error);
+  /// Waits for the oldest submitted segment; its renditions in profile order.
+  bool collect(std::vector<Rendition>* out, std::string* error);
+  /// Segments submitted and not collected yet.
+  std::size_t pending() const;
+  /// submit() and collect() of one segment.
   bool transcode(GstBuffer* segment, std::vector<Rendition>* out, std::string* error);
+  /// Drops the pipeline and the segments in flight (a flush); the next segment rebuilds.
+  void reset();
 
   /// The decoder and encoder elements picked from the registry (after the first segment).
   const std::string& decoder() const { return decoder_; }
@@ -60,7 +72,6 @@ class TranscodeEngine {
     GstElement* encoder = nullptr;  // owned by pipeline_
     int width = 0;
     int height = 0;
-    unsigned drained_marker = 0;  // the last drain marker seen at the encoder; guarded by mu_
     // Frame-rate reduction (fps_num == 0: passthrough); used by the branch's streaming thread.
     int fps_num = 0;
     int fps_den = 1;
@@ -70,7 +81,21 @@ class TranscodeEngine {
 
   bool build(GstCaps* video_caps, std::string* error);
   void teardown();
-  bool wait_drained(std::string* error);
+  struct ProbeContext;
+  /// A submitted segment: its renditions' frames arrive per branch at its drain marker.
+  struct Pending {
+    unsigned marker = 0;
+    std::vector<std::vector<gst::BufferPtr>> frames;  ///< per branch
+    std::vector<gst::CapsPtr> caps;                   ///< per branch
+    std::vector<std::pair<int, int>> sizes;           ///< per branch
+    std::size_t done = 0;                             ///< branches past the marker
+    GstClockTime first_in = GST_CLOCK_TIME_NONE;
+    gst::CapsPtr audio_caps;
+    std::vector<gst::BufferPtr> audio;
+  };
+
+  bool wait_until(const std::function<bool()>& ready, std::string* error);  ///< ready runs under mu_
+  bool all_done() const;  ///< every pending segment complete; under mu_
   void with_frame_rate(DemuxedSegment* d);
   static void restamp(std::vector<gst::BufferPtr>* frames, GstClockTime first_in);
   std::optional<std::string> bus_error();  ///< the pipeline's first error message, if any
@@ -85,11 +110,11 @@ class TranscodeEngine {
   gst::ObjectPtr<GstPad> feed_;  // our source pad, linked to the decoder
   gst::CapsPtr built_for_;       // the source caps the pipeline was built for
   std::vector<Branch> branches_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
+  std::deque<Pending> pending_;  // guarded by mu_
   std::condition_variable drained_cv_;
   SegmentDemuxer demuxer_;
   SegmentMuxer muxer_;
-  GstClockTime last_end_ = GST_CLOCK_TIME_NONE;
   unsigned segments_ = 0;
   int guessed_fps_n_ = 0;  ///< for sources without a frame rate (see with_frame_rate)
   int guessed_fps_d_ = 1;

@@ -133,11 +133,15 @@ TEST_F(TranscodeHarness, Metas_GivenSegments_OneRenditionPerSegmentWithPixelCoun
   // The harness sits on the second profile's pad: pads are per profile index.
   test::HarnessPtr h(gst_harness_new_with_element(make("P240p30fps16x9,P360p30fps16x9"), "sink", "src_1"));
   gst_harness_set_src_caps_str(h.get(), "video/mpegts, systemstream=(boolean)true, packetsize=(int)188");
+  // A segment's renditions leave when the next segment arrives (the decoder starts on it while
+  // the encoders finish), the last ones at EOS.
+  for (std::size_t i = 0; i < 3; ++i)
+    ASSERT_EQ(gst_harness_push(h.get(), gst_buffer_ref(run.segments[i].get())), GST_FLOW_OK);
+  ASSERT_TRUE(gst_harness_push_event(h.get(), gst_event_new_eos()));
   for (std::size_t i = 0; i < 3; ++i) {
     SCOPED_TRACE("segment " + std::to_string(i));
     GstBuffer* in = run.segments[i].get();
     const LpSegmentMeta* sm = lp_buffer_get_segment_meta(in);
-    ASSERT_EQ(gst_harness_push(h.get(), gst_buffer_ref(in)), GST_FLOW_OK);
     test::BufferRef out(gst_harness_pull(h.get()));
     ASSERT_TRUE(out);
     const LpRenditionMeta* rm = lp_buffer_get_rendition_meta(out.get());

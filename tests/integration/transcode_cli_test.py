@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 
-LPNODE, DATA, SOURCE, PLUGINS = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+LPNODE, DATA, SOURCE, PLUGINS = (os.path.abspath(a) for a in sys.argv[1:5])
 MEDIA = os.path.join(DATA, "media")
 REFERENCE = os.path.join(SOURCE, "pipelines", "ladders", "livepeer-reference.json")
 checks = 0
