@@ -1,19 +1,30 @@
 #!/usr/bin/env bash
-# Builds with optimizations and runs the payment benchmarks (Google Benchmark), then prints
-# each operation as a ratio to the raw libsecp256k1 baseline measured in the same run.
-# Extra arguments go to the benchmark (e.g. --benchmark_filter=Check).
+# Builds with optimizations and runs the benchmarks, each reported as a ratio to a baseline
+# measured in the same run (docs/benchmarks.md has the figures):
+#   bash scripts/bench.sh payment [benchmark flags]   ticket operations vs raw libsecp256k1
+#   bash scripts/bench.sh transcode [RUNS]            lpnode transcode vs gst-launch-1.0, and
+#                                                     the warm pipeline vs one per segment
+#   bash scripts/bench.sh                             both
+# Exits non-zero when a ratio misses its target.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+what=${1:-all}
+[ $# -gt 0 ] && shift
 bash scripts/setup.sh
 [ -f build-release/build.ninja ] || meson setup build-release -Dbuildtype=release -Dtests=true >/dev/null
-ninja -C build-release tests/bench/payment_bench >/dev/null
+ninja -C build-release >/dev/null
+status=0
+if [ "$what" = transcode ] || [ "$what" = all ]; then
+  python3 tests/bench/transcode_bench.py build-release "$root" "${1:-3}" || status=1
+  [ "$what" = transcode ] && exit $status
+fi
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 build-release/tests/bench/payment_bench --benchmark_repetitions=10 --benchmark_enable_random_interleaving=true --benchmark_min_time=0.2 \
   --benchmark_report_aggregates_only=true \
   --benchmark_out="$out" --benchmark_out_format=json "$@"
-python3 - "$out" <<'PY'
+python3 - "$out" <<'PY' || status=1
 import json, sys
 rows = {b["run_name"]: b["cpu_time"] * {"ns": 1, "us": 1e3, "ms": 1e6}[b["time_unit"]]
         for b in json.load(open(sys.argv[1]))["benchmarks"] if b.get("aggregate_name") == "median"}
@@ -28,3 +39,4 @@ check = rows["BM_CheckTicket"] / rec
 print(f"\ncheck one ticket / raw recover = {check:.2f} (target <= 1.25)")
 sys.exit(0 if check <= 1.25 else 1)
 PY
+exit $status

@@ -4,6 +4,10 @@
 #include <gst/app/gstappsink.h>
 #include <gst/video/video.h>
 
+#ifndef GST_CAPS_FEATURE_MEMORY_CUDA_MEMORY
+#define GST_CAPS_FEATURE_MEMORY_CUDA_MEMORY "memory:CUDAMemory"
+#endif
+
 #include <algorithm>
 #include <cstring>
 
@@ -25,6 +29,12 @@ const char* x264_profile_caps(H264Profile p) {
     case H264Profile::encoder_default: break;
   }
   return nullptr;
+}
+
+// Sets a property when the element's version has it (nvcodec's properties vary by release).
+template <class T>
+void set_if(GstElement* e, const char* name, T value) {
+  if (g_object_class_find_property(G_OBJECT_GET_CLASS(e), name)) g_object_set(e, name, value, nullptr);
 }
 
 GstElement* make(const char* factory, std::string* error) {
@@ -139,6 +149,10 @@ bool TranscodeEngine::build(GstCaps* video_caps, std::string* error) {
   const bool gpu_encode = options_.gpu != GpuMode::off && registered("nvh264enc");
   decoder_ = gpu_decode ? "nvh264dec" : "avdec_h264";
   encoder_ = gpu_encode ? "nvh264enc" : "x264enc";
+  // After NVDEC the frames stay in CUDA memory for scaling (cudascale, GStreamer >= 1.20
+  // nvcodec) and are downloaded only for a CPU encoder.
+  const bool cuda_scale = gpu_decode && registered("cudascale") && (gpu_encode || registered("cudadownload"));
+  scaler_ = cuda_scale ? "cudascale" : "videoscale";
 
   pipeline_.reset(gst_pipeline_new("lptranscode-internal"));
   GstBin* bin = GST_BIN(pipeline_.get());
@@ -162,9 +176,11 @@ bool TranscodeEngine::build(GstCaps* video_caps, std::string* error) {
                           static_cast<double>(src_fps_n) / src_fps_d >
                               1.05 * static_cast<double>(p.fps) / std::max(1, p.fps_den);
     GstElement* queue = make("queue", error);
-    GstElement* scale = make("videoscale", error);
-    GstElement* convert = make("videoconvert", error);
+    GstElement* scale = make(scaler_.c_str(), error);
     GstElement* raw = make("capsfilter", error);
+    // CPU: videoscale ! videoconvert ! capsfilter(size). CUDA: cudascale ! capsfilter(size, in
+    // CUDA memory) ! cudadownload for x264enc, or straight into nvh264enc (identity).
+    GstElement* convert = make(!cuda_scale ? "videoconvert" : gpu_encode ? "identity" : "cudadownload", error);
     GstElement* enc = make(encoder_.c_str(), error);
     GstElement* h264 = make("capsfilter", error);
     GstElement* sink = make("appsink", error);
@@ -172,6 +188,8 @@ bool TranscodeEngine::build(GstCaps* video_caps, std::string* error) {
     g_object_set(queue, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time", static_cast<guint64>(0), nullptr);
     gst::CapsPtr raw_caps(gst_caps_new_simple("video/x-raw", "width", G_TYPE_INT, w, "height", G_TYPE_INT, h,
                                               "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, nullptr));
+    if (cuda_scale)
+      gst_caps_set_features(raw_caps.get(), 0, gst_caps_features_new(GST_CAPS_FEATURE_MEMORY_CUDA_MEMORY, nullptr));
     g_object_set(raw, "caps", raw_caps.get(), nullptr);
     if (encoder_ == "x264enc") {
       // Bitrate as lpms sets it. No B-frames for any profile (lpms uses 3 for main/high) and
@@ -189,7 +207,14 @@ bool TranscodeEngine::build(GstCaps* video_caps, std::string* error) {
         g_object_set(enc, "key-int-max", 1u, nullptr);
       }
     } else {
-      g_object_set(enc, "bitrate", static_cast<guint>(std::max(1, p.bitrate / 1000)), "bframes", 0u, nullptr);
+      // nvh264enc: the same rules where its version has the property (set_if).
+      set_if(enc, "bitrate", static_cast<guint>(std::max(1, p.bitrate / 1000)));
+      set_if(enc, "bframes", 0u);
+      set_if(enc, "zerolatency", TRUE);
+      if (p.gop_ms != 0) {
+        const double fps = src_fps_n > 0 ? static_cast<double>(src_fps_n) / std::max(1, src_fps_d) : 30.0;
+        set_if(enc, "gop-size", p.gop_ms < 0 ? 1 : static_cast<int>(std::max(1.0, p.gop_ms * fps / 1000.0)));
+      }
     }
     gst::CapsPtr out_caps(gst_caps_from_string("video/x-h264, stream-format=byte-stream, alignment=au"));
     if (const char* prof = x264_profile_caps(p.profile))
@@ -197,7 +222,9 @@ bool TranscodeEngine::build(GstCaps* video_caps, std::string* error) {
     g_object_set(h264, "caps", out_caps.get(), nullptr);
     g_object_set(sink, "sync", FALSE, "async", FALSE, "wait-on-eos", FALSE, "max-buffers", 0u, nullptr);
     gst_bin_add_many(bin, queue, scale, convert, raw, enc, h264, sink, nullptr);
-    if (!gst_element_link_many(tee, queue, scale, convert, raw, enc, h264, sink, nullptr)) {
+    const bool linked = cuda_scale ? gst_element_link_many(tee, queue, scale, raw, convert, enc, h264, sink, nullptr)
+                                   : gst_element_link_many(tee, queue, scale, convert, raw, enc, h264, sink, nullptr);
+    if (!linked) {
       *error = "cannot link the branch for profile " + p.name;
       return false;
     }

@@ -63,6 +63,8 @@ class TranscodeEngine {
   /// The decoder and encoder elements picked from the registry (after the first segment).
   const std::string& decoder() const { return decoder_; }
   const std::string& encoder() const { return encoder_; }
+  /// videoscale, or cudascale after NVDEC.
+  const std::string& scaler() const { return scaler_; }
   /// How many times the pipeline was built (1 for a stream without format changes).
   int builds() const { return builds_; }
 
@@ -105,6 +107,7 @@ class TranscodeEngine {
   Options options_;
   std::string decoder_;
   std::string encoder_;
+  std::string scaler_;
   int builds_ = 0;
   gst::ObjectPtr<GstElement> pipeline_;
   gst::ObjectPtr<GstPad> feed_;  // our source pad, linked to the decoder
