@@ -103,8 +103,11 @@ static void core_release_pad(GstElement* element, GstPad* pad) noexcept;
 static GstFlowReturn core_chain(GstPad* pad, GstObject* parent, GstBuffer* buf) noexcept;
 static gboolean core_sink_event(GstPad* pad, GstObject* parent, GstEvent* event) noexcept;
 
-/* The properties, installed on both the bin (which forwards them) and the core. */
-static void install_properties(GObjectClass* gobject_class) {
+/* The properties and pad templates, installed on both the bin (which forwards the properties)
+ * and the core. */
+static void install_interface(GObjectClass* gobject_class, GstElementClass* element_class) {
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_add_static_pad_template(element_class, &src_template);
   const auto ready = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   const auto read_only = static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_property(
@@ -136,9 +139,7 @@ static void lp_transcode_core_class_init(LpTranscodeCoreClass* klass) {
   gobject_class->finalize = core_finalize;
   gobject_class->set_property = core_set_property;
   gobject_class->get_property = core_get_property;
-  install_properties(gobject_class);
-  gst_element_class_add_static_pad_template(element_class, &sink_template);
-  gst_element_class_add_static_pad_template(element_class, &src_template);
+  install_interface(gobject_class, element_class);
   gst_element_class_set_static_metadata(element_class, "Livepeer transcoder core", "Codec/Transcoder",
                                         "The transcoding element inside lptranscode", "livepeer-gst developers");
   element_class->change_state = core_change_state;
@@ -227,23 +228,32 @@ static GstStateChangeReturn core_change_state(GstElement* element, GstStateChang
   return ret;
 }
 
-static GstPad* core_request_new_pad(GstElement* element, GstPadTemplate* templ, const gchar* name,
-                                    const GstCaps*) noexcept {
-  guint index = 0;
-  if (!name || sscanf(name, "src_%u", &index) != 1) return nullptr;
-  gchar* pad_name = g_strdup_printf("src_%u", index);
-  GstPad* existing = gst_element_get_static_pad(element, pad_name);
-  if (existing) {
-    gst_object_unref(existing);
-    g_free(pad_name);
-    return nullptr;
+// The pad name for a request of "src_N" (N a profile index), or empty when the name is not
+// one or the pad exists already.
+static std::string new_src_pad_name(GstElement* element, const gchar* name, guint* index) {
+  if (!name || sscanf(name, "src_%u", index) != 1) {
+    GST_WARNING_OBJECT(element, "request src_N, where N is a profile's index");
+    return {};
   }
-  GstPad* pad = gst_pad_new_from_template(templ, pad_name);
-  g_free(pad_name);
-  gst_pad_use_fixed_caps(pad);
+  std::string pad_name = "src_" + std::to_string(*index);
+  lp::gst::ObjectPtr<GstPad> existing(gst_element_get_static_pad(element, pad_name.c_str()));
+  return existing ? std::string() : pad_name;
+}
+
+static GstPad* add_active_pad(GstElement* element, GstPad* pad) {
   gst_pad_set_active(pad, TRUE);
   gst_element_add_pad(element, pad);
   return pad;
+}
+
+static GstPad* core_request_new_pad(GstElement* element, GstPadTemplate* templ, const gchar* name,
+                                    const GstCaps*) noexcept {
+  guint index = 0;
+  const std::string pad_name = new_src_pad_name(element, name, &index);
+  if (pad_name.empty()) return nullptr;
+  GstPad* pad = gst_pad_new_from_template(templ, pad_name.c_str());
+  gst_pad_use_fixed_caps(pad);
+  return add_active_pad(element, pad);
 }
 
 static void core_release_pad(GstElement* element, GstPad* pad) noexcept {
@@ -404,17 +414,9 @@ static GstPad* lp_transcode_request_new_pad(GstElement* element, GstPadTemplate*
                                             const GstCaps*) noexcept {
   LpTranscode* self = LP_TRANSCODE(element);
   guint index = 0;
-  if (!name || sscanf(name, "src_%u", &index) != 1) {
-    GST_WARNING_OBJECT(element, "request src_N, where N is a profile's index");
-    return nullptr;
-  }
-  gchar* pad_name = g_strdup_printf("src_%u", index);
-  lp::gst::ObjectPtr<GstPad> existing(gst_element_get_static_pad(element, pad_name));
-  GstPad* core_src = existing ? nullptr : gst_element_request_pad_simple(self->core, pad_name);
-  if (!core_src) {
-    g_free(pad_name);
-    return nullptr;
-  }
+  const std::string pad_name = new_src_pad_name(element, name, &index);
+  GstPad* core_src = pad_name.empty() ? nullptr : gst_element_request_pad_simple(self->core, pad_name.c_str());
+  if (!core_src) return nullptr;
   gchar* queue_name = g_strdup_printf("queue_%u", index);
   GstElement* queue = gst_element_factory_make("queue", queue_name);
   g_free(queue_name);
@@ -425,12 +427,9 @@ static GstPad* lp_transcode_request_new_pad(GstElement* element, GstPadTemplate*
   lp::gst::ObjectPtr<GstPad> queue_src(gst_element_get_static_pad(queue, "src"));
   gst_pad_link(core_src, queue_sink.get());
   gst_object_unref(core_src);
-  GstPad* ghost = gst_ghost_pad_new_from_template(pad_name, queue_src.get(), templ);
-  g_free(pad_name);
+  GstPad* ghost = gst_ghost_pad_new_from_template(pad_name.c_str(), queue_src.get(), templ);
   gst_element_sync_state_with_parent(queue);
-  gst_pad_set_active(ghost, TRUE);
-  gst_element_add_pad(element, ghost);
-  return ghost;
+  return add_active_pad(element, ghost);
 }
 
 static void lp_transcode_release_pad(GstElement* element, GstPad* pad) noexcept {
@@ -456,9 +455,7 @@ static void lp_transcode_class_init(LpTranscodeClass* klass) {
   GstElementClass* element_class = GST_ELEMENT_CLASS(klass);
   gobject_class->set_property = lp_transcode_set_property;
   gobject_class->get_property = lp_transcode_get_property;
-  install_properties(gobject_class);
-  gst_element_class_add_static_pad_template(element_class, &sink_template);
-  gst_element_class_add_static_pad_template(element_class, &src_template);
+  install_interface(gobject_class, element_class);
   gst_element_class_set_static_metadata(element_class, "Livepeer transcoder", "Codec/Transcoder",
                                         "Transcodes MPEG-TS segments into an H.264 ABR ladder, one rendition per profile",
                                         "livepeer-gst developers");
