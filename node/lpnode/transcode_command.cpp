@@ -4,6 +4,8 @@
 #include <gst/gst.h>
 
 #include <cmath>
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -24,6 +26,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+
+std::atomic<int> g_interrupts{0};  // lock-free: safe to touch in a signal handler
 
 const char* kTranscodeHelp = R"(Usage: lpnode transcode --input FILE --out DIR [flags]
 
@@ -49,8 +53,11 @@ Flags:
   --segment-duration S  target segment length in seconds, cut at the next keyframe (default 2)
   --speed-preset P      x264 speed preset for CPU encoding, ultrafast ... veryslow (default veryfast)
 
+Ctrl-C stops early but cleanly: the segment being cut is finished and transcoded, and the
+summary lists everything written (exit 0); a second Ctrl-C quits at once (exit 1).
+
 Exit status: 0 when every segment was transcoded, 1 when the input cannot be transcoded
-(not a video, no H.264, corrupt beyond use), 2 for bad flags.
+(not a video, no H.264, corrupt beyond use, truncated), 2 for bad flags.
 
 Examples:
   lpnode transcode --input live.ts --out out --profiles pipelines/ladders/livepeer-reference.json
@@ -387,11 +394,30 @@ int transcode_main(const std::vector<std::string>& argv) {
   if (gst_element_set_state(pipeline.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     error = "the pipeline failed to start";
   gst::ObjectPtr<GstBus> bus(gst_element_get_bus(pipeline.get()));
+  // Ctrl-C (or SIGTERM) ends the input early: EOS from the source, so the segment being cut
+  // is finished, transcoded and written like the others, and the summary lists them all. A
+  // second signal stops at once.
+  g_interrupts = 0;
+  struct sigaction sa {};
+  sa.sa_handler = [](int) { g_interrupts.fetch_add(1); };
+  struct sigaction old_int {}, old_term {};
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  bool stopping = false;
   while (error.empty()) {
     gst::MessagePtr m(gst_bus_timed_pop_filtered(
-        bus.get(), GST_CLOCK_TIME_NONE,
+        bus.get(), 100 * GST_MSECOND,
         static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_WARNING)));
-    if (!m) break;
+    if (g_interrupts > 1) {
+      error = "interrupted";
+      break;
+    }
+    if (g_interrupts == 1 && !stopping) {
+      stopping = true;
+      std::fprintf(stderr, "lpnode transcode: stopping: finishing the segment in progress (Ctrl-C again to quit now)\n");
+      gst_element_send_event(pipeline.get(), gst_event_new_eos());
+    }
+    if (!m) continue;
     if (GST_MESSAGE_TYPE(m.get()) == GST_MESSAGE_EOS) break;
     GError* err = nullptr;
     gchar* debug = nullptr;
@@ -407,6 +433,8 @@ int transcode_main(const std::vector<std::string>& argv) {
     g_clear_error(&err);
     g_free(debug);
   }
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
   const double wall = static_cast<double>(g_get_monotonic_time() - run.started) / G_USEC_PER_SEC;
   gchar* decoder = nullptr;
   gchar* encoder = nullptr;

@@ -6,6 +6,7 @@ Prints one line per failed check and "N checks, M failed"; exits non-zero on any
 """
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -150,6 +151,24 @@ def main():
             frames = len(video_packets(os.path.join(MEDIA, "live-1080p30-h264-aac-16s.ts")))
             got = sum(r["frames"] for s in summary["segments"] for r in s["renditions"])
             check(got == frames, f"long GOP: renditions hold {got} frames, the input {frames}")
+
+        # Ctrl-C: the run stops cleanly, everything written is in the summary.
+        out = os.path.join(tmp, "interrupted")
+        proc = subprocess.Popen([LPNODE, "transcode", "--input", os.path.join(MEDIA, "live-1080p30-h264-aac-16s-gop2.ts"),
+                                 "--out", out, "--speed-preset", "ultrafast"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        first = proc.stderr.readline()
+        proc.send_signal(signal.SIGINT)
+        stdout, rest = proc.communicate(timeout=300)
+        stderr = first + rest
+        if check(proc.returncode == 0, f"SIGINT: exit {proc.returncode}: {stderr[-300:]}"):
+            check("stopping" in stderr, f"SIGINT: no stopping message in {stderr[-300:]}")
+            summary = json.loads(stdout)
+            seqs = [s["seq"] for s in summary["segments"]]
+            check(seqs == list(range(len(seqs))) and seqs, f"SIGINT: segments {seqs}")
+            for s in summary["segments"]:
+                for r in s["renditions"]:
+                    check(os.path.getsize(os.path.join(out, r["file"])) == r["bytes"], f"SIGINT: {r['file']}")
 
         # Bad input: a clear error and exit 1, never a crash or a hang.
         gop2 = os.path.join(MEDIA, "live-1080p30-h264-aac-16s-gop2.ts")
