@@ -194,6 +194,8 @@ def main():
         work = os.path.join(tmp, "profiles")
         os.makedirs(os.path.join(work, "segments"))
         env = dict(os.environ, GST_PLUGIN_PATH=PLUGINS)
+        if os.environ.get("LP_GST_PRELOAD"):  # a sanitizer build: gst-launch loads an instrumented plugin
+            env["LD_PRELOAD"] = os.environ["LP_GST_PRELOAD"]
         seg = subprocess.run(["gst-launch-1.0", "-q", "filesrc", f"location={gop2}", "!", "tsdemux", "name=d", "d.", "!",
                               "queue", "!", "h264parse", "!", "seg.video", "d.", "!", "queue", "!", "aacparse", "!",
                               "seg.audio", "lpsegmenter", "name=seg", "!", "multifilesink",
