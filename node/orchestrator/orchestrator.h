@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The orchestrator's protocol logic, without the network: what GetOrchestrator answers, and
+// what POST /segment does with its two headers and body (payment before work, go-livepeer's
+// status codes and error strings), with one warm transcoding pipeline per session. The gRPC
+// and HTTPS servers are thin layers over this class.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "elements/transcode/profiles.h"
+#include "elements/transcode/transcode_engine.h"
+#include "node/net/lp_rpc.pb.h"
+#include "node/orchestrator/auth.h"
+#include "payment/eth/signature.h"
+#include "payment/ledger/ledger.h"
+#include "payment/pm/recipient.h"
+
+namespace lp::orch {
+
+struct OrchestratorConfig {
+  std::string service_uri = "https://127.0.0.1:8935";  ///< where gateways send segments
+  pm::PriceInfo price{0, 1};                          ///< wei per pixelsPerUnit pixels
+  std::size_t max_sessions = 10;                      ///< go-livepeer -maxSessions
+  std::size_t max_queued_per_session = 4;             ///< segments waiting per session (then OrchestratorBusy)
+  std::size_t renditions_kept = 12;                   ///< per session and profile, as go-livepeer's memory store
+  std::int64_t session_idle_seconds = 70;             ///< transcodeLoopTimeout
+  std::string version = "0.1.0";
+  media::GpuMode gpu = media::GpuMode::automatic;
+  std::string x264_preset = "veryfast";
+};
+
+/// The HTTP answer to POST /segment.
+struct SegmentReply {
+  int status = 200;
+  std::string content_type;  ///< application/x-protobuf for a TranscodeResult, text/plain for an error
+  std::string body;
+};
+
+class Orchestrator {
+ public:
+  using Clock = std::function<std::int64_t()>;  ///< unix seconds
+
+  Orchestrator(OrchestratorConfig config, PrivateKey key, pm::Recipient& recipient, Clock now);
+  ~Orchestrator();
+
+  const Address& address() const { return key_.address(); }
+
+  /// GetOrchestrator: checks the request signature (over the EIP-55 address string) and the
+  /// capacity, then ticket params for that sender, the price, capabilities and a new session's
+  /// auth token. Errors carry go-livepeer's text.
+  Result<::net::OrchestratorInfo> get_orchestrator(const ::net::OrchestratorRequest& req);
+
+  /// POST /segment: Livepeer-Payment and Livepeer-Segment header values, and the body.
+  SegmentReply serve_segment(std::string_view payment_header, std::string_view segment_header, std::string_view body);
+
+  /// EndTranscodingSession: tears the session down when the token is this orchestrator's.
+  Status end_session(const ::net::AuthToken& token);
+
+  /// Ping: Sign(value), so a caller can check it reaches the key holder.
+  std::string ping(const std::string& value) const;
+
+  /// GET /stream/<session>/<profile>/<seq>.ts
+  std::optional<std::string> rendition(const std::string& session, const std::string& profile, std::int64_t seq) const;
+
+  /// Drops sessions idle for longer than the configured time; returns how many.
+  std::size_t reap_idle();
+  std::size_t sessions() const;
+
+  /// What a session's sender owes or has in credit (credit - debit), for tests and /status.
+  Rational balance(const Address& sender, const std::string& session) { return recipient_.balances().balance(sender, session); }
+
+ private:
+  struct Session;
+  ::net::OrchestratorInfo info_for(const Address& sender, const ::net::AuthToken& token);
+  Result<std::shared_ptr<Session>> session_for(const std::string& id, bool create);
+
+  OrchestratorConfig config_;
+  PrivateKey key_;
+  pm::Recipient& recipient_;
+  Clock now_;
+  AuthTokens tokens_;
+  ::net::Capabilities capabilities_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Session>> sessions_;  // guarded by mu_
+};
+
+}  // namespace lp::orch

@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The orchestrator's protocol logic with real pieces: a real local ledger and ticket queue, the
+// real recipient and sender, real segments of the gop2 clip through the real transcoder.
+#include "node/orchestrator/orchestrator.h"
+
+#include "elements/lpmeta.h"
+
+#include "node/net/wire.h"
+#include "node/orchestrator/capabilities.h"
+#include "payment/eth/keccak.h"
+#include "tests/element/media_util.h"
+#include "tests/unit/payment_world.h"
+
+namespace lp::orch {
+namespace {
+
+std::string bytes_of(ByteSpan b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
+
+std::string buffer_bytes(GstBuffer* b) {
+  GstMapInfo map;
+  EXPECT_TRUE(gst_buffer_map(b, &map, GST_MAP_READ));
+  std::string s(reinterpret_cast<const char*>(map.data), map.size);
+  gst_buffer_unmap(b, &map);
+  return s;
+}
+
+class OrchestratorTest : public test::PaymentWorld {
+ protected:
+  void SetUp() override {
+    PaymentWorld::SetUp();
+    config.price = {1000, 1};
+    config.x264_preset = "ultrafast";
+    config.gpu = media::GpuMode::off;
+    config.max_sessions = 2;
+    make_orchestrator();
+  }
+
+  void make_orchestrator() {
+    o = std::make_unique<Orchestrator>(config, orch, *recipient, [this] { return now; });
+  }
+
+  ::net::OrchestratorRequest request(const PrivateKey& key) {
+    ::net::OrchestratorRequest r;
+    r.set_address(bytes_of(key.address()));
+    const std::string msg = to_checksum(key.address());
+    r.set_sig(bytes_of(sign_message(key, as_bytes(msg))));
+    return r;
+  }
+
+  static ::net::VideoProfile rung(const char* name, int w, int h, int bitrate) {
+    ::net::VideoProfile p;
+    p.set_name(name);
+    p.set_width(w);
+    p.set_height(h);
+    p.set_bitrate(bitrate);
+    p.set_profile(::net::VideoProfile::H264_CONSTRAINED_HIGH);
+    p.set_gop(1000);
+    return p;
+  }
+
+  /// A segment as a gateway submits it: SegData signed by the gateway, and a payment.
+  struct Submission {
+    std::string payment;
+    std::string segment;
+    std::string body;
+  };
+
+  Submission submission(const ::net::OrchestratorInfo& info, std::int64_t seq, const std::string& body, std::size_t tickets) {
+    ::net::SegData s;
+    s.set_manifestid("abcdef");
+    s.set_seq(seq);
+    s.set_hash(bytes_of(keccak256(as_bytes(body))));
+    s.set_profiles("invalid");
+    s.set_duration(2000);
+    for (std::uint64_t w : bitstring({kH264, kMpegTs, kAuthToken})) s.mutable_capabilities()->add_bitstring(w);
+    *s.mutable_auth_token() = info.auth_token();
+    *s.add_fullprofiles3() = rung("240p0", 426, 240, 250000);
+    *s.add_fullprofiles3() = rung("360p0", 640, 360, 800000);
+    Hash h = keccak256(as_bytes(body));
+    s.set_sig(bytes_of(sign_message(gw, net::segment_flatten("abcdef", seq, h, {"240p0", "360p0"}))));
+    Submission out;
+    out.segment = net::encode_header(s);
+    out.body = body;
+    if (tickets > 0) {
+      pm::TicketBatch b = batch(tickets, config.price);
+      out.payment = net::encode_header(net::to_proto(b));
+      last_batch = b;
+    }
+    return out;
+  }
+
+  SegmentReply serve(const Submission& s) { return o->serve_segment(s.payment, s.segment, s.body); }
+
+  std::vector<std::string> segments() {
+    if (clip.segments.empty()) clip = test::segment_file(test::media("live-1080p30-h264-aac-16s-gop2.ts"), true);
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < 3; ++i) out.push_back(buffer_bytes(clip.segments[i].get()));
+    return out;
+  }
+
+  OrchestratorConfig config;
+  std::int64_t now = 1'700'000'000;
+  std::unique_ptr<Orchestrator> o;
+  std::optional<pm::TicketBatch> last_batch;
+  test::ClipRun clip;
+};
+
+TEST_F(OrchestratorTest, GetOrchestrator_GivenSignedRequest_InfoWithParamsPriceCapsAndToken) {
+  auto info = o->get_orchestrator(request(gw));
+  ASSERT_TRUE(info) << info.error().message;
+  EXPECT_EQ(info->transcoder(), "https://127.0.0.1:8935");
+  EXPECT_EQ(info->address(), bytes_of(orch.address()));
+  EXPECT_EQ(info->price_info().priceperunit(), 1000);
+  EXPECT_EQ(info->ticket_params().recipient(), bytes_of(orch.address()));
+  EXPECT_FALSE(info->ticket_params().face_value().empty());
+  EXPECT_TRUE(info->ticket_params().has_expiration_params());
+  EXPECT_TRUE(has({info->capabilities().mandatories().begin(), info->capabilities().mandatories().end()}, kAuthToken));
+  EXPECT_EQ(info->auth_token().session_id().size(), 8u);
+  EXPECT_EQ(info->auth_token().expiration(), now + AuthTokens::kValidSeconds);
+}
+
+TEST_F(OrchestratorTest, GetOrchestrator_GivenLowercaseOrForeignSignature_Refused) {
+  auto r = request(gw);
+  const std::string lower = "0x" + to_hex(gw.address(), false);
+  r.set_sig(bytes_of(sign_message(gw, as_bytes(lower))));
+  EXPECT_EQ(o->get_orchestrator(r).error().code, "invalid_signature");
+  auto other = request(gw);
+  other.set_address(bytes_of(orch.address()));  // someone else's address with gw's signature
+  EXPECT_EQ(o->get_orchestrator(other).error().code, "invalid_signature");
+  other.set_address("short");
+  EXPECT_FALSE(o->get_orchestrator(other));
+}
+
+TEST_F(OrchestratorTest, Segment_GivenPaidSegments_RenditionsSignedAndFeesAddUp) {
+  auto info = o->get_orchestrator(request(gw)).value();
+  const std::string session = info.auth_token().session_id();
+  Rational credited = 0;
+  std::uint64_t pixels = 0;
+  auto segs = segments();
+  for (std::int64_t seq = 0; seq < 3; ++seq) {
+    SCOPED_TRACE("seq " + std::to_string(seq));
+    Submission sub = submission(info, seq, segs[seq], 2);
+    for (std::size_t i = 0; i < last_batch->tickets.size(); ++i) credited += last_batch->ticket(i).expected_value();
+    SegmentReply reply = serve(sub);
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    ::net::TranscodeResult result;
+    ASSERT_TRUE(result.ParseFromString(reply.body));
+    ASSERT_TRUE(result.has_data()) << result.error();
+    EXPECT_EQ(result.seq(), seq);
+    EXPECT_EQ(result.info().auth_token().SerializeAsString(), info.auth_token().SerializeAsString());
+    ASSERT_EQ(result.data().segments_size(), 2);
+    Bytes hashes;
+    const int sizes[2][2] = {{426, 240}, {640, 360}};
+    const char* names[2] = {"240p0", "360p0"};
+    for (int r = 0; r < 2; ++r) {
+      const auto& d = result.data().segments(r);
+      EXPECT_EQ(d.url(), "https://127.0.0.1:8935/stream/" + session + "/" + names[r] + "/" + std::to_string(seq) + ".ts");
+      auto bytes = o->rendition(session, names[r], seq);
+      ASSERT_TRUE(bytes);
+      const Hash h = keccak256(as_bytes(*bytes));
+      hashes.insert(hashes.end(), h.begin(), h.end());
+      const auto frames = lp_buffer_get_segment_meta(clip.segments[seq].get())->video_frames;
+      EXPECT_EQ(d.pixels(), static_cast<std::int64_t>(frames) * sizes[r][0] * sizes[r][1]);
+      pixels += static_cast<std::uint64_t>(d.pixels());
+    }
+    EXPECT_TRUE(verify_message(orch.address(), hashes, as_bytes(result.data().sig())));
+  }
+  // Credit is the tickets' EV, debit the encoded pixels at the price.
+  EXPECT_EQ(o->balance(gw.address(), session), credited - Rational(pixels) * Rational(1000));
+  EXPECT_FALSE(o->rendition(session, "240p0", 99));
+}
+
+TEST_F(OrchestratorTest, Segment_GivenHostileRequests_GoLivepeerStatusAndNoSideEffect) {
+  auto info = o->get_orchestrator(request(gw)).value();
+  const std::string session = info.auth_token().session_id();
+  auto segs = segments();
+  Submission good = submission(info, 0, segs[0], 2);
+  struct Case {
+    const char* what;
+    Submission sub;
+    int status;
+    const char* says;
+  };
+  std::vector<Case> cases;
+  Submission s = good;
+  s.payment = "%%%";
+  cases.push_back({"bad base64 payment", s, 402, "Livepeer-Payment"});
+  s = good;
+  s.payment = net::base64_encode("\xff\xff\xff");
+  cases.push_back({"bad protobuf payment", s, 402, "not a valid protobuf"});
+  s = good;
+  s.segment = "!!";
+  cases.push_back({"bad base64 segment", s, 403, "Livepeer-Segment"});
+  s = good;
+  s.body = segs[1];  // another segment's bytes under this SegData
+  cases.push_back({"body hash differs", s, 403, "Forbidden"});
+  {
+    ::net::SegData d;
+    ASSERT_TRUE(net::decode_header(good.segment, &d, "x"));
+    d.set_seq(7);  // signed as seq 0
+    s = good;
+    s.segment = net::encode_header(d);
+    cases.push_back({"forged segment signature", s, 403, "ErrSegSig"});
+    d.set_seq(0);
+    d.mutable_auth_token()->set_token(std::string(32, 'x'));
+    s.segment = net::encode_header(d);
+    cases.push_back({"forged auth token", s, 403, "invalid auth token"});
+    d = ::net::SegData();
+    ASSERT_TRUE(net::decode_header(good.segment, &d, "x"));
+    d.mutable_capabilities()->set_bitstring(0, d.capabilities().bitstring(0) | (1ull << kMp4));
+    s.segment = net::encode_header(d);
+    cases.push_back({"capability not offered", s, 403, "incompatible capabilities"});
+  }
+  s = good;
+  s.payment = "";
+  cases.push_back({"no payment at a price", s, 402, "missing payment"});
+  for (const auto& c : cases) {
+    SegmentReply r = serve(c.sub);
+    EXPECT_EQ(r.status, c.status) << c.what << ": " << r.body;
+    EXPECT_NE(r.body.find(c.says), std::string::npos) << c.what << ": " << r.body;
+  }
+  // None of them moved money or created renditions.
+  EXPECT_EQ(o->balance(gw.address(), session), 0);
+  EXPECT_FALSE(o->rendition(session, "240p0", 0));
+  // The good one passes; replaying its payment is refused (nonces seen) and not credited twice.
+  ASSERT_EQ(serve(good).status, 200);
+  const Rational after = o->balance(gw.address(), session);
+  SegmentReply replay = serve(good);
+  EXPECT_EQ(replay.status, 400) << replay.body;
+  EXPECT_NE(replay.body.find("senderNonce"), std::string::npos) << replay.body;
+  EXPECT_EQ(o->balance(gw.address(), session), after);
+}
+
+TEST_F(OrchestratorTest, Sessions_GivenExpiredTokenCapacityAndEnd_AsGoLivepeer) {
+  auto info = o->get_orchestrator(request(gw)).value();
+  auto segs = segments();
+  now += AuthTokens::kValidSeconds + 1;
+  SegmentReply r = serve(submission(info, 0, segs[0], 2));
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.body, "expired auth token");
+  // Capacity: two sessions, then OrchestratorCapped.
+  for (int i = 0; i < 2; ++i) {
+    auto fresh = o->get_orchestrator(request(gw)).value();
+    ASSERT_EQ(serve(submission(fresh, 0, segs[0], 2)).status, 200);
+  }
+  EXPECT_EQ(o->sessions(), 2u);
+  auto third = o->get_orchestrator(request(gw));
+  ASSERT_FALSE(third);
+  EXPECT_EQ(third.error().message, "OrchestratorCapped");
+  auto req = request(gw);
+  req.set_ignorecapacitycheck(true);
+  auto fourth = o->get_orchestrator(req).value();
+  r = serve(submission(fourth, 0, segs[0], 2));
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.body, "OrchestratorCapped");
+  // Ending a session frees its slot; idle sessions are reaped.
+  auto again = o->get_orchestrator(req).value();
+  EXPECT_TRUE(o->end_session(again.auth_token()));
+  now += 71;
+  EXPECT_EQ(o->reap_idle(), 2u);
+  EXPECT_EQ(o->sessions(), 0u);
+}
+
+TEST_F(OrchestratorTest, Segment_GivenGarbageBody_ResultErrorNotCrash) {
+  auto info = o->get_orchestrator(request(gw)).value();
+  std::string junk(188 * 40, '\x47');
+  SegmentReply r = serve(submission(info, 0, junk, 2));
+  ASSERT_EQ(r.status, 200);  // paid and authentic: the error comes in the result
+  ::net::TranscodeResult result;
+  ASSERT_TRUE(result.ParseFromString(r.body));
+  EXPECT_FALSE(result.error().empty());
+  EXPECT_FALSE(result.has_data());
+}
+
+TEST(Capabilities, Compatible_GivenGoLivepeerRule_MandatoriesSubsetAndLength) {
+  const ::net::Capabilities o = orchestrator_capabilities("0.1.0");
+  auto job = [](std::vector<std::uint32_t> caps) {
+    ::net::Capabilities c;
+    for (std::uint64_t w : bitstring(caps)) c.add_bitstring(w);
+    return c;
+  };
+  EXPECT_TRUE(compatible(job({kH264, kMpegTs, kAuthToken}), o));
+  EXPECT_EQ(job({kH264, kMpegTs, kAuthToken}).bitstring(0), 0x1003u);  // the reference's plain H.264 job
+  EXPECT_FALSE(compatible(job({kH264, kMpegTs}), o));                     // AuthToken is mandatory
+  EXPECT_FALSE(compatible(job({kH264, kMp4, kAuthToken}), o));            // MP4 output not offered
+  EXPECT_FALSE(compatible(job({kH264, kAuthToken, 70}), o));              // a longer bitstring
+  EXPECT_FALSE(compatible(::net::Capabilities(), o));                     // no capabilities at all
+}
+
+TEST(AuthTokens, Verify_GivenTamperedFields_Invalid) {
+  AuthTokens tokens;
+  ::net::AuthToken t = tokens.issue("deadbeef", 1000);
+  EXPECT_TRUE(tokens.verify(t, 1000));
+  EXPECT_TRUE(tokens.verify(t, 1000 + AuthTokens::kValidSeconds));
+  EXPECT_EQ(tokens.verify(t, 1001 + AuthTokens::kValidSeconds).error().message, "expired auth token");
+  ::net::AuthToken longer = t;
+  longer.set_expiration(t.expiration() + 3600);  // extending the expiry breaks the HMAC
+  EXPECT_EQ(tokens.verify(longer, 1000).error().message, "invalid auth token");
+  ::net::AuthToken other = t;
+  other.set_session_id("deadbeee");
+  EXPECT_EQ(tokens.verify(other, 1000).error().message, "invalid auth token");
+  EXPECT_EQ(AuthTokens().verify(t, 1000).error().message, "invalid auth token");  // another process's secret
+  EXPECT_EQ(tokens.verify(::net::AuthToken(), 1000).error().message, "missing auth token");
+}
+
+}  // namespace
+}  // namespace lp::orch
