@@ -6,7 +6,10 @@
 #include "elements/lpmeta.h"
 
 #include "node/net/wire.h"
+#include "node/net/client.h"
+#include "node/net/tls.h"
 #include "node/orchestrator/capabilities.h"
+#include "node/orchestrator/grpc_server.h"
 #include "payment/eth/keccak.h"
 #include "tests/element/media_util.h"
 #include "tests/unit/payment_world.h"
@@ -270,6 +273,41 @@ TEST_F(OrchestratorTest, Segment_GivenGarbageBody_ResultErrorNotCrash) {
   ASSERT_TRUE(result.ParseFromString(r.body));
   EXPECT_FALSE(result.error().empty());
   EXPECT_FALSE(result.has_data());
+}
+
+// Over real gRPC with TLS on loopback: a self-signed certificate made at start, a client that
+// does not verify it (as go-livepeer's gateway), go-livepeer's error text in the status.
+TEST_F(OrchestratorTest, Grpc_GivenLoopbackTls_GetOrchestratorPingAndEnd) {
+  auto tls = net::self_signed_cert("127.0.0.1");
+  ASSERT_TRUE(tls) << tls.error().message;
+  EXPECT_NE(tls->cert_pem.find("BEGIN CERTIFICATE"), std::string::npos);
+  GrpcServer server(*o, *tls);
+  auto port = server.start("127.0.0.1:0");
+  ASSERT_TRUE(port) << port.error().message;
+  net::OrchestratorClient client("127.0.0.1:" + std::to_string(*port));
+  auto info = client.get_orchestrator(request(gw));
+  ASSERT_TRUE(info) << info.error().message;
+  EXPECT_EQ(info->address(), bytes_of(orch.address()));
+  EXPECT_EQ(info->ticket_params().recipient(), bytes_of(orch.address()));
+  // Ping: the orchestrator signs the value; the caller checks who answered.
+  auto pong = client.ping("hello");
+  ASSERT_TRUE(pong) << pong.error().message;
+  EXPECT_TRUE(verify_message(orch.address(), as_bytes("hello"), as_bytes(*pong)));
+  // Errors keep go-livepeer's text.
+  auto bad = request(gw);
+  bad.set_sig(std::string(65, '\1'));
+  auto refused = client.get_orchestrator(bad);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message, "invalid orchestrator request signature");
+  EXPECT_TRUE(client.end_session(info->auth_token()));
+  ::net::AuthToken forged = info->auth_token();
+  forged.set_token(std::string(32, 'x'));
+  EXPECT_FALSE(client.end_session(forged));
+  server.stop();
+  net::OrchestratorClient gone("127.0.0.1:" + std::to_string(*port), std::chrono::milliseconds(500));
+  auto down = gone.get_orchestrator(request(gw));
+  ASSERT_FALSE(down);
+  EXPECT_EQ(down.error().kind, ErrorKind::retryable);
 }
 
 TEST(Capabilities, Compatible_GivenGoLivepeerRule_MandatoriesSubsetAndLength) {
