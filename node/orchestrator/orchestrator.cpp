@@ -103,6 +103,14 @@ Result<::net::OrchestratorInfo> Orchestrator::get_orchestrator(const ::net::Orch
 
 SegmentReply Orchestrator::serve_segment(std::string_view payment_header, std::string_view segment_header,
                                          std::string_view body) {
+  auto accepted = accept_segment(payment_header, segment_header, body);
+  if (auto* reply = std::get_if<SegmentReply>(&accepted)) return std::move(*reply);
+  return transcode_segment(std::move(std::get<AcceptedSegment>(accepted)), body);
+}
+
+std::variant<SegmentReply, AcceptedSegment> Orchestrator::accept_segment(std::string_view payment_header,
+                                                                         std::string_view segment_header,
+                                                                         std::string_view body) {
   // go-livepeer's order (server/segment_rpc.go): payment parse, segment credentials, payment,
   // balance, body hash (here before the payment); then 200 and the transcode result.
   ::net::Payment payment;
@@ -150,9 +158,25 @@ SegmentReply Orchestrator::serve_segment(std::string_view payment_header, std::s
   if (paid && recipient_.balances().balance(*sender, session_id) < Rational(recipient_.config().ticket_ev))
     return text_reply(400, "Insufficient balance");
 
+  AcceptedSegment accepted;
+  accepted.segment = std::move(seg);
+  accepted.sender = sender;
+  return accepted;
+}
+
+SegmentReply Orchestrator::transcode_segment(AcceptedSegment accepted, std::string_view body) {
+  const ::net::SegData& seg = accepted.segment;
+  const std::optional<Address>& sender = accepted.sender;
+  const bool paid = config_.price.price_per_unit > 0;
+  const std::string session_id = seg.auth_token().session_id();
   ::net::TranscodeResult result;
   result.set_seq(seg.seq());
   *result.mutable_info() = info_for(sender.value_or(Address{}), seg.auth_token());
+  auto session = session_for(session_id, false);
+  if (!session) {  // ended between acceptance and work
+    result.set_error("session ended");
+    return {200, "application/x-protobuf", result.SerializeAsString()};
+  }
   auto& s = **session;
   if (s.waiting.fetch_add(1) >= config_.max_queued_per_session) {
     s.waiting.fetch_sub(1);

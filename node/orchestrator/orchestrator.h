@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <variant>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,12 @@ struct SegmentReply {
   std::string body;
 };
 
+/// A segment that passed every check and was paid for: what is left is the work.
+struct AcceptedSegment {
+  ::net::SegData segment;
+  std::optional<Address> sender;
+};
+
 class Orchestrator {
  public:
   using Clock = std::function<std::int64_t()>;  ///< unix seconds
@@ -60,6 +67,12 @@ class Orchestrator {
 
   /// POST /segment: Livepeer-Payment and Livepeer-Segment header values, and the body.
   SegmentReply serve_segment(std::string_view payment_header, std::string_view segment_header, std::string_view body);
+  /// The two halves of serve_segment, for a server that answers 200 between them (go-livepeer
+  /// flushes 200 as soon as the upload is accepted, then transcodes): the checks and the
+  /// payment (fast), then the transcode (as long as the segment takes).
+  std::variant<SegmentReply, AcceptedSegment> accept_segment(std::string_view payment_header,
+                                                             std::string_view segment_header, std::string_view body);
+  SegmentReply transcode_segment(AcceptedSegment accepted, std::string_view body);
 
   /// EndTranscodingSession: tears the session down when the token is this orchestrator's.
   Status end_session(const ::net::AuthToken& token);

@@ -5,11 +5,16 @@
 
 #include "elements/lpmeta.h"
 
+#include <map>
+
 #include "node/net/wire.h"
 #include "node/net/client.h"
 #include "node/net/tls.h"
 #include "node/orchestrator/capabilities.h"
 #include "node/orchestrator/grpc_server.h"
+#include "node/orchestrator/http_server.h"
+
+#include <libsoup/soup.h>
 #include "payment/eth/keccak.h"
 #include "tests/element/media_util.h"
 #include "tests/unit/payment_world.h"
@@ -308,6 +313,76 @@ TEST_F(OrchestratorTest, Grpc_GivenLoopbackTls_GetOrchestratorPingAndEnd) {
   auto down = gone.get_orchestrator(request(gw));
   ASSERT_FALSE(down);
   EXPECT_EQ(down.error().kind, ErrorKind::retryable);
+}
+
+/// One HTTPS request with libsoup, accepting the self-signed certificate as a gateway does.
+struct HttpReply {
+  guint status = 0;
+  std::string body;
+};
+
+HttpReply https(const char* method, const std::string& url, const std::map<std::string, std::string>& headers = {},
+                const std::string& body = {}) {
+  SoupSession* session = soup_session_new();
+  SoupMessage* msg = soup_message_new(method, url.c_str());
+  g_signal_connect(msg, "accept-certificate", G_CALLBACK(+[](SoupMessage*, GTlsCertificate*, GTlsCertificateFlags) {
+                     return TRUE;
+                   }),
+                   nullptr);
+  for (const auto& [k, v] : headers) soup_message_headers_append(soup_message_get_request_headers(msg), k.c_str(), v.c_str());
+  if (!body.empty()) {
+    GBytes* b = g_bytes_new(body.data(), body.size());
+    soup_message_set_request_body_from_bytes(msg, "video/MP2T", b);
+    g_bytes_unref(b);
+  }
+  GError* err = nullptr;
+  GBytes* out = soup_session_send_and_read(session, msg, nullptr, &err);
+  HttpReply r;
+  r.status = soup_message_get_status(msg);
+  if (out) {
+    gsize n = 0;
+    const char* d = static_cast<const char*>(g_bytes_get_data(out, &n));
+    r.body.assign(d, n);
+    g_bytes_unref(out);
+  }
+  if (err) ADD_FAILURE() << url << ": " << err->message;
+  g_clear_error(&err);
+  g_object_unref(msg);
+  g_object_unref(session);
+  return r;
+}
+
+// POST /segment and GET /stream over real HTTPS on loopback.
+TEST_F(OrchestratorTest, Https_GivenSegmentOverLoopback_ResultAndRenditionDownload) {
+  auto tls = net::self_signed_cert("127.0.0.1");
+  ASSERT_TRUE(tls);
+  HttpServer http(*o, *tls, 20'000'000);
+  auto port = http.start("127.0.0.1", 0);
+  ASSERT_TRUE(port) << port.error().message;
+  const std::string base = "https://127.0.0.1:" + std::to_string(*port);
+  auto info = o->get_orchestrator(request(gw)).value();
+  auto segs = segments();
+  Submission sub = submission(info, 0, segs[0], 2);
+  HttpReply r = https("POST", base + "/segment", {{"Livepeer-Payment", sub.payment}, {"Livepeer-Segment", sub.segment}},
+                      sub.body);
+  ASSERT_EQ(r.status, 200u) << r.body;
+  ::net::TranscodeResult result;
+  ASSERT_TRUE(result.ParseFromString(r.body));
+  ASSERT_TRUE(result.has_data()) << result.error();
+  ASSERT_EQ(result.data().segments_size(), 2);
+  // The URLs point at our service URI; fetch the same paths from this server.
+  const std::string session = info.auth_token().session_id();
+  HttpReply rendition = https("GET", base + "/stream/" + session + "/360p0/0.ts");
+  EXPECT_EQ(rendition.status, 200u);
+  EXPECT_EQ(rendition.body, o->rendition(session, "360p0", 0).value());
+  EXPECT_EQ(https("GET", base + "/stream/" + session + "/360p0/9.ts").status, 404u);
+  EXPECT_EQ(https("GET", base + "/stream/../../etc/passwd").status, 404u);
+  // Hostile: a bad payment header, a body over the limit (refused from its Content-Length), GET.
+  EXPECT_EQ(https("POST", base + "/segment", {{"Livepeer-Payment", "%%"}, {"Livepeer-Segment", sub.segment}}, sub.body).status,
+            402u);
+  EXPECT_EQ(https("POST", base + "/segment", {}, std::string(20'000'001, 'x')).status, 413u);
+  EXPECT_EQ(https("GET", base + "/segment").status, 405u);
+  http.stop();
 }
 
 TEST(Capabilities, Compatible_GivenGoLivepeerRule_MandatoriesSubsetAndLength) {

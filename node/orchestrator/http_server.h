@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#pragma once
+
+#include <gio/gio.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "node/net/tls.h"
+#include "node/orchestrator/orchestrator.h"
+
+typedef struct _SoupServer SoupServer;
+
+namespace lp::orch {
+
+/// The orchestrator's HTTPS side (libsoup 3, TLS from glib-networking):
+///  - POST /segment: Livepeer-Payment and Livepeer-Segment headers, the segment as the body.
+///    A body over the size limit is refused from its Content-Length, before it is read (413).
+///    Checks and payment happen at once; on success 200 goes out immediately (go-livepeer
+///    flushes it to end the upload) and the TranscodeResult follows as the body when the
+///    transcode is done, on a worker thread.
+///  - GET /stream/<session>/<profile>/<seq>.ts: a rendition from the memory store.
+/// libsoup runs in its own thread and main context; stop() waits for segments in flight.
+class HttpServer {
+ public:
+  static constexpr std::size_t kMaxSegmentBytes = 300'000'000;  ///< go-livepeer MaxSegSize
+
+  HttpServer(Orchestrator& orchestrator, net::CertKey tls, std::size_t max_body = kMaxSegmentBytes);
+  ~HttpServer();
+  /// Listens on host:port (0: any free port); returns the port.
+  Result<int> start(const std::string& host, int port);
+  void stop();
+
+ private:
+  void run(const std::string& host, int port);
+  static void on_early(SoupServer*, void* msg, const char* path, GHashTable*, gpointer self);
+  static void on_segment(SoupServer*, void* msg, const char* path, GHashTable*, gpointer self);
+  static void on_stream(SoupServer*, void* msg, const char* path, GHashTable*, gpointer self);
+
+  Orchestrator& o_;
+  net::CertKey tls_;
+  std::size_t max_body_;
+  GMainContext* context_ = nullptr;
+  GMainLoop* loop_ = nullptr;
+  SoupServer* server_ = nullptr;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int port_ = -1;          // guarded by mu_: -1 starting, 0 failed
+  std::string error_;      // guarded by mu_
+  int in_flight_ = 0;      // guarded by mu_
+};
+
+}  // namespace lp::orch
