@@ -6,6 +6,8 @@
 #include <iostream>
 #include <iterator>
 
+#include "payment/eth/keystore.h"
+
 namespace lp::node {
 
 int fail(const std::string& cmd, const std::string& message, int code) {
@@ -40,6 +42,14 @@ Result<std::optional<std::string>> passphrase_from(const Args& args) {
   }
   if (const char* env = std::getenv("LP_PASSPHRASE")) return std::optional<std::string>(std::string(env));
   return std::optional<std::string>();
+}
+
+Result<PrivateKey> key_from(const Args& args) {
+  auto path = args.get("key-file");
+  if (!path) return make_error(ErrorKind::invalid_input, "usage", "--key-file is required");
+  auto pass = passphrase_from(args);
+  if (!pass) return pass.error();
+  return load_key_file(*path, *pass);
 }
 
 }  // namespace lp::node

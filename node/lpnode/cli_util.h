@@ -8,6 +8,7 @@
 
 #include "node/lpnode/args.h"
 #include "payment/common/result.h"
+#include "payment/eth/signature.h"
 
 namespace lp::node {
 
@@ -27,9 +28,12 @@ void print_json(const nlohmann::json& j);
 
 /// The passphrase for an encrypted key: --passphrase-file's first line, or LP_PASSPHRASE.
 Result<std::optional<std::string>> passphrase_from(const Args& args);
+/// The key of --key-file (raw hex or keystore v3, with passphrase_from's passphrase).
+Result<PrivateKey> key_from(const Args& args);
 
 int pm_main(const std::vector<std::string>& argv);
 int ledger_main(const std::vector<std::string>& argv);
 int transcode_main(const std::vector<std::string>& argv);
+int orchestrator_main(const std::vector<std::string>& argv);
 
 }  // namespace lp::node

@@ -16,6 +16,7 @@ Commands:
   pm         keys and tickets: keygen, address, sign-ticket, check-ticket
   ledger     the embedded local ledger and the winning-ticket queue
   transcode  a video file into a Livepeer ABR ladder, segment by segment, as an orchestrator does
+  orchestrator  the orchestrator service: gRPC + HTTPS, payment before work, transcoding
 
 Run `lpnode <command> --help` for its flags and examples. Every flag can also be set in the
 environment as LP_<FLAG> (for example LP_KEY_FILE for --key-file).
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
     if (cmd == "pm") return lp::node::pm_main(args);
     if (cmd == "ledger") return lp::node::ledger_main(args);
     if (cmd == "transcode") return lp::node::transcode_main(args);
+    if (cmd == "orchestrator") return lp::node::orchestrator_main(args);
   } catch (const std::exception& e) {
     return lp::node::fail(cmd, std::string("internal error: ") + e.what(), lp::node::kExitFailed);
   }

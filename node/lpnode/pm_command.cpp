@@ -44,14 +44,6 @@ Examples:
     | lpnode pm sign-ticket --key-file gateway.key | lpnode pm check-ticket
 )";
 
-Result<PrivateKey> key_from(const Args& args) {
-  auto path = args.get("key-file");
-  if (!path) return make_error(ErrorKind::invalid_input, "usage", "--key-file is required");
-  auto pass = passphrase_from(args);
-  if (!pass) return pass.error();
-  return load_key_file(*path, *pass);
-}
-
 int keygen(const Args& args) {
   auto path = args.get("key-file");
   if (!path) return fail("pm keygen", "--key-file is required", kExitUsage);

@@ -63,9 +63,19 @@ Orchestrator::Orchestrator(OrchestratorConfig config, PrivateKey key, pm::Recipi
 
 Orchestrator::~Orchestrator() = default;
 
+void Orchestrator::set_service_uri(const std::string& uri) {
+  std::lock_guard lock(mu_);
+  config_.service_uri = uri;
+}
+
+std::string Orchestrator::service_uri() const {
+  std::lock_guard lock(mu_);
+  return config_.service_uri;
+}
+
 ::net::OrchestratorInfo Orchestrator::info_for(const Address& sender, const ::net::AuthToken& token) {
   ::net::OrchestratorInfo info;
-  info.set_transcoder(config_.service_uri);
+  info.set_transcoder(service_uri());
   if (auto params = recipient_.ticket_params(sender, config_.price)) *info.mutable_ticket_params() = net::to_proto(*params);
   *info.mutable_price_info() = net::to_proto(config_.price);
   info.set_address(bytes_of(key_.address()));
@@ -223,7 +233,7 @@ SegmentReply Orchestrator::transcode_segment(AcceptedSegment accepted, std::stri
     hashes.insert(hashes.end(), h.begin(), h.end());
     pixels += out[i].pixels;
     auto* seg_out = data->add_segments();
-    seg_out->set_url(config_.service_uri + "/stream/" + session_id + "/" + ladder[i].name + "/" +
+    seg_out->set_url(service_uri() + "/stream/" + session_id + "/" + ladder[i].name + "/" +
                      std::to_string(seg.seq()) + ".ts");
     seg_out->set_pixels(static_cast<std::int64_t>(out[i].pixels));
     std::lock_guard lock(s.store_mu);

@@ -59,6 +59,9 @@ class Orchestrator {
   ~Orchestrator();
 
   const Address& address() const { return key_.address(); }
+  /// Where gateways send segments and fetch renditions (set once the HTTPS port is known).
+  void set_service_uri(const std::string& uri);
+  std::string service_uri() const;
 
   /// GetOrchestrator: checks the request signature (over the EIP-55 address string) and the
   /// capacity, then ticket params for that sender, the price, capabilities and a new session's
