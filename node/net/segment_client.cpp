@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "node/net/segment_client.h"
+
+#include <libsoup/soup.h>
+
+namespace lp::net {
+
+namespace {
+
+struct Reply {
+  guint status = 0;
+  std::string body;
+  std::string error;
+};
+
+Reply send(SoupSession* session, SoupMessage* msg, std::chrono::seconds timeout) {
+  g_signal_connect(msg, "accept-certificate",
+                   G_CALLBACK(+[](SoupMessage*, GTlsCertificate*, GTlsCertificateFlags) -> gboolean { return TRUE; }),
+                   nullptr);
+  soup_session_set_timeout(session, static_cast<guint>(timeout.count()));
+  GError* err = nullptr;
+  GBytes* out = soup_session_send_and_read(session, msg, nullptr, &err);
+  Reply r;
+  r.status = soup_message_get_status(msg);
+  if (out) {
+    gsize n = 0;
+    const char* d = static_cast<const char*>(g_bytes_get_data(out, &n));
+    r.body.assign(d, n);
+    g_bytes_unref(out);
+  }
+  if (err) r.error = err->message;
+  g_clear_error(&err);
+  g_object_unref(msg);
+  return r;
+}
+
+Error http_error(const std::string& url, const Reply& r) {
+  if (!r.error.empty()) return make_error(ErrorKind::retryable, "http_transport", url + ": " + r.error);
+  const ErrorKind kind = r.status == 402 ? ErrorKind::payment_required
+                         : r.status >= 500 ? ErrorKind::retryable
+                                           : ErrorKind::forbidden;
+  return make_error(kind, "http_" + std::to_string(r.status), url + ": " + std::to_string(r.status) + " " + r.body);
+}
+
+}  // namespace
+
+SegmentClient::SegmentClient() : session_(soup_session_new()) {}
+
+SegmentClient::~SegmentClient() { g_object_unref(session_); }
+
+Result<::net::TranscodeResult> SegmentClient::submit(const std::string& transcoder, const std::string& payment_header,
+                                                     const std::string& segment_header, const std::string& body,
+                                                     std::chrono::seconds timeout) {
+  const std::string url = transcoder + "/segment";
+  SoupMessage* msg = soup_message_new("POST", url.c_str());
+  if (!msg) return make_error(ErrorKind::invalid_input, "bad_url", "not a URL: " + url);
+  SoupMessageHeaders* h = soup_message_get_request_headers(msg);
+  soup_message_headers_append(h, "Livepeer-Payment", payment_header.c_str());
+  soup_message_headers_append(h, "Livepeer-Segment", segment_header.c_str());
+  GBytes* b = g_bytes_new(body.data(), body.size());
+  soup_message_set_request_body_from_bytes(msg, "video/MP2T", b);
+  g_bytes_unref(b);
+  Reply r = send(session_, msg, timeout);
+  if (!r.error.empty() || r.status != 200) return http_error(url, r);
+  ::net::TranscodeResult result;
+  if (!result.ParseFromString(r.body))
+    return make_error(ErrorKind::retryable, "bad_protobuf", url + ": the answer is not a TranscodeResult");
+  return result;
+}
+
+Result<std::string> SegmentClient::fetch(const std::string& url, std::chrono::seconds timeout) {
+  SoupMessage* msg = soup_message_new("GET", url.c_str());
+  if (!msg) return make_error(ErrorKind::invalid_input, "bad_url", "not a URL: " + url);
+  Reply r = send(session_, msg, timeout);
+  if (!r.error.empty() || r.status != 200) return http_error(url, r);
+  return r.body;
+}
+
+}  // namespace lp::net

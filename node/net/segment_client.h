@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The gateway's side of HTTPS segment submission (libsoup 3): POST <transcoder>/segment with the
+// Livepeer-Payment and Livepeer-Segment headers, the TranscodeResult back, renditions fetched
+// from their URLs. Certificates are not verified (orchestrators present self-signed ones, and
+// go-livepeer's gateway skips verification); the result signature is what a gateway checks.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "node/net/lp_rpc.pb.h"
+#include "payment/common/result.h"
+
+typedef struct _SoupSession SoupSession;
+
+namespace lp::net {
+
+class SegmentClient {
+ public:
+  SegmentClient();
+  ~SegmentClient();
+  SegmentClient(const SegmentClient&) = delete;
+  SegmentClient& operator=(const SegmentClient&) = delete;
+
+  /// POSTs a segment; the whole request may take `timeout` (go-livepeer: max(8 s, 4 x the
+  /// segment's duration)). A non-200 answer is an error carrying the status and its text.
+  Result<::net::TranscodeResult> submit(const std::string& transcoder, const std::string& payment_header,
+                                        const std::string& segment_header, const std::string& body,
+                                        std::chrono::seconds timeout);
+  /// GETs a rendition.
+  Result<std::string> fetch(const std::string& url, std::chrono::seconds timeout);
+
+ private:
+  SoupSession* session_;
+};
+
+}  // namespace lp::net
