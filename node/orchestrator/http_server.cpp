@@ -33,6 +33,97 @@ Result<int> HttpServer::start(const std::string& host, int port) {
   return port_;
 }
 
+namespace {
+
+// A connection between accept and libsoup: nothing of TLS runs until the client sends its
+// first bytes (an idle connection holds no thread: glib-networking handshakes on GTask's
+// thread pool, which a crowd of idle connections would otherwise fill), and a client that
+// neither starts nor finishes its handshake in time is dropped.
+struct Pending {
+  SoupServer* server;
+  GTlsCertificate* cert;
+  GSocketConnection* conn;
+  GIOStream* tls = nullptr;
+  GCancellable* cancel = g_cancellable_new();
+  GSource* wait = nullptr;
+  guint timer = 0;
+
+  ~Pending() {
+    if (wait) {
+      g_source_destroy(wait);
+      g_source_unref(wait);
+    }
+    if (timer) g_source_remove(timer);
+    g_clear_object(&tls);
+    g_object_unref(cancel);
+    g_object_unref(conn);
+  }
+};
+
+constexpr guint kFirstByteSeconds = 30;  // an open connection may stay silent this long
+constexpr guint kHandshakeSeconds = 10;  // then the TLS handshake must finish in this time
+
+gboolean on_timeout(gpointer data) {
+  auto* p = static_cast<Pending*>(data);
+  p->timer = 0;
+  if (p->tls) {
+    g_cancellable_cancel(p->cancel);  // on_handshake frees
+  } else {
+    g_io_stream_close(G_IO_STREAM(p->conn), nullptr, nullptr);
+    delete p;
+  }
+  return G_SOURCE_REMOVE;
+}
+
+void on_handshake(GObject* source, GAsyncResult* res, gpointer data) {
+  auto* p = static_cast<Pending*>(data);
+  GError* err = nullptr;
+  if (g_tls_connection_handshake_finish(G_TLS_CONNECTION(source), res, &err)) {
+    GSocketAddress* local = g_socket_connection_get_local_address(p->conn, nullptr);
+    GSocketAddress* remote = g_socket_connection_get_remote_address(p->conn, nullptr);
+    if (!soup_server_accept_iostream(p->server, p->tls, local, remote, &err)) g_io_stream_close(p->tls, nullptr, nullptr);
+    g_clear_object(&local);
+    g_clear_object(&remote);
+  } else {
+    g_io_stream_close(G_IO_STREAM(p->conn), nullptr, nullptr);
+  }
+  g_clear_error(&err);
+  delete p;
+}
+
+gboolean on_first_bytes(GSocket*, GIOCondition, gpointer data) {
+  auto* p = static_cast<Pending*>(data);
+  g_source_destroy(p->wait);
+  g_source_unref(p->wait);
+  p->wait = nullptr;
+  g_source_remove(p->timer);
+  GError* err = nullptr;
+  p->tls = g_tls_server_connection_new(G_IO_STREAM(p->conn), p->cert, &err);
+  if (!p->tls) {
+    p->timer = 0;
+    g_clear_error(&err);
+    g_io_stream_close(G_IO_STREAM(p->conn), nullptr, nullptr);
+    delete p;
+    return G_SOURCE_REMOVE;
+  }
+  p->timer = g_timeout_add_seconds(kHandshakeSeconds, on_timeout, p);
+  g_tls_connection_handshake_async(G_TLS_CONNECTION(p->tls), G_PRIORITY_DEFAULT, p->cancel, on_handshake, p);
+  return G_SOURCE_REMOVE;
+}
+
+gboolean on_incoming(GSocketService*, GSocketConnection* conn, GObject*, gpointer data) {
+  auto* self = static_cast<std::pair<SoupServer*, GTlsCertificate*>*>(data);
+  auto* p = new Pending{self->first, self->second, G_SOCKET_CONNECTION(g_object_ref(conn))};
+  p->wait = g_socket_create_source(g_socket_connection_get_socket(conn),
+                                   static_cast<GIOCondition>(G_IO_IN | G_IO_HUP | G_IO_ERR), nullptr);
+  g_source_set_callback(p->wait, G_SOURCE_FUNC(on_first_bytes), p, nullptr);
+  g_source_attach(p->wait, g_main_context_get_thread_default());
+  p->timer = g_timeout_add_seconds(kFirstByteSeconds, on_timeout, p);
+  return TRUE;
+}
+
+}  // namespace
+
 void HttpServer::run(const std::string& host, int port) {
   context_ = g_main_context_new();
   g_main_context_push_thread_default(context_);
@@ -40,44 +131,53 @@ void HttpServer::run(const std::string& host, int port) {
   GError* err = nullptr;
   const std::string pem = tls_.cert_pem + tls_.key_pem;
   GTlsCertificate* cert = g_tls_certificate_new_from_pem(pem.c_str(), -1, &err);
-  bool ok = cert != nullptr;
-  if (ok) {
-    server_ = soup_server_new("tls-certificate", cert, "server-header", "lpnode", nullptr);
-    g_object_unref(cert);
+  GSocketService* service = nullptr;
+  std::pair<SoupServer*, GTlsCertificate*> accept_ctx{nullptr, cert};
+  int bound = 0;
+  if (cert) {
+    server_ = soup_server_new("server-header", "lpnode", nullptr);
+    accept_ctx.first = server_;
     soup_server_add_early_handler(server_, "/segment", reinterpret_cast<SoupServerCallback>(on_early), this, nullptr);
     soup_server_add_handler(server_, "/segment", reinterpret_cast<SoupServerCallback>(on_segment), this, nullptr);
     soup_server_add_handler(server_, "/stream", reinterpret_cast<SoupServerCallback>(on_stream), this, nullptr);
     GInetAddress* addr = g_inet_address_new_from_string(host.c_str());
     if (!addr) {
-      ok = false;
       err = g_error_new(G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "not an IP address: %s", host.c_str());
     } else {
       GSocketAddress* sa = g_inet_socket_address_new(addr, static_cast<guint16>(port));
-      ok = soup_server_listen(server_, sa, SOUP_SERVER_LISTEN_HTTPS, &err);
+      service = g_socket_service_new();
+      GSocketAddress* effective = nullptr;
+      if (g_socket_listener_add_address(G_SOCKET_LISTENER(service), sa, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
+                                        nullptr, &effective, &err)) {
+        bound = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(effective));
+        g_object_unref(effective);
+        g_signal_connect(service, "incoming", G_CALLBACK(on_incoming), &accept_ctx);
+        g_socket_service_start(service);
+      }
       g_object_unref(sa);
       g_object_unref(addr);
     }
-  }
-  int bound = 0;
-  if (ok) {
-    GSList* uris = soup_server_get_uris(server_);
-    if (uris) bound = g_uri_get_port(static_cast<GUri*>(uris->data));
-    g_slist_free_full(uris, reinterpret_cast<GDestroyNotify>(g_uri_unref));
   }
   {
     std::lock_guard lock(mu_);
     error_ = err ? std::string("cannot listen for HTTPS on ") + host + ":" + std::to_string(port) + ": " + err->message
                  : "cannot listen for HTTPS";
-    port_ = ok && bound > 0 ? bound : 0;
+    port_ = bound > 0 ? bound : 0;
   }
   g_clear_error(&err);
   cv_.notify_all();
   if (port_ > 0) g_main_loop_run(loop_);
+  if (service) {
+    g_socket_service_stop(service);
+    g_socket_listener_close(G_SOCKET_LISTENER(service));
+    g_object_unref(service);
+  }
   if (server_) {
     soup_server_disconnect(server_);
     g_object_unref(server_);
     server_ = nullptr;
   }
+  if (cert) g_object_unref(cert);
   g_main_loop_unref(loop_);
   g_main_context_pop_thread_default(context_);
   g_main_context_unref(context_);

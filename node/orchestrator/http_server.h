@@ -25,6 +25,9 @@ namespace lp::orch {
 ///    transcode is done, on a worker thread.
 ///  - GET /stream/<session>/<profile>/<seq>.ts: a rendition from the memory store.
 /// libsoup runs in its own thread and main context; stop() waits for segments in flight.
+/// Connections are accepted here, not by libsoup: TLS starts only when a client sends its
+/// first bytes (30 s allowed) and must complete within 10 s, so idle or stalled connections
+/// cannot exhaust the threads glib-networking handshakes on and block other clients.
 class HttpServer {
  public:
   static constexpr std::size_t kMaxSegmentBytes = 300'000'000;  ///< go-livepeer MaxSegSize

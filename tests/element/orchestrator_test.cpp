@@ -14,7 +14,11 @@
 #include "node/orchestrator/grpc_server.h"
 #include "node/orchestrator/http_server.h"
 
+#include <arpa/inet.h>
 #include <libsoup/soup.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include "payment/eth/keccak.h"
 #include "tests/element/media_util.h"
 #include "tests/unit/payment_world.h"
@@ -382,6 +386,25 @@ TEST_F(OrchestratorTest, Https_GivenSegmentOverLoopback_ResultAndRenditionDownlo
             402u);
   EXPECT_EQ(https("POST", base + "/segment", {}, std::string(20'000'001, 'x')).status, 413u);
   EXPECT_EQ(https("GET", base + "/segment").status, 405u);
+  // 64 idle connections (TCP open, no TLS handshake) and 16 that stop halfway through their
+  // headers do not keep a valid client waiting.
+  std::vector<int> idle;
+  for (int i = 0; i < 80; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(*port));
+    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    if (i >= 64) {
+      const char hello[] = "\x16\x03\x01\x00\xff";  // the start of a TLS ClientHello, then nothing
+      ASSERT_EQ(write(fd, hello, sizeof hello - 1), static_cast<ssize_t>(sizeof hello - 1));
+    }
+    idle.push_back(fd);
+  }
+  rendition = https("GET", base + "/stream/" + session + "/240p0/0.ts");
+  EXPECT_EQ(rendition.status, 200u);
+  for (int fd : idle) close(fd);
   http.stop();
 }
 
