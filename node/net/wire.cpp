@@ -185,6 +185,34 @@ std::vector<std::string> segdata_profile_names(const ::net::SegData& s) {
   return names;
 }
 
+::net::Capabilities h264_job_capabilities() {
+  ::net::Capabilities c;
+  c.add_bitstring((1u << 0) | (1u << 1) | (1u << 12));  // H264, MPEGTS, AuthToken
+  return c;
+}
+
+::net::SegData signed_segdata(const PrivateKey& gateway, std::string_view manifest_id, std::int64_t seq,
+                              std::string_view body, const std::vector<::net::VideoProfile>& profiles,
+                              const ::net::AuthToken& auth_token, std::int32_t duration_ms) {
+  ::net::SegData s;
+  s.set_manifestid(std::string(manifest_id));
+  s.set_seq(seq);
+  const Hash h = keccak256(as_bytes(body));
+  s.set_hash(bytes_of(h));
+  s.set_profiles("invalid");  // breaks orchestrators older than fullProfiles, as go-livepeer does
+  s.set_duration(duration_ms);
+  *s.mutable_capabilities() = h264_job_capabilities();
+  *s.mutable_auth_token() = auth_token;
+  std::vector<std::string> names;
+  for (const auto& p : profiles) {
+    *s.add_fullprofiles3() = p;
+    names.push_back(p.name());
+  }
+  const Signature sig = sign_message(gateway, segment_flatten(manifest_id, seq, h, names));
+  s.set_sig(bytes_of(sig));
+  return s;
+}
+
 std::string base64_encode(std::string_view bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3), '\0');
   const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),

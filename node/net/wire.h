@@ -14,6 +14,7 @@
 #include "payment/common/bytes.h"
 #include "payment/common/result.h"
 #include "payment/common/u256.h"
+#include "payment/eth/signature.h"
 #include "payment/pm/params.h"
 
 namespace lp::net {
@@ -48,6 +49,16 @@ Bytes segment_flatten(std::string_view manifest_id, std::int64_t seq, const Hash
                       const std::vector<std::string>& profile_names);
 /// The profile names of a SegData, from the field go-livepeer's orchestrator reads (35, 34, 33).
 std::vector<std::string> segdata_profile_names(const ::net::SegData& s);
+
+/// The job capabilities of a plain H.264 -> MPEG-TS transcode: H264, MPEGTS and AuthToken
+/// (word 0x1003, the reference's RTMP example).
+::net::Capabilities h264_job_capabilities();
+/// A SegData as a gateway sends it: hash of the body, profiles "invalid" plus the full
+/// profiles in field 35, the duration, job capabilities, the session's auth token, and the
+/// gateway's signature over Flatten.
+::net::SegData signed_segdata(const PrivateKey& gateway, std::string_view manifest_id, std::int64_t seq,
+                              std::string_view body, const std::vector<::net::VideoProfile>& profiles,
+                              const ::net::AuthToken& auth_token, std::int32_t duration_ms);
 
 /// Base64 (standard alphabet, padded), as the Livepeer-Segment and Livepeer-Payment headers.
 std::string base64_encode(std::string_view bytes);

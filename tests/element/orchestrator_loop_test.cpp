@@ -73,14 +73,23 @@ TEST_F(OrchestratorLoop, Gop2Clip_GivenTwoRungs_PaidTranscodedDownloadedAndRedee
   const std::string session = info->auth_token().session_id();
   auto orch_address = net::address_field(info->address(), "address").value();
 
+  const int sizes[2][2] = {{426, 240}, {640, 360}};
+  const char* names[2] = {"240p0", "360p0"};
+  std::vector<::net::VideoProfile> ladder(2);
+  for (int r = 0; r < 2; ++r) {
+    ladder[r].set_name(names[r]);
+    ladder[r].set_width(sizes[r][0]);
+    ladder[r].set_height(sizes[r][1]);
+    ladder[r].set_bitrate(r == 0 ? 250000 : 800000);
+    ladder[r].set_profile(::net::VideoProfile::H264_CONSTRAINED_HIGH);
+    ladder[r].set_gop(1000);
+  }
   net::SegmentClient segments;
   test::TempDir renditions;
   Rational sent_ev = 0;
   U256 face_values = 0;
   std::uint64_t pixels = 0;
   std::size_t tickets = 0;
-  const int sizes[2][2] = {{426, 240}, {640, 360}};
-  const char* names[2] = {"240p0", "360p0"};
   for (std::size_t seq = 0; seq < clip.segments.size(); ++seq) {
     SCOPED_TRACE("seq " + std::to_string(seq));
     GstBuffer* buf = clip.segments[seq].get();
@@ -90,25 +99,8 @@ TEST_F(OrchestratorLoop, Gop2Clip_GivenTwoRungs_PaidTranscodedDownloadedAndRedee
     gst_buffer_unmap(buf, &map);
     const unsigned frames = lp_buffer_get_segment_meta(buf)->video_frames;
 
-    ::net::SegData s;
-    s.set_manifestid("gop2clip");
-    s.set_seq(static_cast<std::int64_t>(seq));
-    const Hash h = keccak256(as_bytes(body));
-    s.set_hash(bytes_of(h));
-    s.set_profiles("invalid");
-    s.set_duration(2000);
-    for (std::uint64_t w : bitstring({kH264, kMpegTs, kAuthToken})) s.mutable_capabilities()->add_bitstring(w);
-    *s.mutable_auth_token() = info->auth_token();
-    for (int r = 0; r < 2; ++r) {
-      auto* p = s.add_fullprofiles3();
-      p->set_name(names[r]);
-      p->set_width(sizes[r][0]);
-      p->set_height(sizes[r][1]);
-      p->set_bitrate(r == 0 ? 250000 : 800000);
-      p->set_profile(::net::VideoProfile::H264_CONSTRAINED_HIGH);
-      p->set_gop(1000);
-    }
-    s.set_sig(bytes_of(sign_message(gw, net::segment_flatten("gop2clip", s.seq(), h, {names[0], names[1]}))));
+    const ::net::SegData s = net::signed_segdata(gw, "gop2clip", static_cast<std::int64_t>(seq), body, ladder,
+                                                 info->auth_token(), 2000);
     auto batch = sender->create_ticket_batch(pm_session, 1);
     ASSERT_TRUE(batch) << batch.error().message;
     for (std::size_t i = 0; i < batch->tickets.size(); ++i) {

@@ -78,18 +78,8 @@ class OrchestratorTest : public test::PaymentWorld {
   };
 
   Submission submission(const ::net::OrchestratorInfo& info, std::int64_t seq, const std::string& body, std::size_t tickets) {
-    ::net::SegData s;
-    s.set_manifestid("abcdef");
-    s.set_seq(seq);
-    s.set_hash(bytes_of(keccak256(as_bytes(body))));
-    s.set_profiles("invalid");
-    s.set_duration(2000);
-    for (std::uint64_t w : bitstring({kH264, kMpegTs, kAuthToken})) s.mutable_capabilities()->add_bitstring(w);
-    *s.mutable_auth_token() = info.auth_token();
-    *s.add_fullprofiles3() = rung("240p0", 426, 240, 250000);
-    *s.add_fullprofiles3() = rung("360p0", 640, 360, 800000);
-    Hash h = keccak256(as_bytes(body));
-    s.set_sig(bytes_of(sign_message(gw, net::segment_flatten("abcdef", seq, h, {"240p0", "360p0"}))));
+    const ::net::SegData s = net::signed_segdata(
+        gw, "abcdef", seq, body, {rung("240p0", 426, 240, 250000), rung("360p0", 640, 360, 800000)}, info.auth_token(), 2000);
     Submission out;
     out.segment = net::encode_header(s);
     out.body = body;

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The protocol and payment overhead of remote transcoding on loopback: for each segment of the
+// gop2 clip, the time from a gateway's submit (ticket batch, SegData signature, HTTPS POST) to
+// its last rendition downloaded, against the same transcode done locally (a warm engine, the
+// same ladder) in the same run, interleaved. Prints JSON with medians.
+// Usage: orchestrator_bench CLIP LADDER [SPEED_PRESET] [ROUNDS]
+#include <gst/app/gstappsink.h>
+#include <gst/gst.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "node/net/client.h"
+#include "node/net/segment_client.h"
+#include "node/net/tls.h"
+#include "node/net/wire.h"
+#include "node/orchestrator/grpc_server.h"
+#include "node/orchestrator/http_server.h"
+#include "node/orchestrator/orchestrator.h"
+#include "payment/ledger/local_ledger.h"
+#include "payment/pm/sender.h"
+#include "payment/pm/ticket_queue.h"
+#include "plugins/livepeer/plugin.h"
+
+namespace {
+
+using namespace lp;
+
+std::vector<std::string> segment_clip(const std::string& path) {
+  std::string desc = "filesrc location=\"" + path +
+                     "\" ! tsdemux name=d d. ! queue ! h264parse ! seg.video d. ! queue ! aacparse ! seg.audio "
+                     "lpsegmenter name=seg ! appsink name=out sync=false wait-on-eos=false";
+  gst::ObjectPtr<GstElement> p(gst_parse_launch(desc.c_str(), nullptr));
+  gst::ObjectPtr<GstElement> sink(gst_bin_get_by_name(GST_BIN(p.get()), "out"));
+  gst_element_set_state(p.get(), GST_STATE_PLAYING);
+  gst::ObjectPtr<GstBus> bus(gst_element_get_bus(p.get()));
+  gst::MessagePtr m(gst_bus_timed_pop_filtered(bus.get(), 300 * GST_SECOND,
+                                               static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR)));
+  std::vector<std::string> out;
+  while (GstSample* s = gst_app_sink_try_pull_sample(GST_APP_SINK(sink.get()), 0)) {
+    GstMapInfo map;
+    gst_buffer_map(gst_sample_get_buffer(s), &map, GST_MAP_READ);
+    out.emplace_back(reinterpret_cast<const char*>(map.data), map.size);
+    gst_buffer_unmap(gst_sample_get_buffer(s), &map);
+    gst_sample_unref(s);
+  }
+  gst_element_set_state(p.get(), GST_STATE_NULL);
+  if (out.size() > 2) out.pop_back();  // whole 2 s segments only
+  return out;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+double ms_since(gint64 t0) { return static_cast<double>(g_get_monotonic_time() - t0) / 1000.0; }
+
+int fail(const std::string& what) {
+  std::fprintf(stderr, "orchestrator_bench: %s\n", what.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) return fail("usage: orchestrator_bench CLIP LADDER [SPEED_PRESET] [ROUNDS]");
+  gst_init(nullptr, nullptr);
+  gst_plugin_register_static(GST_VERSION_MAJOR, GST_VERSION_MINOR, "livepeer", "Livepeer", lp_plugin_init, "0", "LGPL",
+                             "livepeer-gst", "livepeer-gst", "https://livepeer.org");
+  const std::string preset = argc > 3 ? argv[3] : "veryfast";
+  const int rounds = argc > 4 ? std::atoi(argv[4]) : 1;
+  auto ladder = media::parse_profiles(argv[2]);
+  if (!ladder) return fail(ladder.error().message);
+  std::vector<::net::VideoProfile> profiles;
+  for (const auto& p : *ladder) {
+    ::net::VideoProfile v;
+    v.set_name(p.name);
+    v.set_width(p.width);
+    v.set_height(p.height);
+    v.set_bitrate(p.bitrate);
+    v.set_fps(static_cast<std::uint32_t>(p.fps));
+    v.set_gop(p.gop_ms);
+    v.set_profile(::net::VideoProfile::H264_CONSTRAINED_HIGH);
+    profiles.push_back(v);
+  }
+  const auto segments = segment_clip(argv[1]);
+
+  // A funded gateway and a priced orchestrator on a fresh local ledger.
+  const auto dir = std::filesystem::temp_directory_path() / ("lpbench-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string db = (dir / "ledger.db").string();
+  auto ledger = ledger::LocalLedger::open(db).value();
+  auto queue = pm::TicketQueue::open(db, *ledger).value();
+  PrivateKey gw = PrivateKey::generate(), orch = PrivateKey::generate();
+  const U256 ether(1'000'000'000'000'000'000ull);
+  if (!ledger->register_orchestrator(orch.address(), "https://127.0.0.1:8935") || !ledger->fund(gw.address(), ether, ether))
+    return fail("cannot set up the local ledger");
+  pm::Recipient recipient(orch.address(), *ledger, *queue, pm::RecipientConfig{});
+  pm::Sender sender(gw, *ledger, pm::SenderConfig{});
+  orch::OrchestratorConfig config;
+  config.price = {1, 1000};  // a millionth of a gwei per pixel
+  config.gpu = media::GpuMode::off;
+  config.x264_preset = preset;
+  orch::Orchestrator o(config, orch, recipient, [] { return static_cast<std::int64_t>(time(nullptr)); });
+  auto tls = lp::net::self_signed_cert("127.0.0.1").value();
+  orch::HttpServer http(o, tls);
+  const int http_port = http.start("127.0.0.1", 0).value();
+  o.set_service_uri("https://127.0.0.1:" + std::to_string(http_port));
+  orch::GrpcServer grpc(o, tls);
+  const int grpc_port = grpc.start("127.0.0.1:0").value();
+  lp::net::OrchestratorClient client("127.0.0.1:" + std::to_string(grpc_port));
+  lp::net::SegmentClient http_client;
+
+  std::vector<double> local, remote, overhead;
+  std::int64_t seq = 0;
+  for (int r = 0; r < rounds; ++r) {
+    ::net::OrchestratorRequest req;
+    req.set_address(std::string(reinterpret_cast<const char*>(gw.address().data()), 20));
+    const Signature sig = sign_message(gw, as_bytes(to_checksum(gw.address())));
+    req.set_sig(std::string(reinterpret_cast<const char*>(sig.data()), sig.size()));
+    auto info = client.get_orchestrator(req);
+    if (!info) return fail(info.error().message);
+    const std::string pm_session = sender.start_session(lp::net::from_proto(info->ticket_params()).value(),
+                                                        lp::net::from_proto(info->price_info()));
+    media::TranscodeEngine engine({*ladder, media::GpuMode::off, preset});
+    for (std::size_t i = 0; i < segments.size(); ++i, ++seq) {
+      // Local: the same transcode in this process.
+      gst::BufferPtr buf(gst_buffer_new_memdup(segments[i].data(), segments[i].size()));
+      std::vector<media::Rendition> out;
+      std::string error;
+      gint64 t0 = g_get_monotonic_time();
+      if (!engine.transcode(buf.get(), &out, &error)) return fail(error);
+      const double t_local = ms_since(t0);
+      // Remote: pay, sign, submit, download every rendition.
+      t0 = g_get_monotonic_time();
+      auto batch = sender.create_ticket_batch(pm_session, 1);
+      if (!batch) return fail(batch.error().message);
+      const ::net::SegData s = lp::net::signed_segdata(gw, "bench", seq, segments[i], profiles, info->auth_token(), 2000);
+      auto result = http_client.submit(info->transcoder(), lp::net::encode_header(lp::net::to_proto(*batch)),
+                                       lp::net::encode_header(s), segments[i], std::chrono::seconds(60));
+      if (!result || !result->has_data()) return fail(result ? result->error() : result.error().message);
+      const double t_submit = ms_since(t0);
+      for (const auto& d : result->data().segments())
+        if (auto ts = http_client.fetch(d.url(), std::chrono::seconds(10)); !ts) return fail(ts.error().message);
+      const double t_remote = ms_since(t0);
+      if (getenv("LP_BENCH_VERBOSE"))
+        std::fprintf(stderr, "seq %lld: local %.1f ms, submit %.1f ms, downloads %.1f ms\n", static_cast<long long>(seq),
+                     t_local, t_submit, t_remote - t_submit);
+      if (i > 0) {  // the first segment of a session builds both pipelines
+        local.push_back(t_local);
+        remote.push_back(t_remote);
+        overhead.push_back(t_remote - t_local);
+      }
+    }
+  }
+  grpc.stop();
+  http.stop();
+  std::filesystem::remove_all(dir);
+  const double l = median(local), rm = median(remote), ov = median(overhead);
+  std::printf("{\"segments\": %zu, \"local_ms\": %.1f, \"remote_ms\": %.1f, \"overhead_ms\": %.1f, \"overhead_pct\": %.2f}\n",
+              local.size(), l, rm, ov, l > 0 ? 100.0 * ov / l : 0.0);
+  return 0;
+}
