@@ -4,7 +4,9 @@
 #   bash scripts/bench.sh payment [benchmark flags]   ticket operations vs raw libsecp256k1
 #   bash scripts/bench.sh transcode [RUNS]            lpnode transcode vs gst-launch-1.0, and
 #                                                     the warm pipeline vs one per segment
-#   bash scripts/bench.sh                             both
+#   bash scripts/bench.sh orchestrator [ROUNDS]       a segment's round trip to an orchestrator on
+#                                                     loopback vs the same transcode done locally
+#   bash scripts/bench.sh                             all three
 # Exits non-zero when a ratio misses its target.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,6 +17,20 @@ bash scripts/setup.sh
 [ -f build-release/build.ninja ] || meson setup build-release -Dbuildtype=release -Dtests=true >/dev/null
 ninja -C build-release >/dev/null
 status=0
+if [ "$what" = orchestrator ] || [ "$what" = all ]; then
+  out=$(build-release/tests/bench/orchestrator_bench tests/data/media/live-1080p30-h264-aac-16s-gop2.ts \
+          pipelines/ladders/livepeer-reference.json veryfast "${1:-3}")
+  python3 - "$out" <<'PY' || status=1
+import json, sys
+r = json.loads(sys.argv[1])
+print(f"one 2 s segment of 1080p30, reference ladder, x264 veryfast, median of {r['segments']} segments:")
+print(f"  transcoded locally                          {r['local_ms']:.1f} ms")
+print(f"  paid, submitted over HTTPS, 4 downloads     {r['remote_ms']:.1f} ms")
+print(f"  protocol and payment overhead = {r['overhead_ms']:.1f} ms = {r['overhead_pct']:.2f}% (targets: < 5% and < 20 ms)")
+sys.exit(0 if r['overhead_pct'] < 5 and r['overhead_ms'] < 20 else 1)
+PY
+  [ "$what" = orchestrator ] && exit $status
+fi
 if [ "$what" = transcode ] || [ "$what" = all ]; then
   python3 tests/bench/transcode_bench.py build-release "$root" "${1:-3}" || status=1
   [ "$what" = transcode ] && exit $status

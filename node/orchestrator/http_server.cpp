@@ -230,10 +230,23 @@ void HttpServer::on_early(SoupServer*, void* m, const char*, GHashTable*, gpoint
     return;
   }
   SoupMessageHeaders* h = soup_server_message_get_request_headers(msg);
-  // Refused from the headers: the body is never read (go-livepeer MaxSegSize).
+  // Refused from the headers, without reading the body (go-livepeer MaxSegSize): libsoup 3.2
+  // reads a body even when an early handler sets a status, so the connection is taken from
+  // libsoup, answered and closed here.
   if (soup_message_headers_get_encoding(h) != SOUP_ENCODING_CONTENT_LENGTH ||
-      static_cast<std::size_t>(soup_message_headers_get_content_length(h)) > self->max_body_)
-    respond(msg, 413, "text/plain", "segment too large or without a Content-Length");
+      static_cast<std::size_t>(soup_message_headers_get_content_length(h)) > self->max_body_) {
+    static const char kTooLarge[] =
+        "HTTP/1.1 413 Payload Too Large\r\nContent-Type: text/plain\r\nContent-Length: 45\r\n"
+        "Connection: close\r\n\r\nsegment too large or without a Content-Length";
+    static_assert(sizeof("segment too large or without a Content-Length") - 1 == 45);
+    GIOStream* stream = soup_server_message_steal_connection(msg);
+    if (stream) {
+      g_output_stream_write_all(g_io_stream_get_output_stream(stream), kTooLarge, sizeof kTooLarge - 1, nullptr,
+                                nullptr, nullptr);
+      g_io_stream_close(stream, nullptr, nullptr);
+      g_object_unref(stream);
+    }
+  }
 }
 
 void HttpServer::on_segment(SoupServer*, void* m, const char*, GHashTable*, gpointer data) {

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""`lpnode orchestrator` as a process: starts, registers itself in the local ledger, answers
+HTTPS with go-livepeer's status codes for hostile requests (Python's ssl and http.client as an
+independent client), and stops cleanly on SIGTERM.
+
+Usage: orchestrator_cli_test.py LPNODE
+"""
+import http.client
+import json
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+LPNODE = os.path.abspath(sys.argv[1])
+checks = failures = 0
+
+
+def check(cond, what):
+    global checks, failures
+    checks += 1
+    if not cond:
+        failures += 1
+        print("FAIL:", what, flush=True)
+    return cond
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(tmp)
+        subprocess.run([LPNODE, "pm", "keygen", "--key-file", "o.key"], check=True, capture_output=True)
+        p = subprocess.run([LPNODE, "orchestrator", "--key-file", "o.key"], capture_output=True, text=True)
+        check(p.returncode == 2 and "--ledger is required" in p.stderr, f"missing --ledger: {p.stderr}")
+        p = subprocess.run([LPNODE, "orchestrator", "--help"], capture_output=True, text=True)
+        check(p.returncode == 0 and "POST /segment" in p.stdout, "orchestrator --help")
+
+        proc = subprocess.Popen([LPNODE, "orchestrator", "--key-file", "o.key", "--ledger", "l.db", "--service-addr",
+                                 "127.0.0.1:0", "--price-per-unit", "1"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            line = proc.stdout.readline()
+            info = json.loads(line)
+            reg = json.loads(subprocess.run([LPNODE, "ledger", "--db", "l.db", "orchestrators"], capture_output=True,
+                                            text=True, check=True).stdout)
+            check(any(o["address"] == info["address"] and o["serviceUri"] == "https://" + info["service"] for o in reg),
+                  f"registered: {reg} vs {info}")
+            host, port = info["segments"][len("https://"):].split(":")
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE  # a self-signed certificate made at start
+
+            def request(method, path, headers=None, body=None):
+                c = http.client.HTTPSConnection(host, int(port), context=ctx, timeout=20)
+                c.request(method, path, body=body, headers=headers or {})
+                r = c.getresponse()
+                data = r.read()
+                c.close()
+                return r.status, data
+
+            status, _ = request("GET", "/stream/abcd1234/240p0/0.ts")
+            check(status == 404, f"unknown rendition: {status}")
+            status, body = request("POST", "/segment", {"Livepeer-Payment": "!!", "Livepeer-Segment": ""}, b"x" * 100)
+            check(status == 402, f"bad payment header: {status} {body[:100]}")
+            status, body = request("POST", "/segment", {"Livepeer-Payment": "", "Livepeer-Segment": "%%"}, b"x" * 100)
+            check(status == 403, f"bad segment header: {status} {body[:100]}")
+            status, body = request("POST", "/segment", {"Content-Length": "400000000"}, None)
+            check(status == 413, f"oversized body refused from its Content-Length: {status}")
+            status, _ = request("GET", "/segment")
+            check(status == 405, f"GET /segment: {status}")
+            check(proc.poll() is None, "still running after hostile requests")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                rc = proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                rc = None
+        err = proc.stderr.read()
+        check(rc == 0 and "stopped" in err, f"clean stop: exit {rc}: {err[-300:]}")
+    print(f"{checks} checks, {failures} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
