@@ -32,31 +32,7 @@ namespace lp::net {
 
 namespace {
 
-struct Reply {
-  guint status = 0;
-  std::string body;
-  std::string error;
-};
-
-Reply send(SoupSession* session, SoupMessage* msg, std::chrono::seconds timeout) {
-  soup_session_set_timeout(session, static_cast<guint>(timeout.count()));
-  GError* err = nullptr;
-  GBytes* out = soup_session_send_and_read(session, msg, nullptr, &err);
-  Reply r;
-  r.status = soup_message_get_status(msg);
-  if (out) {
-    gsize n = 0;
-    const char* d = static_cast<const char*>(g_bytes_get_data(out, &n));
-    r.body.assign(d, n);
-    g_bytes_unref(out);
-  }
-  if (err) r.error = err->message;
-  g_clear_error(&err);
-  g_object_unref(msg);
-  return r;
-}
-
-Error http_error(const std::string& url, const Reply& r) {
+Error http_error(const std::string& url, const SegmentClient::Response& r) {
   if (!r.error.empty()) return make_error(ErrorKind::retryable, "http_transport", url + ": " + r.error);
   const ErrorKind kind = r.status == 402 ? ErrorKind::payment_required
                          : r.status >= 500 ? ErrorKind::retryable
@@ -74,19 +50,49 @@ SegmentClient::SegmentClient() {
 
 SegmentClient::~SegmentClient() { g_object_unref(session_); }
 
+SegmentClient::Response SegmentClient::request(const std::string& method, const std::string& url,
+                                               const std::vector<std::pair<std::string, std::string>>& headers,
+                                               const std::string& body, std::chrono::seconds timeout) {
+  Response r;
+  SoupMessage* msg = soup_message_new(method.c_str(), url.c_str());
+  if (!msg) {
+    r.error = "not a URL: " + url;
+    return r;
+  }
+  SoupMessageHeaders* h = soup_message_get_request_headers(msg);
+  for (const auto& [name, value] : headers) {
+    if (g_ascii_strcasecmp(name.c_str(), "Expect") == 0)
+      soup_message_headers_set_expectations(h, SOUP_EXPECTATION_CONTINUE);
+    else
+      soup_message_headers_append(h, name.c_str(), value.c_str());
+  }
+  if (!body.empty()) {
+    GBytes* b = g_bytes_new(body.data(), body.size());
+    soup_message_set_request_body_from_bytes(msg, "video/MP2T", b);
+    g_bytes_unref(b);
+  }
+  soup_session_set_timeout(session_, static_cast<guint>(timeout.count()));
+  GError* err = nullptr;
+  GBytes* out = soup_session_send_and_read(session_, msg, nullptr, &err);
+  r.status = soup_message_get_status(msg);
+  if (out) {
+    gsize n = 0;
+    const char* d = static_cast<const char*>(g_bytes_get_data(out, &n));
+    r.body.assign(d, n);
+    g_bytes_unref(out);
+  }
+  if (err) r.error = err->message;
+  g_clear_error(&err);
+  g_object_unref(msg);
+  return r;
+}
+
 Result<::net::TranscodeResult> SegmentClient::submit(const std::string& transcoder, const std::string& payment_header,
                                                      const std::string& segment_header, const std::string& body,
                                                      std::chrono::seconds timeout) {
   const std::string url = transcoder + "/segment";
-  SoupMessage* msg = soup_message_new("POST", url.c_str());
-  if (!msg) return make_error(ErrorKind::invalid_input, "bad_url", "not a URL: " + url);
-  SoupMessageHeaders* h = soup_message_get_request_headers(msg);
-  soup_message_headers_append(h, "Livepeer-Payment", payment_header.c_str());
-  soup_message_headers_append(h, "Livepeer-Segment", segment_header.c_str());
-  GBytes* b = g_bytes_new(body.data(), body.size());
-  soup_message_set_request_body_from_bytes(msg, "video/MP2T", b);
-  g_bytes_unref(b);
-  Reply r = send(session_, msg, timeout);
+  Response r = request("POST", url, {{"Livepeer-Payment", payment_header}, {"Livepeer-Segment", segment_header}}, body,
+                       timeout);
   if (!r.error.empty() || r.status != 200) return http_error(url, r);
   ::net::TranscodeResult result;
   if (!result.ParseFromString(r.body))
@@ -95,9 +101,7 @@ Result<::net::TranscodeResult> SegmentClient::submit(const std::string& transcod
 }
 
 Result<std::string> SegmentClient::fetch(const std::string& url, std::chrono::seconds timeout) {
-  SoupMessage* msg = soup_message_new("GET", url.c_str());
-  if (!msg) return make_error(ErrorKind::invalid_input, "bad_url", "not a URL: " + url);
-  Reply r = send(session_, msg, timeout);
+  Response r = request("GET", url, {}, {}, timeout);
   if (!r.error.empty() || r.status != 200) return http_error(url, r);
   return r.body;
 }

@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "node/net/lp_rpc.pb.h"
 #include "payment/common/result.h"
@@ -29,6 +31,17 @@ class SegmentClient {
                                         std::chrono::seconds timeout);
   /// GETs a rendition.
   Result<std::string> fetch(const std::string& url, std::chrono::seconds timeout);
+
+  /// Any request; the answer whatever its status (status 0: no answer, error says why). A
+  /// header "Expect: 100-continue" makes the client wait before sending the body.
+  struct Response {
+    unsigned status = 0;
+    std::string body;
+    std::string error;
+  };
+  Response request(const std::string& method, const std::string& url,
+                   const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body,
+                   std::chrono::seconds timeout);
 
  private:
   SoupSession* session_;

@@ -9,6 +9,7 @@
 
 #include "node/net/wire.h"
 #include "node/net/client.h"
+#include "node/net/segment_client.h"
 #include "node/net/tls.h"
 #include "node/orchestrator/capabilities.h"
 #include "node/orchestrator/grpc_server.h"
@@ -309,45 +310,13 @@ TEST_F(OrchestratorTest, Grpc_GivenLoopbackTls_GetOrchestratorPingAndEnd) {
   EXPECT_EQ(down.error().kind, ErrorKind::retryable);
 }
 
-/// One HTTPS request with libsoup, accepting the self-signed certificate as a gateway does.
-struct HttpReply {
-  guint status = 0;
-  std::string body;
-};
-
-HttpReply https(const char* method, const std::string& url, const std::map<std::string, std::string>& headers = {},
-                const std::string& body = {}) {
-  SoupSession* session = soup_session_new();
-  SoupMessage* msg = soup_message_new(method, url.c_str());
-  g_signal_connect(msg, "accept-certificate", G_CALLBACK(+[](SoupMessage*, GTlsCertificate*, GTlsCertificateFlags) {
-                     return TRUE;
-                   }),
-                   nullptr);
-  for (const auto& [k, v] : headers) {
-    if (k == "Expect")
-      soup_message_headers_set_expectations(soup_message_get_request_headers(msg), SOUP_EXPECTATION_CONTINUE);
-    else
-      soup_message_headers_append(soup_message_get_request_headers(msg), k.c_str(), v.c_str());
-  }
-  if (!body.empty()) {
-    GBytes* b = g_bytes_new(body.data(), body.size());
-    soup_message_set_request_body_from_bytes(msg, "video/MP2T", b);
-    g_bytes_unref(b);
-  }
-  GError* err = nullptr;
-  GBytes* out = soup_session_send_and_read(session, msg, nullptr, &err);
-  HttpReply r;
-  r.status = soup_message_get_status(msg);
-  if (out) {
-    gsize n = 0;
-    const char* d = static_cast<const char*>(g_bytes_get_data(out, &n));
-    r.body.assign(d, n);
-    g_bytes_unref(out);
-  }
-  if (err) ADD_FAILURE() << url << ": " << err->message;
-  g_clear_error(&err);
-  g_object_unref(msg);
-  g_object_unref(session);
+/// One HTTPS request through the gateway's client (which accepts self-signed certificates).
+net::SegmentClient::Response https(const char* method, const std::string& url,
+                                   const std::vector<std::pair<std::string, std::string>>& headers = {},
+                                   const std::string& body = {}) {
+  static net::SegmentClient client;
+  auto r = client.request(method, url, headers, body, std::chrono::seconds(60));
+  EXPECT_EQ(r.error, "") << url;
   return r;
 }
 
@@ -362,7 +331,7 @@ TEST_F(OrchestratorTest, Https_GivenSegmentOverLoopback_ResultAndRenditionDownlo
   auto info = o->get_orchestrator(request(gw)).value();
   auto segs = segments();
   Submission sub = submission(info, 0, segs[0], 2);
-  HttpReply r = https("POST", base + "/segment", {{"Livepeer-Payment", sub.payment}, {"Livepeer-Segment", sub.segment}},
+  auto r = https("POST", base + "/segment", {{"Livepeer-Payment", sub.payment}, {"Livepeer-Segment", sub.segment}},
                       sub.body);
   ASSERT_EQ(r.status, 200u) << r.body;
   ::net::TranscodeResult result;
@@ -371,7 +340,7 @@ TEST_F(OrchestratorTest, Https_GivenSegmentOverLoopback_ResultAndRenditionDownlo
   ASSERT_EQ(result.data().segments_size(), 2);
   // The URLs point at our service URI; fetch the same paths from this server.
   const std::string session = info.auth_token().session_id();
-  HttpReply rendition = https("GET", base + "/stream/" + session + "/360p0/0.ts");
+  auto rendition = https("GET", base + "/stream/" + session + "/360p0/0.ts");
   EXPECT_EQ(rendition.status, 200u);
   EXPECT_EQ(rendition.body, o->rendition(session, "360p0", 0).value());
   EXPECT_EQ(https("GET", base + "/stream/" + session + "/360p0/9.ts").status, 404u);

@@ -13,19 +13,12 @@ import ssl
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import check, finish  # noqa: E402
 import time
 
 LPNODE = os.path.abspath(sys.argv[1])
-checks = failures = 0
-
-
-def check(cond, what):
-    global checks, failures
-    checks += 1
-    if not cond:
-        failures += 1
-        print("FAIL:", what, flush=True)
-    return cond
 
 
 def main():
@@ -80,8 +73,7 @@ def main():
                 rc = None
         err = proc.stderr.read()
         check(rc == 0 and "stopped" in err, f"clean stop: exit {rc}: {err[-300:]}")
-    print(f"{checks} checks, {failures} failed")
-    return 1 if failures else 0
+    return finish()
 
 
 if __name__ == "__main__":

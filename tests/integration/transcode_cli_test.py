@@ -11,20 +11,12 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import check, finish  # noqa: E402
+
 LPNODE, DATA, SOURCE, PLUGINS = (os.path.abspath(a) for a in sys.argv[1:5])
 MEDIA = os.path.join(DATA, "media")
 REFERENCE = os.path.join(SOURCE, "pipelines", "ladders", "livepeer-reference.json")
-checks = 0
-failures = 0
-
-
-def check(cond, what):
-    global checks, failures
-    checks += 1
-    if not cond:
-        failures += 1
-        print("FAIL:", what, flush=True)
-    return cond
 
 
 def transcode(inp, out, *flags, timeout=600):
@@ -230,8 +222,7 @@ def main():
             p = subprocess.run([LPNODE, "transcode", *flags], capture_output=True, text=True)
             check(p.returncode == 2 and message in p.stderr, f"flags {flags}: exit {p.returncode}, {p.stderr.strip()}")
 
-    print(f"{checks} checks, {failures} failed")
-    return 1 if failures else 0
+    return finish()
 
 
 if __name__ == "__main__":
