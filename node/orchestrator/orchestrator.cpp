@@ -5,6 +5,7 @@
 
 #include "node/net/wire.h"
 #include "node/orchestrator/capabilities.h"
+#include "node/orchestrator/segment_line.h"
 #include "payment/eth/keccak.h"
 
 namespace lp::orch {
@@ -44,10 +45,10 @@ Result<media::VideoProfile> from_proto(const ::net::VideoProfile& p) {
 
 struct Orchestrator::Session {
   std::string id;
-  std::mutex work;                // one segment at a time
-  std::atomic<std::size_t> waiting{0};
-  std::unique_ptr<media::TranscodeEngine> engine;  // guarded by work
-  std::string engine_ladder;                       // guarded by work: the ladder it was built for
+  explicit Session(std::size_t max_waiting) : line(max_waiting) {}
+  SegmentLine line;               // one segment at a time, in acceptance order
+  std::unique_ptr<media::TranscodeEngine> engine;  // used by the line's current holder only
+  std::string engine_ladder;                       // the ladder it was built for
   std::atomic<std::int64_t> last_used{0};
   mutable std::mutex store_mu;
   // profile -> the last renditions, oldest first
@@ -90,7 +91,7 @@ Result<std::shared_ptr<Orchestrator::Session>> Orchestrator::session_for(const s
   if (!create) return make_error(ErrorKind::invalid_input, "unknown_session", "unknown session");
   if (sessions_.size() >= config_.max_sessions)
     return make_error(ErrorKind::retryable, "orchestrator_capped", "OrchestratorCapped");
-  auto s = std::make_shared<Session>();
+  auto s = std::make_shared<Session>(config_.max_queued_per_session);
   s->id = id;
   s->last_used = now_();
   sessions_.emplace(id, s);
@@ -188,13 +189,16 @@ SegmentReply Orchestrator::transcode_segment(AcceptedSegment accepted, std::stri
     return {200, "application/x-protobuf", result.SerializeAsString()};
   }
   auto& s = **session;
-  if (s.waiting.fetch_add(1) >= config_.max_queued_per_session) {
-    s.waiting.fetch_sub(1);
+  const auto ticket = s.line.join();
+  if (!ticket) {
     result.set_error("OrchestratorBusy");
     return {200, "application/x-protobuf", result.SerializeAsString()};
   }
-  std::lock_guard work(s.work);
-  s.waiting.fetch_sub(1);
+  s.line.wait_turn(*ticket);
+  struct Leave {
+    SegmentLine& line;
+    ~Leave() { line.leave(); }
+  } leave{s.line};
   std::vector<media::VideoProfile> ladder;
   std::string ladder_key;
   const auto& profiles = seg.fullprofiles3_size() ? seg.fullprofiles3() : seg.fullprofiles2_size() ? seg.fullprofiles2() : seg.fullprofiles();
@@ -282,7 +286,7 @@ std::size_t Orchestrator::reap_idle() {
   std::lock_guard lock(mu_);
   std::size_t n = 0;
   for (auto it = sessions_.begin(); it != sessions_.end();) {
-    if (now - it->second->last_used > config_.session_idle_seconds && it->second->waiting == 0) {
+    if (now - it->second->last_used > config_.session_idle_seconds && it->second->line.size() == 0) {
       it = sessions_.erase(it);
       ++n;
     } else {

@@ -14,6 +14,9 @@
 #include "node/orchestrator/capabilities.h"
 #include "node/orchestrator/grpc_server.h"
 #include "node/orchestrator/http_server.h"
+#include "node/orchestrator/segment_line.h"
+
+#include <thread>
 
 #include <arpa/inet.h>
 #include <libsoup/soup.h>
@@ -387,6 +390,39 @@ TEST(Capabilities, Compatible_GivenGoLivepeerRule_MandatoriesSubsetAndLength) {
   EXPECT_FALSE(compatible(job({kH264, kMp4, kAuthToken}), o));            // MP4 output not offered
   EXPECT_FALSE(compatible(job({kH264, kAuthToken, 70}), o));              // a longer bitstring
   EXPECT_FALSE(compatible(::net::Capabilities(), o));                     // no capabilities at all
+}
+
+TEST(SegmentLine, Order_GivenLaterThreadsStartingFirst_AcceptanceOrderAndBound) {
+  SegmentLine line(2);
+  const auto a = line.join(), b = line.join(), c = line.join();
+  ASSERT_TRUE(a && b && c);
+  EXPECT_FALSE(line.join());  // one holding the turn and two waiting: the third waiter is busy
+  std::mutex mu;
+  std::vector<int> order;
+  // c's thread starts before b's; turns still go by place in line.
+  std::thread tc([&] {
+    line.wait_turn(*c);
+    std::lock_guard lock(mu);
+    order.push_back(3);
+    line.leave();
+  });
+  std::thread tb([&] {
+    line.wait_turn(*b);
+    std::lock_guard lock(mu);
+    order.push_back(2);
+    line.leave();
+  });
+  line.wait_turn(*a);
+  {
+    std::lock_guard lock(mu);
+    order.push_back(1);
+  }
+  line.leave();
+  tb.join();
+  tc.join();
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(line.size(), 0u);
+  EXPECT_TRUE(line.join());
 }
 
 TEST(AuthTokens, Verify_GivenTamperedFields_Invalid) {
