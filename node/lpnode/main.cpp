@@ -13,9 +13,9 @@ const char* kHelp = R"(Usage: lpnode <command> [flags]
 A node of the Livepeer live-video network.
 
 Commands:
-  pm         keys and tickets: keygen, address, sign-ticket, check-ticket
-  ledger     the embedded local ledger and the winning-ticket queue
-  transcode  a video file into a Livepeer ABR ladder, segment by segment, as an orchestrator does
+  pm            keys and tickets: keygen, address, sign-ticket, check-ticket
+  ledger        the embedded local ledger and the winning-ticket queue
+  transcode     a video file into a Livepeer ABR ladder, segment by segment, as an orchestrator does
   orchestrator  the orchestrator service: gRPC + HTTPS, payment before work, transcoding
 
 Run `lpnode <command> --help` for its flags and examples. Every flag can also be set in the
