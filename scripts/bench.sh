@@ -26,8 +26,11 @@ r = json.loads(sys.argv[1])
 print(f"one 2 s segment of 1080p30, reference ladder, x264 veryfast, median of {r['segments']} segments:")
 print(f"  transcoded locally                          {r['local_ms']:.1f} ms")
 print(f"  paid, submitted over HTTPS, 4 downloads     {r['remote_ms']:.1f} ms")
-print(f"  protocol and payment overhead = {r['overhead_ms']:.1f} ms = {r['overhead_pct']:.2f}% (targets: < 5% and < 20 ms)")
-sys.exit(0 if r['overhead_pct'] < 5 and r['overhead_ms'] < 20 else 1)
+print(f"  round trip - local transcode               {r['overhead_ms']:.1f} ms = {r['overhead_pct']:.2f}% (two separate x264 runs)")
+print(f"  the orchestrator's own transcode            {r['server_transcode_ms']:.1f} ms")
+print(f"  protocol and payment overhead = round trip - its own transcode = "
+      f"{r['direct_overhead_ms']:.1f} ms = {r['direct_overhead_pct']:.2f}% (targets: < 5% and < 20 ms)")
+sys.exit(0 if r['direct_overhead_pct'] < 5 and r['direct_overhead_ms'] < 20 else 1)
 PY
   [ "$what" = orchestrator ] && exit $status
 fi

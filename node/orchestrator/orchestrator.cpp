@@ -122,6 +122,17 @@ SegmentReply Orchestrator::serve_segment(std::string_view payment_header, std::s
 std::variant<SegmentReply, AcceptedSegment> Orchestrator::accept_segment(std::string_view payment_header,
                                                                          std::string_view segment_header,
                                                                          std::string_view body) {
+  auto outcome = check_segment(payment_header, segment_header, body);
+  if (std::holds_alternative<SegmentReply>(outcome)) {
+    std::lock_guard lock(stats_mu_);
+    ++stats_.segments_refused;
+  }
+  return outcome;
+}
+
+std::variant<SegmentReply, AcceptedSegment> Orchestrator::check_segment(std::string_view payment_header,
+                                                                        std::string_view segment_header,
+                                                                        std::string_view body) {
   // go-livepeer's order (server/segment_rpc.go): payment parse, segment credentials, payment,
   // balance, body hash (here before the payment); then 200 and the transcode result.
   ::net::Payment payment;
@@ -164,6 +175,13 @@ std::variant<SegmentReply, AcceptedSegment> Orchestrator::accept_segment(std::st
     if (!batch) return text_reply(400, batch.error().message);
     if (batch->sender != *sender) return text_reply(400, "payment sender differs");
     const pm::PaymentOutcome outcome = recipient_.receive_payment(*batch, session_id);
+    {
+      std::lock_guard lock(stats_mu_);
+      stats_.tickets_recv += outcome.accepted;
+      stats_.winning_tickets_recv += outcome.winners;
+      stats_.ticket_value_recv += outcome.credited;
+      if (outcome.error) ++stats_.payment_recv_errors;
+    }
     if (outcome.error) return text_reply(400, outcome.error->message);
   }
   if (paid && recipient_.balances().balance(*sender, session_id) < Rational(recipient_.config().ticket_ev))
@@ -218,7 +236,16 @@ SegmentReply Orchestrator::transcode_segment(AcceptedSegment accepted, std::stri
   gst::BufferPtr in(gst_buffer_new_memdup(body.data(), body.size()));
   std::vector<media::Rendition> out;
   std::string error;
-  if (!s.engine->transcode(in.get(), &out, &error)) {
+  const std::int64_t started = g_get_monotonic_time();
+  const bool transcoded = s.engine->transcode(in.get(), &out, &error);
+  {
+    std::lock_guard lock(stats_mu_);
+    const double seconds = static_cast<double>(g_get_monotonic_time() - started) / 1e6;
+    ++(transcoded ? stats_.segments_transcoded : stats_.transcode_failed);
+    stats_.transcode_seconds += seconds;
+    stats_.last_transcode_seconds = seconds;
+  }
+  if (!transcoded) {
     s.engine.reset();  // the next segment starts a fresh pipeline (as go-livepeer after an lpms error)
     result.set_error(error);
     return {200, "application/x-protobuf", result.SerializeAsString()};
@@ -247,6 +274,10 @@ SegmentReply Orchestrator::transcode_segment(AcceptedSegment accepted, std::stri
   }
   const Signature sig = sign_message(key_, hashes);
   data->set_sig(bytes_of(sig));
+  {
+    std::lock_guard lock(stats_mu_);
+    stats_.pixels += pixels;
+  }
   // Fees: encoded pixels at the session's price (go-livepeer debits even partial output).
   if (paid) {
     auto per_pixel = config_.price.per_pixel();
@@ -299,6 +330,11 @@ std::size_t Orchestrator::reap_idle() {
 std::size_t Orchestrator::sessions() const {
   std::lock_guard lock(mu_);
   return sessions_.size();
+}
+
+OrchestratorStats Orchestrator::stats() const {
+  std::lock_guard lock(stats_mu_);
+  return stats_;
 }
 
 }  // namespace lp::orch

@@ -45,6 +45,21 @@ struct SegmentReply {
   std::string body;
 };
 
+/// What the orchestrator has done since it started: the figures behind /metrics (named after
+/// go-livepeer's where the concept matches) and the benchmarks.
+struct OrchestratorStats {
+  std::uint64_t segments_refused = 0;       ///< POST /segment answered with an error status
+  std::uint64_t segments_transcoded = 0;    ///< livepeer_segment_transcoded_total
+  std::uint64_t transcode_failed = 0;       ///< livepeer_segment_transcode_failed_total
+  double transcode_seconds = 0;             ///< sum of the transcode times (livepeer_transcode_time_seconds)
+  double last_transcode_seconds = 0;        ///< the most recent segment's transcode time
+  std::uint64_t pixels = 0;                 ///< encoded pixels billed (livepeer_mil_pixels_processed x 1e6)
+  std::uint64_t tickets_recv = 0;           ///< valid tickets received (livepeer_tickets_recv)
+  std::uint64_t winning_tickets_recv = 0;   ///< livepeer_winning_tickets_recv
+  std::uint64_t payment_recv_errors = 0;    ///< batches with a refused ticket (livepeer_payment_recv_errors)
+  Rational ticket_value_recv = 0;           ///< EV credited, wei (livepeer_ticket_value_recv)
+};
+
 /// A segment that passed every check and was paid for: what is left is the work.
 struct AcceptedSegment {
   ::net::SegData segment;
@@ -89,12 +104,15 @@ class Orchestrator {
   /// Drops sessions idle for longer than the configured time; returns how many.
   std::size_t reap_idle();
   std::size_t sessions() const;
+  OrchestratorStats stats() const;
 
   /// What a session's sender owes or has in credit (credit - debit), for tests and /status.
   Rational balance(const Address& sender, const std::string& session) { return recipient_.balances().balance(sender, session); }
 
  private:
   struct Session;
+  std::variant<SegmentReply, AcceptedSegment> check_segment(std::string_view payment_header,
+                                                           std::string_view segment_header, std::string_view body);
   ::net::OrchestratorInfo info_for(const Address& sender, const ::net::AuthToken& token);
   Result<std::shared_ptr<Session>> session_for(const std::string& id, bool create);
 
@@ -106,6 +124,8 @@ class Orchestrator {
   ::net::Capabilities capabilities_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Session>> sessions_;  // guarded by mu_
+  mutable std::mutex stats_mu_;
+  OrchestratorStats stats_;  // guarded by stats_mu_
 };
 
 }  // namespace lp::orch

@@ -174,6 +174,15 @@ TEST_F(OrchestratorTest, Segment_GivenPaidSegments_RenditionsSignedAndFeesAddUp)
   // Credit is the tickets' EV, debit the encoded pixels at the price.
   EXPECT_EQ(o->balance(gw.address(), session), credited - Rational(pixels) * Rational(1000));
   EXPECT_FALSE(o->rendition(session, "240p0", 99));
+  // The counters behind /metrics say the same.
+  const OrchestratorStats st = o->stats();
+  EXPECT_EQ(st.segments_transcoded, 3u);
+  EXPECT_EQ(st.transcode_failed, 0u);
+  EXPECT_EQ(st.segments_refused, 0u);
+  EXPECT_EQ(st.pixels, pixels);
+  EXPECT_EQ(st.tickets_recv, 6u);
+  EXPECT_EQ(st.ticket_value_recv, credited);
+  EXPECT_GT(st.transcode_seconds, 0);
 }
 
 TEST_F(OrchestratorTest, Segment_GivenHostileRequests_GoLivepeerStatusAndNoSideEffect) {
@@ -220,6 +229,24 @@ TEST_F(OrchestratorTest, Segment_GivenHostileRequests_GoLivepeerStatusAndNoSideE
   s = good;
   s.payment = "";
   cases.push_back({"no payment at a price", s, 402, "missing payment"});
+  {
+    // Tickets: signed by someone else, for another recipient, with a forged face value.
+    pm::TicketBatch b = *last_batch;
+    const PrivateKey mallory = PrivateKey::generate();
+    for (std::size_t i = 0; i < b.tickets.size(); ++i) resign(b, i, mallory, [](pm::Ticket&) {});
+    s = good;
+    s.payment = net::encode_header(net::to_proto(b));
+    cases.push_back({"ticket signed by another key", s, 400, "invalid ticket signature"});
+    b = *last_batch;
+    b.params.recipient = mallory.address();
+    for (std::size_t i = 0; i < b.tickets.size(); ++i) resign(b, i, gw, [](pm::Ticket&) {});
+    s.payment = net::encode_header(net::to_proto(b));
+    cases.push_back({"ticket for another recipient", s, 400, "invalid ticket recipient"});
+    b = *last_batch;
+    b.params.face_value = b.params.face_value * U256(2);  // the sender's signature no longer covers it
+    s.payment = net::encode_header(net::to_proto(b));
+    cases.push_back({"face value raised after signing", s, 400, "invalid ticket signature"});
+  }
   for (const auto& c : cases) {
     SegmentReply r = serve(c.sub);
     EXPECT_EQ(r.status, c.status) << c.what << ": " << r.body;
@@ -227,6 +254,8 @@ TEST_F(OrchestratorTest, Segment_GivenHostileRequests_GoLivepeerStatusAndNoSideE
   }
   // None of them moved money or created renditions.
   EXPECT_EQ(o->balance(gw.address(), session), 0);
+  EXPECT_EQ(o->stats().segments_refused, cases.size());
+  EXPECT_EQ(o->stats().tickets_recv, 0u);
   EXPECT_FALSE(o->rendition(session, "240p0", 0));
   // The good one passes; replaying its payment is refused (nonces seen) and not credited twice.
   ASSERT_EQ(serve(good).status, 200);
@@ -235,6 +264,14 @@ TEST_F(OrchestratorTest, Segment_GivenHostileRequests_GoLivepeerStatusAndNoSideE
   EXPECT_EQ(replay.status, 400) << replay.body;
   EXPECT_NE(replay.body.find("senderNonce"), std::string::npos) << replay.body;
   EXPECT_EQ(o->balance(gw.address(), session), after);
+  // Params past their expiration block: refused, nothing credited.
+  Submission late = submission(info, 1, segs[1], 2);
+  ASSERT_TRUE(ledger->advance_blocks(41));
+  SegmentReply expired = serve(late);
+  EXPECT_EQ(expired.status, 400) << expired.body;
+  EXPECT_EQ(expired.body, "TicketParams expired");
+  EXPECT_EQ(o->balance(gw.address(), session), after);
+  EXPECT_FALSE(o->rendition(session, "240p0", 1));
 }
 
 TEST_F(OrchestratorTest, Sessions_GivenExpiredTokenCapacityAndEnd_AsGoLivepeer) {
@@ -355,6 +392,24 @@ TEST_F(OrchestratorTest, Https_GivenSegmentOverLoopback_ResultAndRenditionDownlo
   // large bodies: the refusal comes instead, and the body is never sent or read.)
   EXPECT_EQ(https("POST", base + "/segment", {{"Expect", "100-continue"}}, std::string(20'000'001, 'x')).status, 413u);
   EXPECT_EQ(https("GET", base + "/segment").status, 405u);
+  // The same refusals as the logic tests, through the server: a replayed payment, a body whose
+  // hash differs, a forged auth token. None of them moves the session's balance.
+  const Rational balance = o->balance(gw.address(), session);
+  auto replay = https("POST", base + "/segment", {{"Livepeer-Payment", sub.payment}, {"Livepeer-Segment", sub.segment}},
+                      sub.body);
+  EXPECT_EQ(replay.status, 400u);
+  EXPECT_NE(replay.body.find("senderNonce"), std::string::npos) << replay.body;
+  Submission next = submission(info, 1, segs[1], 2);
+  EXPECT_EQ(https("POST", base + "/segment", {{"Livepeer-Payment", next.payment}, {"Livepeer-Segment", next.segment}},
+                  segs[2]).status,
+            403u);
+  ::net::SegData forged;
+  ASSERT_TRUE(net::decode_header(next.segment, &forged, "x"));
+  forged.mutable_auth_token()->set_session_id("not-a-session");
+  EXPECT_EQ(https("POST", base + "/segment",
+                  {{"Livepeer-Payment", next.payment}, {"Livepeer-Segment", net::encode_header(forged)}}, next.body).status,
+            403u);
+  EXPECT_EQ(o->balance(gw.address(), session), balance);
   // 64 idle connections (TCP open, no TLS handshake) and 16 that stop halfway through their
   // headers do not keep a valid client waiting.
   std::vector<int> idle;
