@@ -59,6 +59,10 @@ SegmentClient::Response SegmentClient::request(const std::string& method, const 
     r.error = "not a URL: " + url;
     return r;
   }
+  // Reuse idle connections for POST too (libsoup opens a new one for every non-idempotent
+  // request otherwise: a TLS handshake per segment). A segment POST is safe to resend on a
+  // reused connection that turned out closed: the orchestrator refuses a replayed payment.
+  soup_message_add_flags(msg, SOUP_MESSAGE_IDEMPOTENT);
   SoupMessageHeaders* h = soup_message_get_request_headers(msg);
   for (const auto& [name, value] : headers) {
     if (g_ascii_strcasecmp(name.c_str(), "Expect") == 0)

@@ -9,10 +9,15 @@
 #include <netinet/tcp.h>
 
 #include <cstdlib>
+#include <optional>
+
+#include "payment/eth/keccak.h"
 
 namespace lp::orch {
 
 namespace {
+
+constexpr const char* kBodyHashKey = "lp-body-hash";
 
 void respond(SoupServerMessage* msg, int status, const char* content_type, const std::string& body) {
   soup_server_message_set_status(msg, static_cast<guint>(status), nullptr);
@@ -246,7 +251,17 @@ void HttpServer::on_early(SoupServer*, void* m, const char*, GHashTable*, gpoint
       g_io_stream_close(stream, nullptr, nullptr);
       g_object_unref(stream);
     }
+    return;
   }
+  // The body is hashed as it arrives, so that its Keccak-256 is ready when the last byte is.
+  auto* hash = new Keccak256();
+  g_object_set_data_full(G_OBJECT(msg), kBodyHashKey, hash, [](gpointer k) { delete static_cast<Keccak256*>(k); });
+  g_signal_connect(msg, "got-chunk", G_CALLBACK(+[](SoupServerMessage*, GBytes* chunk, gpointer k) {
+                     gsize n = 0;
+                     const auto* d = static_cast<const std::uint8_t*>(g_bytes_get_data(chunk, &n));
+                     static_cast<Keccak256*>(k)->update(ByteSpan(d, n));
+                   }),
+                   hash);
 }
 
 void HttpServer::on_segment(SoupServer*, void* m, const char*, GHashTable*, gpointer data) {
@@ -259,7 +274,10 @@ void HttpServer::on_segment(SoupServer*, void* m, const char*, GHashTable*, gpoi
   GBytes* body_bytes = soup_message_body_flatten(soup_server_message_get_request_body(msg));
   gsize size = 0;
   const char* body = static_cast<const char*>(g_bytes_get_data(body_bytes, &size));
-  auto accepted = self->o_.accept_segment(payment ? payment : "", segment ? segment : "", std::string_view(body, size));
+  std::optional<Hash> hash;
+  if (auto* k = static_cast<Keccak256*>(g_object_get_data(G_OBJECT(msg), kBodyHashKey))) hash = k->finish();
+  auto accepted = self->o_.accept_segment(payment ? payment : "", segment ? segment : "", std::string_view(body, size),
+                                          hash ? &*hash : nullptr);
   if (auto* reply = std::get_if<SegmentReply>(&accepted)) {
     respond(msg, reply->status, reply->content_type.c_str(), reply->body);
     g_bytes_unref(body_bytes);

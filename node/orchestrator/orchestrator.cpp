@@ -2,6 +2,7 @@
 #include "node/orchestrator/orchestrator.h"
 
 #include <atomic>
+#include <thread>
 
 #include "node/net/wire.h"
 #include "node/orchestrator/capabilities.h"
@@ -121,8 +122,9 @@ SegmentReply Orchestrator::serve_segment(std::string_view payment_header, std::s
 
 std::variant<SegmentReply, AcceptedSegment> Orchestrator::accept_segment(std::string_view payment_header,
                                                                          std::string_view segment_header,
-                                                                         std::string_view body) {
-  auto outcome = check_segment(payment_header, segment_header, body);
+                                                                         std::string_view body,
+                                                                         const Hash* body_hash) {
+  auto outcome = check_segment(payment_header, segment_header, body, body_hash);
   if (std::holds_alternative<SegmentReply>(outcome)) {
     std::lock_guard lock(stats_mu_);
     ++stats_.segments_refused;
@@ -132,7 +134,8 @@ std::variant<SegmentReply, AcceptedSegment> Orchestrator::accept_segment(std::st
 
 std::variant<SegmentReply, AcceptedSegment> Orchestrator::check_segment(std::string_view payment_header,
                                                                         std::string_view segment_header,
-                                                                        std::string_view body) {
+                                                                        std::string_view body,
+                                                                        const Hash* body_hash) {
   // go-livepeer's order (server/segment_rpc.go): payment parse, segment credentials, payment,
   // balance, body hash (here before the payment); then 200 and the transcode result.
   ::net::Payment payment;
@@ -169,7 +172,8 @@ std::variant<SegmentReply, AcceptedSegment> Orchestrator::check_segment(std::str
 
   // The body's hash before the payment (go-livepeer checks it after): a request with a wrong
   // body must not consume the gateway's tickets. Single-fault requests get go-livepeer's status.
-  if (seg.hash().size() != 32 || bytes_of(keccak256(as_bytes(body))) != seg.hash()) return text_reply(403, "Forbidden");
+  const Hash hash = body_hash ? *body_hash : keccak256(as_bytes(body));
+  if (seg.hash().size() != 32 || bytes_of(hash) != seg.hash()) return text_reply(403, "Forbidden");
   if (payment.has_ticket_params()) {
     auto batch = net::from_proto(payment);
     if (!batch) return text_reply(400, batch.error().message);
@@ -250,17 +254,31 @@ SegmentReply Orchestrator::transcode_segment(AcceptedSegment accepted, std::stri
     result.set_error(error);
     return {200, "application/x-protobuf", result.SerializeAsString()};
   }
+  // The renditions' bytes and hashes; the hashes in parallel (each ~1 ms per 250 kB).
+  std::vector<std::string> rendition_bytes(out.size());
+  std::vector<Hash> rendition_hashes(out.size());
+  {
+    std::vector<std::thread> hashers;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      GstMapInfo map;
+      if (gst_buffer_map(out[i].ts.get(), &map, GST_MAP_READ)) {
+        rendition_bytes[i].assign(reinterpret_cast<const char*>(map.data), map.size);
+        gst_buffer_unmap(out[i].ts.get(), &map);
+      }
+      auto hash_one = [&, i] { rendition_hashes[i] = keccak256(as_bytes(rendition_bytes[i])); };
+      if (i + 1 < out.size())
+        hashers.emplace_back(hash_one);
+      else
+        hash_one();
+    }
+    for (auto& t : hashers) t.join();
+  }
   Bytes hashes;
   std::uint64_t pixels = 0;
   auto* data = result.mutable_data();
   for (std::size_t i = 0; i < out.size(); ++i) {
-    GstMapInfo map;
-    std::string bytes;
-    if (gst_buffer_map(out[i].ts.get(), &map, GST_MAP_READ)) {
-      bytes.assign(reinterpret_cast<const char*>(map.data), map.size);
-      gst_buffer_unmap(out[i].ts.get(), &map);
-    }
-    const Hash h = keccak256(as_bytes(bytes));
+    std::string bytes = std::move(rendition_bytes[i]);
+    const Hash& h = rendition_hashes[i];
     hashes.insert(hashes.end(), h.begin(), h.end());
     pixels += out[i].pixels;
     auto* seg_out = data->add_segments();

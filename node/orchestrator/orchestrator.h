@@ -88,8 +88,11 @@ class Orchestrator {
   /// The two halves of serve_segment, for a server that answers 200 between them (go-livepeer
   /// flushes 200 as soon as the upload is accepted, then transcodes): the checks and the
   /// payment (fast), then the transcode (as long as the segment takes).
+  /// body_hash: the body's Keccak-256 when the server computed it while receiving, else it is
+  /// computed here.
   std::variant<SegmentReply, AcceptedSegment> accept_segment(std::string_view payment_header,
-                                                             std::string_view segment_header, std::string_view body);
+                                                             std::string_view segment_header, std::string_view body,
+                                                             const Hash* body_hash = nullptr);
   SegmentReply transcode_segment(AcceptedSegment accepted, std::string_view body);
 
   /// EndTranscodingSession: tears the session down when the token is this orchestrator's.
@@ -112,7 +115,8 @@ class Orchestrator {
  private:
   struct Session;
   std::variant<SegmentReply, AcceptedSegment> check_segment(std::string_view payment_header,
-                                                           std::string_view segment_header, std::string_view body);
+                                                           std::string_view segment_header, std::string_view body,
+                                                           const Hash* body_hash);
   ::net::OrchestratorInfo info_for(const Address& sender, const ::net::AuthToken& token);
   Result<std::shared_ptr<Session>> session_for(const std::string& id, bool create);
 
