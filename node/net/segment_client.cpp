@@ -3,6 +3,11 @@
 
 #include <libsoup/soup.h>
 
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 /* A certificate database that accepts every chain: orchestrators present self-signed
  * certificates and gateways do not verify them (go-livepeer: InsecureSkipVerify). Accepting in
  * the database rather than in "accept-certificate" keeps connections reusable: libsoup does not
@@ -97,6 +102,111 @@ Result<::net::TranscodeResult> SegmentClient::submit(const std::string& transcod
   const std::string url = transcoder + "/segment";
   Response r = request("POST", url, {{"Livepeer-Payment", payment_header}, {"Livepeer-Segment", segment_header}}, body,
                        timeout);
+  if (!r.error.empty() || r.status != 200) return http_error(url, r);
+  ::net::TranscodeResult result;
+  if (!result.ParseFromString(r.body))
+    return make_error(ErrorKind::retryable, "bad_protobuf", url + ": the answer is not a TranscodeResult");
+  return result;
+}
+
+namespace {
+
+/// Cancels a request when its deadline passes (libsoup's own timeout is per read, not per request).
+class Deadline {
+ public:
+  Deadline() : cancellable_(g_cancellable_new()) {}
+  ~Deadline() {
+    stop();
+    g_object_unref(cancellable_);
+  }
+  void arm(std::chrono::milliseconds after) {
+    stop();
+    std::lock_guard lock(mu_);
+    done_ = false;
+    expired_ = false;
+    thread_ = std::thread([this, after] {
+      std::unique_lock wait_lock(mu_);
+      if (!cv_.wait_for(wait_lock, after, [this] { return done_; })) {
+        expired_ = true;
+        g_cancellable_cancel(cancellable_);
+      }
+    });
+  }
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  bool expired() {
+    std::lock_guard lock(mu_);
+    return expired_;
+  }
+  GCancellable* cancellable() const { return cancellable_; }
+
+ private:
+  GCancellable* cancellable_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = true;     // guarded by mu_
+  bool expired_ = false;  // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace
+
+Result<::net::TranscodeResult> SegmentClient::submit(const std::string& transcoder, const std::string& payment_header,
+                                                     const std::string& segment_header, const std::string& body,
+                                                     std::chrono::milliseconds upload_timeout,
+                                                     std::chrono::milliseconds timeout,
+                                                     const std::function<void()>& on_uploaded) {
+  const std::string url = transcoder + "/segment";
+  bool uploaded_told = false;
+  auto uploaded = [&] {
+    if (!uploaded_told && on_uploaded) on_uploaded();
+    uploaded_told = true;
+  };
+  SoupMessage* msg = soup_message_new("POST", url.c_str());
+  if (!msg) {
+    uploaded();
+    return make_error(ErrorKind::invalid_input, "bad_url", "not a URL: " + url);
+  }
+  soup_message_add_flags(msg, SOUP_MESSAGE_IDEMPOTENT);  // see request()
+  SoupMessageHeaders* h = soup_message_get_request_headers(msg);
+  soup_message_headers_append(h, "Livepeer-Payment", payment_header.c_str());
+  soup_message_headers_append(h, "Livepeer-Segment", segment_header.c_str());
+  GBytes* b = g_bytes_new(body.data(), body.size());
+  soup_message_set_request_body_from_bytes(msg, "video/MP2T", b);
+  g_bytes_unref(b);
+  const auto whole = std::chrono::ceil<std::chrono::seconds>(timeout);
+  soup_session_set_timeout(session_, static_cast<guint>(std::max<std::int64_t>(1, whole.count())));
+  Deadline deadline;
+  const auto started = std::chrono::steady_clock::now();
+  deadline.arm(upload_timeout);
+  GError* err = nullptr;
+  GInputStream* in = soup_session_send(session_, msg, deadline.cancellable(), &err);
+  Response r;
+  r.status = soup_message_get_status(msg);
+  uploaded();
+  if (in) {
+    deadline.arm(std::max(std::chrono::milliseconds(1),
+                          timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::steady_clock::now() - started)));
+    char chunk[65536];
+    for (;;) {
+      const gssize n = g_input_stream_read(in, chunk, sizeof chunk, deadline.cancellable(), &err);
+      if (n <= 0) break;
+      r.body.append(chunk, static_cast<std::size_t>(n));
+    }
+    g_input_stream_close(in, nullptr, nullptr);
+    g_object_unref(in);
+  }
+  deadline.stop();
+  if (err) r.error = deadline.expired() ? std::string("timed out") : std::string(err->message);
+  g_clear_error(&err);
+  g_object_unref(msg);
   if (!r.error.empty() || r.status != 200) return http_error(url, r);
   ::net::TranscodeResult result;
   if (!result.ParseFromString(r.body))

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,6 +30,14 @@ class SegmentClient {
   Result<::net::TranscodeResult> submit(const std::string& transcoder, const std::string& payment_header,
                                         const std::string& segment_header, const std::string& body,
                                         std::chrono::seconds timeout);
+  /// The same, for a gateway that keeps several segments in flight: `on_uploaded` runs as soon
+  /// as the orchestrator's 200 arrives (the upload is done and the next segment of the session
+  /// may go), or when the request fails before that. The 200 must come within
+  /// `upload_timeout`, the whole answer within `timeout`.
+  Result<::net::TranscodeResult> submit(const std::string& transcoder, const std::string& payment_header,
+                                        const std::string& segment_header, const std::string& body,
+                                        std::chrono::milliseconds upload_timeout, std::chrono::milliseconds timeout,
+                                        const std::function<void()>& on_uploaded);
   /// GETs a rendition.
   Result<std::string> fetch(const std::string& url, std::chrono::seconds timeout);
 

@@ -194,6 +194,13 @@ std::vector<std::string> segdata_profile_names(const ::net::SegData& s) {
 ::net::SegData signed_segdata(const PrivateKey& gateway, std::string_view manifest_id, std::int64_t seq,
                               std::string_view body, const std::vector<::net::VideoProfile>& profiles,
                               const ::net::AuthToken& auth_token, std::int32_t duration_ms) {
+  return signed_segdata([&](ByteSpan m) { return sign_message(gateway, m); }, manifest_id, seq, body, profiles,
+                        auth_token, duration_ms);
+}
+
+::net::SegData signed_segdata(const MessageSigner& sign, std::string_view manifest_id, std::int64_t seq,
+                              std::string_view body, const std::vector<::net::VideoProfile>& profiles,
+                              const ::net::AuthToken& auth_token, std::int32_t duration_ms) {
   ::net::SegData s;
   s.set_manifestid(std::string(manifest_id));
   s.set_seq(seq);
@@ -208,7 +215,7 @@ std::vector<std::string> segdata_profile_names(const ::net::SegData& s) {
     *s.add_fullprofiles3() = p;
     names.push_back(p.name());
   }
-  const Signature sig = sign_message(gateway, segment_flatten(manifest_id, seq, h, names));
+  const Signature sig = sign(segment_flatten(manifest_id, seq, h, names));
   s.set_sig(bytes_of(sig));
   return s;
 }

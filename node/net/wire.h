@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,6 +57,12 @@ std::vector<std::string> segdata_profile_names(const ::net::SegData& s);
 /// A SegData as a gateway sends it: hash of the body, profiles "invalid" plus the full
 /// profiles in field 35, the duration, job capabilities, the session's auth token, and the
 /// gateway's signature over Flatten.
+/// Signs a message as the gateway's key does (EIP-191 text hash); lets a key held elsewhere
+/// (the lpticketpay element) sign SegData.
+using MessageSigner = std::function<Signature(ByteSpan message)>;
+::net::SegData signed_segdata(const MessageSigner& sign, std::string_view manifest_id, std::int64_t seq,
+                              std::string_view body, const std::vector<::net::VideoProfile>& profiles,
+                              const ::net::AuthToken& auth_token, std::int32_t duration_ms);
 ::net::SegData signed_segdata(const PrivateKey& gateway, std::string_view manifest_id, std::int64_t seq,
                               std::string_view body, const std::vector<::net::VideoProfile>& profiles,
                               const ::net::AuthToken& auth_token, std::int32_t duration_ms);

@@ -6,7 +6,7 @@
 
 #include "node/net/wire.h"
 #include "node/orchestrator/capabilities.h"
-#include "node/orchestrator/segment_line.h"
+#include "node/net/segment_line.h"
 #include "payment/eth/keccak.h"
 
 namespace lp::orch {
@@ -47,7 +47,7 @@ Result<media::VideoProfile> from_proto(const ::net::VideoProfile& p) {
 struct Orchestrator::Session {
   std::string id;
   explicit Session(std::size_t max_waiting) : line(max_waiting) {}
-  SegmentLine line;               // one segment at a time, in acceptance order
+  net::SegmentLine line;             // one segment at a time, in acceptance order
   std::unique_ptr<media::TranscodeEngine> engine;  // used by the line's current holder only
   std::string engine_ladder;                       // the ladder it was built for
   std::atomic<std::int64_t> last_used{0};
@@ -218,7 +218,7 @@ SegmentReply Orchestrator::transcode_segment(AcceptedSegment accepted, std::stri
   }
   s.line.wait_turn(*ticket);
   struct Leave {
-    SegmentLine& line;
+    net::SegmentLine& line;
     ~Leave() { line.leave(); }
   } leave{s.line};
   std::vector<media::VideoProfile> ladder;

@@ -4,12 +4,18 @@
 
 #include "elements/gstlpsegmenter.h"
 #include "elements/gstlptranscode.h"
+#include "elements/gstlpticketpay.h"
+#include "elements/gstlpremotetranscode.h"
+#include "elements/gstlphlssink.h"
 #include "plugins/livepeer/plugin.h"
 
 gboolean lp_plugin_init(GstPlugin* plugin) {
   gboolean ok = FALSE;
   ok |= GST_ELEMENT_REGISTER(lpsegmenter, plugin);
   ok |= GST_ELEMENT_REGISTER(lptranscode, plugin);
+  ok |= GST_ELEMENT_REGISTER(lpticketpay, plugin);
+  ok |= GST_ELEMENT_REGISTER(lpremote_transcode, plugin);
+  ok |= GST_ELEMENT_REGISTER(lphlssink, plugin);
   return ok;
 }
 

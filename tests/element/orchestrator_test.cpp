@@ -14,7 +14,7 @@
 #include "node/orchestrator/capabilities.h"
 #include "node/orchestrator/grpc_server.h"
 #include "node/orchestrator/http_server.h"
-#include "node/orchestrator/segment_line.h"
+#include "node/net/segment_line.h"
 
 #include <thread>
 
@@ -448,7 +448,7 @@ TEST(Capabilities, Compatible_GivenGoLivepeerRule_MandatoriesSubsetAndLength) {
 }
 
 TEST(SegmentLine, Order_GivenLaterThreadsStartingFirst_AcceptanceOrderAndBound) {
-  SegmentLine line(2);
+  net::SegmentLine line(2);
   const auto a = line.join(), b = line.join(), c = line.join();
   ASSERT_TRUE(a && b && c);
   EXPECT_FALSE(line.join());  // one holding the turn and two waiting: the third waiter is busy

@@ -6,7 +6,7 @@
 #include <mutex>
 #include <optional>
 
-namespace lp::orch {
+namespace lp::net {
 
 /// A session's segments are transcoded one at a time in the order they were accepted (a
 /// mutex alone would let a later segment overtake an earlier one), with a bounded number
@@ -49,4 +49,4 @@ class SegmentLine {
   std::uint64_t serving_ = 0;      // guarded by mu_
 };
 
-}  // namespace lp::orch
+}  // namespace lp::net

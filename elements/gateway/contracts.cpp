@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "elements/gateway/contracts.h"
+
+namespace lp::gw {
+
+bool is_custom_query(GstQuery* q, const char* name) {
+  if (GST_QUERY_TYPE(q) != GST_QUERY_CUSTOM) return false;
+  const GstStructure* s = gst_query_get_structure(q);
+  return s && gst_structure_has_name(s, name);
+}
+
+bool is_custom_event(GstEvent* e, const char* name) {
+  const GstStructure* s = gst_event_get_structure(e);
+  return s && gst_structure_has_name(s, name);
+}
+
+std::string to_string_bytes(GBytes* b) {
+  if (!b) return {};
+  gsize n = 0;
+  const auto* d = static_cast<const char*>(g_bytes_get_data(b, &n));
+  return std::string(d ? d : "", n);
+}
+
+GBytes* bytes_from(const std::string& s) { return g_bytes_new(s.data(), s.size()); }
+
+std::optional<Rational> parse_rational(const char* text) {
+  if (!text || !*text) return std::nullopt;
+  const std::string t(text);
+  const auto slash = t.find('/');
+  auto num = parse_u256(t.substr(0, slash));
+  if (!num) return std::nullopt;
+  if (slash == std::string::npos) return Rational(BigInt(*num));
+  auto den = parse_u256(t.substr(slash + 1));
+  if (!den || *den == 0) return std::nullopt;
+  return Rational(BigInt(*num), BigInt(*den));
+}
+
+}  // namespace lp::gw

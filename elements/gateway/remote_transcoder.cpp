@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "elements/gateway/remote_transcoder.h"
+
+#include <algorithm>
+#include <cmath>
+#include <thread>
+
+#include "node/net/client.h"
+#include "node/net/segment_client.h"
+#include "node/net/segment_line.h"
+#include "node/net/wire.h"
+
+namespace lp::gw {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string bytes_of(ByteSpan b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
+
+/// One HTTPS client per worker thread: libsoup's sync API wants its session used from one
+/// thread, and a thread keeps its connections to each orchestrator alive.
+net::SegmentClient& thread_client() {
+  thread_local net::SegmentClient client;
+  return client;
+}
+
+std::chrono::milliseconds ms(double seconds) {
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(seconds * 1000.0)));
+}
+
+}  // namespace
+
+Result<Payer::Payment> WalletPayer::pay(const Address& orchestrator, const std::string& session,
+                                        const ::net::TicketParams& params, const ::net::PriceInfo& price,
+                                        const Rational& fee) {
+  auto p = net::from_proto(params);
+  if (!p) return p.error();
+  auto grant = w_.pay(orchestrator, session, *p, net::from_proto(price), fee);
+  if (!grant) return grant.error();
+  return Payment{net::encode_header(net::to_proto(grant->batch)), grant->id, grant->batch.tickets.size()};
+}
+
+std::vector<::net::VideoProfile> to_wire_profiles(const std::vector<media::VideoProfile>& ladder) {
+  std::vector<::net::VideoProfile> out;
+  for (const auto& p : ladder) {
+    ::net::VideoProfile v;
+    v.set_name(p.name);
+    v.set_width(p.width);
+    v.set_height(p.height);
+    v.set_bitrate(p.bitrate);
+    v.set_fps(static_cast<std::uint32_t>(std::max(p.fps, 0)));
+    v.set_fpsden(static_cast<std::uint32_t>(std::max(p.fps_den, 1)));
+    v.set_gop(p.gop_ms);
+    switch (p.profile) {
+      case media::H264Profile::baseline: v.set_profile(::net::VideoProfile::H264_BASELINE); break;
+      case media::H264Profile::main: v.set_profile(::net::VideoProfile::H264_MAIN); break;
+      case media::H264Profile::high: v.set_profile(::net::VideoProfile::H264_HIGH); break;
+      case media::H264Profile::constrained_high: v.set_profile(::net::VideoProfile::H264_CONSTRAINED_HIGH); break;
+      default: v.set_profile(::net::VideoProfile::ENCODER_DEFAULT); break;
+    }
+    out.push_back(v);
+  }
+  return out;
+}
+
+struct RemoteTranscoder::Orch {
+  std::string target;
+  std::unique_ptr<net::OrchestratorClient> rpc;
+  net::SegmentLine line{1024};  // upload order of this orchestrator's segments
+  std::mutex refresh_mu;        // one GetOrchestrator at a time
+  // guarded by RemoteTranscoder::mu_:
+  bool has_info = false;
+  ::net::OrchestratorInfo info;
+  Address address{};
+  double latency_ms = 0;
+  std::uint64_t successes = 0, failures = 0, consecutive_failures = 0;
+  Clock::time_point suspended_until{};
+  int in_flight = 0;
+  std::string last_error;
+};
+
+RemoteTranscoder::RemoteTranscoder(RemoteConfig config, Payer* payer)
+    : config_(std::move(config)), payer_(payer), profiles_(to_wire_profiles(config_.ladder)) {
+  if (!payer_) own_key_ = std::make_unique<PrivateKey>(PrivateKey::generate());
+  for (const auto& p : config_.ladder) boxes_.push_back(ProfileBox{p.width, p.height, p.fps, p.fps_den});
+  for (const auto& t : config_.orchestrators) {
+    auto o = std::make_unique<Orch>();
+    o->target = t;
+    o->rpc = std::make_unique<net::OrchestratorClient>(t, config_.call_timeout);
+    orchs_.push_back(std::move(o));
+  }
+}
+
+RemoteTranscoder::~RemoteTranscoder() = default;
+
+void RemoteTranscoder::set_logger(std::function<void(const std::string&)> log) {
+  std::lock_guard lock(mu_);
+  log_ = std::move(log);
+}
+
+Rational RemoteTranscoder::per_pixel(const Orch& o) const {
+  const auto& p = o.info.price_info();
+  if (p.pixelsperunit() <= 0 || p.priceperunit() <= 0) return 0;
+  return Rational(p.priceperunit()) / Rational(p.pixelsperunit());
+}
+
+Status RemoteTranscoder::refresh(Orch& o) {
+  std::lock_guard refresh_lock(o.refresh_mu);
+  ::net::OrchestratorRequest req;
+  Address self{};
+  if (payer_) {
+    auto a = payer_->address();
+    if (!a) return a.error();
+    self = *a;
+  } else {
+    self = own_key_->address();
+  }
+  req.set_address(bytes_of(self));
+  const std::string message = to_checksum(self);
+  Result<Signature> sig = payer_ ? payer_->sign(as_bytes(message)) : Result<Signature>(sign_message(*own_key_, as_bytes(message)));
+  if (!sig) return sig.error();
+  req.set_sig(bytes_of(*sig));
+  const auto t0 = Clock::now();
+  auto info = o.rpc->get_orchestrator(req);
+  const double latency = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  if (!info) return info.error();
+  if (info->transcoder().empty()) return make_error(ErrorKind::retryable, "no_transcoder", "no transcoder URI in its info");
+  std::string addr_bytes = info->address().empty() ? info->ticket_params().recipient() : info->address();
+  auto addr = net::address_field(addr_bytes, "address");
+  if (!addr) return addr.error();
+  std::lock_guard lock(mu_);
+  o.info = std::move(*info);
+  o.address = *addr;
+  o.latency_ms = latency;
+  o.has_info = true;
+  return ok_status();
+}
+
+std::size_t RemoteTranscoder::discover() {
+  std::vector<std::thread> threads;
+  for (auto& o : orchs_)
+    threads.emplace_back([this, &o] {
+      if (auto st = refresh(*o); !st) fail(*o, "GetOrchestrator: " + st.error().message);
+    });
+  for (auto& t : threads) t.join();
+  std::lock_guard lock(mu_);
+  return static_cast<std::size_t>(std::count_if(orchs_.begin(), orchs_.end(), [](const auto& o) { return o->has_info; }));
+}
+
+void RemoteTranscoder::fail(Orch& o, const std::string& why) {
+  std::function<void(const std::string&)> log;
+  std::chrono::seconds for_how_long{};
+  {
+    std::lock_guard lock(mu_);
+    ++o.failures;
+    ++o.consecutive_failures;
+    o.last_error = why;
+    const auto shift = std::min<std::uint64_t>(o.consecutive_failures - 1, 5);
+    for_how_long = config_.suspend_for * (1 << shift);
+    o.suspended_until = Clock::now() + for_how_long;
+    o.has_info = false;  // asked again before it is used again
+    log = log_;
+  }
+  if (log) log("orchestrator " + o.target + " suspended for " + std::to_string(for_how_long.count()) + " s: " + why);
+}
+
+int RemoteTranscoder::suspend(const Address& orchestrator, const std::string& reason) {
+  const int i = index_of(orchestrator);
+  if (i >= 0) fail(*orchs_[static_cast<std::size_t>(i)], reason);
+  return i;
+}
+
+int RemoteTranscoder::index_of(const Address& orchestrator) const {
+  std::lock_guard lock(mu_);
+  for (std::size_t i = 0; i < orchs_.size(); ++i)
+    if (orchs_[i]->address == orchestrator && orchs_[i]->address != Address{}) return static_cast<int>(i);
+  return -1;
+}
+
+Placement RemoteTranscoder::place(const std::set<int>& exclude) {
+  const auto now = Clock::now();
+  // Orchestrators without info that are not suspended are asked first (at start, after a
+  // suspension ends).
+  std::vector<Orch*> ask;
+  {
+    std::lock_guard lock(mu_);
+    for (std::size_t i = 0; i < orchs_.size(); ++i)
+      if (!exclude.count(static_cast<int>(i)) && !orchs_[i]->has_info && orchs_[i]->suspended_until <= now)
+        ask.push_back(orchs_[i].get());
+  }
+  for (Orch* o : ask)
+    if (auto st = refresh(*o); !st) fail(*o, "GetOrchestrator: " + st.error().message);
+  std::lock_guard lock(mu_);
+  // Usable: answered and not suspended. Spread the load first (fewest in flight), then the
+  // cheapest, then the fastest to answer.
+  int best = -1;
+  for (std::size_t i = 0; i < orchs_.size(); ++i) {
+    const Orch& o = *orchs_[i];
+    if (exclude.count(static_cast<int>(i)) || !o.has_info || o.suspended_until > now) continue;
+    if (best < 0) {
+      best = static_cast<int>(i);
+      continue;
+    }
+    const Orch& b = *orchs_[static_cast<std::size_t>(best)];
+    const auto key = [this](const Orch& x) { return std::make_tuple(x.in_flight, per_pixel(x), x.latency_ms); };
+    if (key(o) < key(b)) best = static_cast<int>(i);
+  }
+  if (best < 0) return {};
+  Orch& o = *orchs_[static_cast<std::size_t>(best)];
+  ++o.in_flight;
+  auto place = o.line.join();
+  return Placement{best, place.value_or(0)};
+}
+
+Result<RemoteOutcome> RemoteTranscoder::attempt(const SourceSegment& segment, Orch& o, std::uint64_t place) {
+  // This orchestrator's uploads go in placement order; the turn passes on when the upload is
+  // done (its 200 arrived) or when this attempt fails before that.
+  o.line.wait_turn(place);
+  bool left = false;
+  auto leave = [&] {
+    if (!left) o.line.leave();
+    left = true;
+  };
+  struct LeaveGuard {
+    std::function<void()> f;
+    ~LeaveGuard() { f(); }
+  } guard{leave};
+
+  ::net::OrchestratorInfo info;
+  Address address{};
+  {
+    std::lock_guard lock(mu_);
+    if (o.has_info) {
+      const auto& token = o.info.auth_token();
+      // go-livepeer refreshes in the token's last 10% of its life (30 min).
+      const std::int64_t now = static_cast<std::int64_t>(time(nullptr));
+      if (token.expiration() > 0 && token.expiration() - now < 180) o.has_info = false;
+    }
+  }
+  if (!o.has_info)
+    if (auto st = refresh(o); !st) return st.error();
+  {
+    std::lock_guard lock(mu_);
+    info = o.info;
+    address = o.address;
+  }
+  const std::string session = info.auth_token().session_id();
+  const Rational price = per_pixel(o);
+  // Payment: none when the orchestrator gives no ticket params (price 0, offchain).
+  std::string payment_header;
+  std::optional<std::uint64_t> grant;
+  if (info.has_ticket_params() && payer_) {
+    const Rational fee = estimate_fee(boxes_, segment.duration_seconds, price);
+    auto payment = payer_->pay(address, session, info.ticket_params(), info.price_info(), fee);
+    if (!payment) return payment.error();
+    payment_header = payment->header;
+    grant = payment->grant;
+  }
+  auto settle = [&](SettleOutcome outcome, const Rational& debit) {
+    if (grant && payer_) payer_->settle(*grant, outcome, debit);
+    grant.reset();
+  };
+  const ::net::SegData seg = net::signed_segdata(
+      [&](ByteSpan m) {
+        if (payer_) {
+          auto s = payer_->sign(m);
+          return s ? *s : Signature{};
+        }
+        return sign_message(*own_key_, m);
+      },
+      segment.manifest_id, segment.seq, segment.bytes, profiles_, info.auth_token(),
+      static_cast<std::int32_t>(std::lround(segment.duration_seconds * 1000.0)));
+  // go-livepeer's timeouts: the 200 within max(2 s, segment/2), all within max(8 s, 4 x segment).
+  const auto upload_timeout = ms(std::max(2.0, 0.5 * segment.duration_seconds));
+  const auto timeout = ms(std::max(8.0, 4.0 * segment.duration_seconds));
+  const auto t0 = Clock::now();
+  auto result = thread_client().submit(info.transcoder(), payment_header, net::encode_header(seg), segment.bytes,
+                                       upload_timeout, timeout, leave);
+  if (!result) {
+    // Refused from its headers (402/403): nothing was credited there; anything else may have been.
+    const bool refused = result.error().code == "http_402" || result.error().code == "http_403";
+    settle(refused ? SettleOutcome::not_sent : SettleOutcome::sent_no_result, 0);
+    return result.error();
+  }
+  if (!result->error().empty() || !result->has_data()) {
+    std::uint64_t pixels = 0;
+    for (const auto& d : result->data().segments()) pixels += static_cast<std::uint64_t>(std::max<std::int64_t>(d.pixels(), 0));
+    settle(SettleOutcome::result, price * Rational(pixels));
+    return make_error(ErrorKind::retryable, "transcode_error",
+                      result->error().empty() ? std::string("no transcoded data") : result->error());
+  }
+  const auto& data = result->data();
+  RemoteOutcome out;
+  out.seq = segment.seq;
+  std::uint64_t pixels = 0;
+  for (const auto& d : data.segments()) pixels += static_cast<std::uint64_t>(std::max<std::int64_t>(d.pixels(), 0));
+  settle(SettleOutcome::result, price * Rational(pixels));
+  if (static_cast<std::size_t>(data.segments_size()) != config_.ladder.size())
+    return make_error(ErrorKind::retryable, "mismatched_segments",
+                      "MismatchedSegments: " + std::to_string(data.segments_size()) + " renditions for " +
+                          std::to_string(config_.ladder.size()) + " profiles");
+  for (int i = 0; i < data.segments_size(); ++i) {
+    const auto remaining = timeout - std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+    auto bytes = thread_client().fetch(data.segments(i).url(),
+                                       std::max(std::chrono::seconds(1), std::chrono::ceil<std::chrono::seconds>(remaining)));
+    if (!bytes) return make_error(ErrorKind::retryable, "download", "Download: " + bytes.error().message);
+    out.renditions.push_back(RemoteRendition{config_.ladder[static_cast<std::size_t>(i)].name, std::move(*bytes),
+                                             static_cast<std::uint64_t>(std::max<std::int64_t>(data.segments(i).pixels(), 0))});
+  }
+  out.ok = true;
+  out.orchestrator = address;
+  out.orchestrator_target = o.target;
+  out.signature = data.sig();
+  out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  // Adopt the info that came back (fresh ticket params), keeping the session (go-livepeer updateSession).
+  std::lock_guard lock(mu_);
+  if (result->has_info() && !result->info().transcoder().empty() && result->info().has_ticket_params()) {
+    o.info = result->info();
+    if (!o.info.has_auth_token()) *o.info.mutable_auth_token() = info.auth_token();
+  }
+  ++o.successes;
+  o.consecutive_failures = 0;
+  o.latency_ms = 0.8 * o.latency_ms + 0.2 * out.seconds * 1000.0 / std::max(1.5, segment.duration_seconds);
+  return out;
+}
+
+RemoteOutcome RemoteTranscoder::transcode(const SourceSegment& segment, Placement first, std::set<int> exclude) {
+  RemoteOutcome out;
+  out.seq = segment.seq;
+  Placement p = first;
+  for (int n = 0; n < config_.attempts; ++n) {
+    if (n > 0 || p.index < 0) p = place(exclude);
+    if (p.index < 0) {
+      if (out.error.empty()) out.error = "no orchestrator available";
+      break;
+    }
+    Orch& o = *orchs_[static_cast<std::size_t>(p.index)];
+    ++out.attempts;
+    auto r = attempt(segment, o, p.place);
+    {
+      std::lock_guard lock(mu_);
+      --o.in_flight;
+    }
+    if (r) {
+      r->attempts = out.attempts;
+      return std::move(*r);
+    }
+    out.error = o.target + ": " + r.error().message;
+    if (r.error().message.find("TicketParams expired") != std::string::npos) {
+      std::lock_guard lock(mu_);
+      o.has_info = false;  // fresh params next time; not the orchestrator's fault
+    } else {
+      fail(o, r.error().message);
+    }
+    exclude.insert(p.index);
+  }
+  return out;
+}
+
+std::vector<RemoteTranscoder::OrchestratorState> RemoteTranscoder::state() const {
+  std::lock_guard lock(mu_);
+  std::vector<OrchestratorState> out;
+  const auto now = Clock::now();
+  for (const auto& o : orchs_) {
+    OrchestratorState s;
+    s.target = o->target;
+    s.transcoder = o->info.transcoder();
+    if (o->address != Address{}) s.address = to_checksum(o->address);
+    s.price_per_pixel = to_string(per_pixel(*o));
+    s.latency_ms = o->latency_ms;
+    s.successes = o->successes;
+    s.failures = o->failures;
+    s.suspended = o->suspended_until > now;
+    s.last_error = o->last_error;
+    out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace lp::gw

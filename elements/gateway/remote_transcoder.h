@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The gateway's remote transcoding (go-livepeer server/broadcast.go and discovery/, reduced to
+// what a list of orchestrators needs): GetOrchestrator to each, selection by price, latency and
+// past success, a paid and signed POST /segment per attempt, renditions downloaded, retries on
+// another orchestrator with suspension of the one that failed. No GStreamer: the
+// lpremote-transcode element runs it on its worker threads.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "elements/gateway/wallet.h"
+#include "elements/transcode/profiles.h"
+#include "node/net/lp_rpc.pb.h"
+
+namespace lp::gw {
+
+/// What remote transcoding needs from the wallet. lpremote-transcode answers it with queries
+/// to lpticketpay; tests and `lpnode` can back it with a Wallet directly (WalletPayer).
+class Payer {
+ public:
+  virtual ~Payer() = default;
+  virtual Result<Address> address() = 0;
+  virtual Result<Signature> sign(ByteSpan message) = 0;
+  struct Payment {
+    std::string header;  ///< Livepeer-Payment value
+    std::uint64_t grant = 0;
+    std::size_t tickets = 0;
+  };
+  virtual Result<Payment> pay(const Address& orchestrator, const std::string& session, const ::net::TicketParams& params,
+                              const ::net::PriceInfo& price, const Rational& fee) = 0;
+  virtual void settle(std::uint64_t grant, SettleOutcome outcome, const Rational& debit) = 0;
+};
+
+class WalletPayer : public Payer {
+ public:
+  explicit WalletPayer(Wallet& w) : w_(w) {}
+  Result<Address> address() override { return w_.address(); }
+  Result<Signature> sign(ByteSpan message) override { return w_.sign(message); }
+  Result<Payment> pay(const Address& orchestrator, const std::string& session, const ::net::TicketParams& params,
+                      const ::net::PriceInfo& price, const Rational& fee) override;
+  void settle(std::uint64_t grant, SettleOutcome outcome, const Rational& debit) override {
+    w_.settle(grant, outcome, debit);
+  }
+
+ private:
+  Wallet& w_;
+};
+
+struct RemoteConfig {
+  std::vector<std::string> orchestrators;  ///< gRPC service addresses, host:port
+  std::vector<media::VideoProfile> ladder;
+  int attempts = 3;                                     ///< per segment (go-livepeer -maxAttempts)
+  std::chrono::seconds suspend_for{30};                 ///< after a failure; doubles while it keeps failing
+  std::chrono::milliseconds call_timeout{3000};         ///< GetOrchestrator
+};
+
+struct SourceSegment {
+  std::string manifest_id;
+  std::int64_t seq = 0;
+  std::string bytes;
+  double duration_seconds = 2.0;
+};
+
+struct RemoteRendition {
+  std::string profile;
+  std::string bytes;
+  std::uint64_t pixels = 0;  ///< as the orchestrator claims (and charges)
+};
+
+struct RemoteOutcome {
+  std::int64_t seq = 0;
+  bool ok = false;
+  std::string error;                       ///< the last attempt's, when !ok
+  std::vector<RemoteRendition> renditions;  ///< ladder order
+  Address orchestrator{};
+  std::string orchestrator_target;
+  std::string signature;                   ///< TranscodeData.sig
+  int attempts = 0;
+  double seconds = 0;                      ///< the successful attempt's round trip
+};
+
+/// An orchestrator chosen for a segment, with its place in that orchestrator's upload line
+/// (a session receives its segments in order: the next upload starts when the previous one
+/// got its 200).
+struct Placement {
+  int index = -1;  ///< -1: none available
+  std::uint64_t place = 0;
+};
+
+class RemoteTranscoder {
+ public:
+  /// payer may be null: then requests are signed with a key made for this run and no payment
+  /// is sent (orchestrators at price 0, go-livepeer's offchain mode).
+  RemoteTranscoder(RemoteConfig config, Payer* payer);
+  ~RemoteTranscoder();
+
+  /// GetOrchestrator to every orchestrator, in parallel. Returns how many are usable.
+  std::size_t discover();
+  /// Chooses an orchestrator for the next segment and takes its place in that orchestrator's
+  /// upload line. Call in segment order. Orchestrators in `exclude` are not chosen.
+  Placement place(const std::set<int>& exclude = {});
+  /// Runs a segment to the end: the placed attempt, then retries elsewhere. Blocks for the
+  /// upload, the remote transcode and the downloads. Thread-safe (several segments in flight).
+  RemoteOutcome transcode(const SourceSegment& segment, Placement first, std::set<int> exclude = {});
+  /// Suspends an orchestrator (its result failed verification, say); returns its index or -1.
+  int suspend(const Address& orchestrator, const std::string& reason);
+  /// The index of an orchestrator by address, -1 when unknown.
+  int index_of(const Address& orchestrator) const;
+
+  struct OrchestratorState {
+    std::string target;
+    std::string transcoder;  ///< its HTTPS URI
+    std::string address;     ///< 0x hex, empty before it answered
+    std::string price_per_pixel;
+    double latency_ms = 0;
+    std::uint64_t successes = 0;
+    std::uint64_t failures = 0;
+    bool suspended = false;
+    std::string last_error;
+  };
+  std::vector<OrchestratorState> state() const;
+  /// Logs one line per event (selection, failure, suspension); defaults to nothing.
+  void set_logger(std::function<void(const std::string&)> log);
+
+ private:
+  struct Orch;
+  Status refresh(Orch& o);
+  Result<RemoteOutcome> attempt(const SourceSegment& segment, Orch& o, std::uint64_t place);
+  void fail(Orch& o, const std::string& why);
+  Rational per_pixel(const Orch& o) const;
+
+  RemoteConfig config_;
+  Payer* payer_;
+  std::unique_ptr<PrivateKey> own_key_;  // when there is no payer
+  std::vector<::net::VideoProfile> profiles_;
+  std::vector<ProfileBox> boxes_;
+  mutable std::mutex mu_;
+  std::vector<std::unique_ptr<Orch>> orchs_;
+  std::function<void(const std::string&)> log_;
+};
+
+/// The ladder as the wire's VideoProfile messages (H.264 in MPEG-TS).
+std::vector<::net::VideoProfile> to_wire_profiles(const std::vector<media::VideoProfile>& ladder);
+
+}  // namespace lp::gw
