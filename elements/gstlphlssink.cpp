@@ -79,10 +79,10 @@ static GstFlowReturn write_one(LpHlsSink* self, GstBuffer* buf) {
   const double seconds = GST_CLOCK_TIME_IS_VALID(d) ? static_cast<double>(d) / GST_SECOND : 2.0;
   GstMapInfo map;
   if (!gst_buffer_map(buf, &map, GST_MAP_READ)) return GST_FLOW_ERROR;
-  const std::string bytes(reinterpret_cast<const char*>(map.data), map.size);
+  auto st = self->priv->writer->add(name, static_cast<std::int64_t>(seq),
+                                    std::string_view(reinterpret_cast<const char*>(map.data), map.size), seconds,
+                                    rm ? rm->width : 0, rm ? rm->height : 0);
   gst_buffer_unmap(buf, &map);
-  auto st = self->priv->writer->add(name, static_cast<std::int64_t>(seq), bytes, seconds, rm ? rm->width : 0,
-                                    rm ? rm->height : 0);
   if (!st) {
     GST_ELEMENT_ERROR(self, RESOURCE, WRITE, ("%s", st.error().message.c_str()), (nullptr));
     return GST_FLOW_ERROR;

@@ -71,8 +71,8 @@ class QueryPayer : public lp::gw::Payer {
  public:
   explicit QueryPayer(GstPad* sinkpad) : pad_(sinkpad) {}
   lp::Result<lp::Address> address() override {
-    auto sig = query_sign("");
-    if (!sig) return sig.error();
+    if (address_ == lp::Address{})  // learnt from the wallet's first answer
+      if (auto sig = query_sign(""); !sig) return sig.error();
     return address_;
   }
   lp::Result<lp::Signature> sign(lp::ByteSpan message) override {

@@ -74,7 +74,8 @@ struct LpTicketPayPriv {
   std::mutex lock;
   Settings settings;                                   // guarded by lock
   std::unique_ptr<lp::ledger::LocalLedger> ledger;     // between start and stop
-  std::unique_ptr<lp::gw::Wallet> wallet;              // guarded by lock (the pointer)
+  std::unique_ptr<lp::gw::Wallet> wallet;              // guarded by lock (the pointer); kept after
+                                                       // stop, so that its totals stay readable
 };
 
 struct _LpTicketPay {
@@ -168,13 +169,6 @@ static gboolean lp_ticket_pay_start(GstBaseTransform* trans) noexcept {
   self->priv->ledger = std::move(*ledger);
   self->priv->wallet = std::make_unique<lp::gw::Wallet>(*key, *self->priv->ledger, config);
   GST_INFO_OBJECT(self, "gateway %s, ledger %s", lp::to_checksum(key->address()).c_str(), s.ledger.c_str());
-  return TRUE;
-}
-
-static gboolean lp_ticket_pay_stop(GstBaseTransform* trans) noexcept {
-  auto* self = LP_TICKET_PAY(trans);
-  std::lock_guard lock(self->priv->lock);
-  // The wallet stays readable (totals) until the next start; the ledger goes with it then.
   return TRUE;
 }
 
@@ -310,7 +304,6 @@ static void lp_ticket_pay_class_init(LpTicketPayClass* klass) {
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
   trans_class->start = lp_ticket_pay_start;
-  trans_class->stop = lp_ticket_pay_stop;
   trans_class->query = lp_ticket_pay_query;
   trans_class->passthrough_on_same_caps = TRUE;
   GST_DEBUG_CATEGORY_INIT(lp_ticket_pay_debug, "lpticketpay", 0, "Livepeer ticket payer");

@@ -42,13 +42,6 @@ bool is_custom_event(GstEvent* e, const char* name);
 std::string to_string_bytes(GBytes* b);
 GBytes* bytes_from(const std::string& s);
 
-/// The answer of a payment query, read by lpremote-transcode.
-struct PaymentAnswer {
-  std::string payment_header;  ///< base64 net.Payment, ready for Livepeer-Payment
-  std::uint64_t grant = 0;
-  std::size_t tickets = 0;
-};
-
 /// A Rational as it travels in a structure field ("n" or "n/d"), and back.
 std::optional<Rational> parse_rational(const char* text);
 

@@ -11,7 +11,7 @@ namespace lp::gw {
 
 namespace fs = std::filesystem;
 
-Status write_file_atomic(const std::string& path, const std::string& content) {
+Status write_file_atomic(const std::string& path, std::string_view content) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
@@ -27,7 +27,7 @@ Status write_file_atomic(const std::string& path, const std::string& content) {
 
 HlsWriter::HlsWriter(std::string dir, std::size_t window) : dir_(std::move(dir)), window_(window) {}
 
-Status HlsWriter::add(const std::string& rendition, std::int64_t seq, const std::string& bytes, double duration_seconds,
+Status HlsWriter::add(const std::string& rendition, std::int64_t seq, std::string_view bytes, double duration_seconds,
                       int width, int height) {
   if (rendition.empty() || rendition.find('/') != std::string::npos || rendition == "." || rendition == "..")
     return make_error(ErrorKind::invalid_input, "bad_rendition_name", "not a usable rendition name: " + rendition);

@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "payment/common/result.h"
@@ -25,7 +26,7 @@ class HlsWriter {
 
   /// Adds a rendition's segment; its media playlist is rewritten, the multivariant playlist
   /// too when the rendition is new. width/height 0: not announced.
-  Status add(const std::string& rendition, std::int64_t seq, const std::string& bytes, double duration_seconds,
+  Status add(const std::string& rendition, std::int64_t seq, std::string_view bytes, double duration_seconds,
              int width, int height);
   /// The next segment of every rendition starts after a gap (EXT-X-DISCONTINUITY).
   void discontinuity();
@@ -61,6 +62,6 @@ class HlsWriter {
 };
 
 /// Writes a file so that readers see the old or the new content, never a part (temp + rename).
-Status write_file_atomic(const std::string& path, const std::string& content);
+Status write_file_atomic(const std::string& path, std::string_view content);
 
 }  // namespace lp::gw

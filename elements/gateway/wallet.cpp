@@ -39,7 +39,6 @@ Result<PaymentGrant> Wallet::pay(const Address& orchestrator, const std::string&
   std::lock_guard lock(mu_);
   grant.id = next_id_++;
   pending_[grant.id] = Pending{orchestrator, session, existing, grant.new_credit, n};
-  sessions_[{orchestrator, session}] = true;
   return grant;
 }
 
@@ -63,13 +62,6 @@ void Wallet::settle(std::uint64_t grant_id, SettleOutcome outcome, const Rationa
     case SettleOutcome::sent_no_result: break;
     case SettleOutcome::result: balances_.credit(p.orchestrator, p.session, p.existing + p.new_credit - debit); break;
   }
-}
-
-Rational Wallet::total_balance() const {
-  std::lock_guard lock(mu_);
-  Rational sum = 0;
-  for (const auto& [key, seen] : sessions_) sum += balances_.balance(key.first, key.second);
-  return sum;
 }
 
 WalletTotals Wallet::totals() const {

@@ -61,7 +61,7 @@ class Wallet {
     return balances_.balance(orchestrator, session);
   }
   /// The sum of all sessions' credit.
-  Rational total_balance() const;
+  Rational total_balance() const { return balances_.total(); }
   WalletTotals totals() const;
   const WalletConfig& config() const { return config_; }
 
@@ -80,7 +80,6 @@ class Wallet {
   mutable std::mutex mu_;
   std::uint64_t next_id_ = 1;                   // guarded by mu_
   std::map<std::uint64_t, Pending> pending_;    // guarded by mu_
-  std::map<std::pair<Address, std::string>, bool> sessions_;  // guarded by mu_: every session seen
   WalletTotals totals_;                         // guarded by mu_
 };
 

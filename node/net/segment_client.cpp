@@ -45,25 +45,11 @@ Error http_error(const std::string& url, const SegmentClient::Response& r) {
   return make_error(kind, "http_" + std::to_string(r.status), url + ": " + std::to_string(r.status) + " " + r.body);
 }
 
-}  // namespace
-
-SegmentClient::SegmentClient() {
-  GTlsDatabase* accept_all = G_TLS_DATABASE(g_object_new(lp_accept_all_database_get_type(), nullptr));
-  session_ = soup_session_new_with_options("tls-database", accept_all, nullptr);
-  g_object_unref(accept_all);
-}
-
-SegmentClient::~SegmentClient() { g_object_unref(session_); }
-
-SegmentClient::Response SegmentClient::request(const std::string& method, const std::string& url,
-                                               const std::vector<std::pair<std::string, std::string>>& headers,
-                                               const std::string& body, std::chrono::seconds timeout) {
-  Response r;
+/// A request as both calls send it; null when the URL is not one.
+SoupMessage* new_message(const std::string& method, const std::string& url,
+                         const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body) {
   SoupMessage* msg = soup_message_new(method.c_str(), url.c_str());
-  if (!msg) {
-    r.error = "not a URL: " + url;
-    return r;
-  }
+  if (!msg) return nullptr;
   // Reuse idle connections for POST too (libsoup opens a new one for every non-idempotent
   // request otherwise: a TLS handshake per segment). A segment POST is safe to resend on a
   // reused connection that turned out closed: the orchestrator refuses a replayed payment.
@@ -79,6 +65,28 @@ SegmentClient::Response SegmentClient::request(const std::string& method, const 
     GBytes* b = g_bytes_new(body.data(), body.size());
     soup_message_set_request_body_from_bytes(msg, "video/MP2T", b);
     g_bytes_unref(b);
+  }
+  return msg;
+}
+
+}  // namespace
+
+SegmentClient::SegmentClient() {
+  GTlsDatabase* accept_all = G_TLS_DATABASE(g_object_new(lp_accept_all_database_get_type(), nullptr));
+  session_ = soup_session_new_with_options("tls-database", accept_all, nullptr);
+  g_object_unref(accept_all);
+}
+
+SegmentClient::~SegmentClient() { g_object_unref(session_); }
+
+SegmentClient::Response SegmentClient::request(const std::string& method, const std::string& url,
+                                               const std::vector<std::pair<std::string, std::string>>& headers,
+                                               const std::string& body, std::chrono::seconds timeout) {
+  Response r;
+  SoupMessage* msg = new_message(method, url, headers, body);
+  if (!msg) {
+    r.error = "not a URL: " + url;
+    return r;
   }
   soup_session_set_timeout(session_, static_cast<guint>(timeout.count()));
   GError* err = nullptr;
@@ -99,14 +107,7 @@ SegmentClient::Response SegmentClient::request(const std::string& method, const 
 Result<::net::TranscodeResult> SegmentClient::submit(const std::string& transcoder, const std::string& payment_header,
                                                      const std::string& segment_header, const std::string& body,
                                                      std::chrono::seconds timeout) {
-  const std::string url = transcoder + "/segment";
-  Response r = request("POST", url, {{"Livepeer-Payment", payment_header}, {"Livepeer-Segment", segment_header}}, body,
-                       timeout);
-  if (!r.error.empty() || r.status != 200) return http_error(url, r);
-  ::net::TranscodeResult result;
-  if (!result.ParseFromString(r.body))
-    return make_error(ErrorKind::retryable, "bad_protobuf", url + ": the answer is not a TranscodeResult");
-  return result;
+  return submit(transcoder, payment_header, segment_header, body, timeout, timeout, {});
 }
 
 namespace {
@@ -168,18 +169,12 @@ Result<::net::TranscodeResult> SegmentClient::submit(const std::string& transcod
     if (!uploaded_told && on_uploaded) on_uploaded();
     uploaded_told = true;
   };
-  SoupMessage* msg = soup_message_new("POST", url.c_str());
+  SoupMessage* msg =
+      new_message("POST", url, {{"Livepeer-Payment", payment_header}, {"Livepeer-Segment", segment_header}}, body);
   if (!msg) {
     uploaded();
     return make_error(ErrorKind::invalid_input, "bad_url", "not a URL: " + url);
   }
-  soup_message_add_flags(msg, SOUP_MESSAGE_IDEMPOTENT);  // see request()
-  SoupMessageHeaders* h = soup_message_get_request_headers(msg);
-  soup_message_headers_append(h, "Livepeer-Payment", payment_header.c_str());
-  soup_message_headers_append(h, "Livepeer-Segment", segment_header.c_str());
-  GBytes* b = g_bytes_new(body.data(), body.size());
-  soup_message_set_request_body_from_bytes(msg, "video/MP2T", b);
-  g_bytes_unref(b);
   const auto whole = std::chrono::ceil<std::chrono::seconds>(timeout);
   soup_session_set_timeout(session_, static_cast<guint>(std::max<std::int64_t>(1, whole.count())));
   Deadline deadline;

@@ -33,4 +33,11 @@ void Balances::clear(const Address& addr, const std::string& session) {
   balances_.erase({addr, session});
 }
 
+Rational Balances::total() const {
+  std::lock_guard lock(mu_);
+  Rational sum = 0;
+  for (const auto& [key, amount] : balances_) sum += amount;
+  return sum;
+}
+
 }  // namespace lp::pm

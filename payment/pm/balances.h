@@ -23,6 +23,8 @@ class Balances {
   /// existing credit while a segment is in flight.
   Rational reserve(const Address& addr, const std::string& session);
   void clear(const Address& addr, const std::string& session);
+  /// The sum over every (address, session).
+  Rational total() const;
 
  private:
   using Key = std::pair<Address, std::string>;

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "elements/gateway/remote_transcoder.h"
 #include "node/net/client.h"
 #include "node/net/segment_client.h"
 #include "node/net/tls.h"
@@ -74,18 +75,7 @@ int main(int argc, char** argv) {
   const int rounds = argc > 4 ? std::atoi(argv[4]) : 1;
   auto ladder = media::parse_profiles(argv[2]);
   if (!ladder) return fail(ladder.error().message);
-  std::vector<::net::VideoProfile> profiles;
-  for (const auto& p : *ladder) {
-    ::net::VideoProfile v;
-    v.set_name(p.name);
-    v.set_width(p.width);
-    v.set_height(p.height);
-    v.set_bitrate(p.bitrate);
-    v.set_fps(static_cast<std::uint32_t>(p.fps));
-    v.set_gop(p.gop_ms);
-    v.set_profile(::net::VideoProfile::H264_CONSTRAINED_HIGH);
-    profiles.push_back(v);
-  }
+  const std::vector<::net::VideoProfile> profiles = gw::to_wire_profiles(*ladder);
   const auto segments = segment_clip(argv[1]);
 
   // A funded gateway and a priced orchestrator on a fresh local ledger.
