@@ -385,19 +385,19 @@ static GstFlowReturn lp_remote_transcode_chain(GstPad*, GstObject* parent, GstBu
   }
   job->source = std::move(buf);
   const lp::gw::Placement placement = p->rt->place();  // in segment order: the orchestrator's upload line
-  std::lock_guard lock(p->lock);
-  p->jobs[job->segment.seq] = job;
-  p->order.push_back(job->segment.seq);
-  p->workers.emplace_back(run_job, self, job, placement, std::set<int>{});
-  // Finished workers are joined as new ones start.
-  if (p->workers.size() > 4 * max_in_flight) {
-    // (threads finish on their own; joining the oldest keeps the list short)
-    std::thread oldest = std::move(p->workers.front());
-    p->workers.erase(p->workers.begin());
-    p->lock.unlock();
-    oldest.join();
-    p->lock.lock();
+  std::thread oldest;
+  {
+    std::lock_guard lock(p->lock);
+    p->jobs[job->segment.seq] = job;
+    p->order.push_back(job->segment.seq);
+    p->workers.emplace_back(run_job, self, job, placement, std::set<int>{});
+    // Workers end on their own; the oldest is joined (long done by then) to keep the list short.
+    if (p->workers.size() > 4 * max_in_flight) {
+      oldest = std::move(p->workers.front());
+      p->workers.erase(p->workers.begin());
+    }
   }
+  if (oldest.joinable()) oldest.join();
   return GST_FLOW_OK;
 }
 

@@ -229,16 +229,14 @@ Result<RemoteOutcome> RemoteTranscoder::attempt(const SourceSegment& segment, Or
 
   ::net::OrchestratorInfo info;
   Address address{};
+  bool fresh = false;
   {
     std::lock_guard lock(mu_);
-    if (o.has_info) {
-      const auto& token = o.info.auth_token();
-      // go-livepeer refreshes in the token's last 10% of its life (30 min).
-      const std::int64_t now = static_cast<std::int64_t>(time(nullptr));
-      if (token.expiration() > 0 && token.expiration() - now < 180) o.has_info = false;
-    }
+    // go-livepeer refreshes in the auth token's last 10% of its life (30 min).
+    const std::int64_t expiration = o.info.auth_token().expiration();
+    fresh = o.has_info && (expiration <= 0 || expiration - static_cast<std::int64_t>(time(nullptr)) >= 180);
   }
-  if (!o.has_info)
+  if (!fresh)
     if (auto st = refresh(o); !st) return st.error();
   {
     std::lock_guard lock(mu_);
