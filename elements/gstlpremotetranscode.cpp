@@ -221,6 +221,8 @@ static GstBufferList* make_list(const Job& job, const std::vector<lp::media::Vid
                                                        profile.height, 0, r.pixels);
     rm->orchestrator = g_strdup(lp::to_checksum(o.orchestrator).c_str());
     rm->signature = g_bytes_new(o.signature.data(), o.signature.size());
+    rm->fps_n = profile.fps;
+    rm->fps_d = std::max(1, profile.fps_den);
     gst_buffer_list_add(list, b);
   }
   return list;

@@ -309,7 +309,9 @@ static GstFlowReturn push_renditions(LpTranscodeCore* self, GstBuffer* buf, std:
     GST_BUFFER_PTS(b) = GST_BUFFER_PTS(buf);
     GST_BUFFER_DTS(b) = GST_BUFFER_DTS(buf);
     GST_BUFFER_DURATION(b) = GST_BUFFER_DURATION(buf);
-    lp_buffer_add_rendition_meta(b, seq, p.name.c_str(), r.width, r.height, r.frames, r.pixels);
+    LpRenditionMeta* rm = lp_buffer_add_rendition_meta(b, seq, p.name.c_str(), r.width, r.height, r.frames, r.pixels);
+    rm->fps_n = p.fps;
+    rm->fps_d = std::max(1, p.fps_den);
     if (sm) lp_buffer_add_segment_meta(b, sm->stream_id, sm->seq, sm->start_pts, sm->duration, sm->video_frames, sm->flags);
     ensure_stream(GST_ELEMENT(self), pad.get(), p);
     const GstFlowReturn ret = gst_pad_push(pad.get(), b);

@@ -33,6 +33,8 @@ gboolean rendition_meta_init(GstMeta* meta, gpointer, GstBuffer*) {
   m->pixels = 0;
   m->orchestrator = nullptr;
   m->signature = nullptr;
+  m->fps_n = 0;
+  m->fps_d = 1;
   return TRUE;
 }
 
@@ -50,6 +52,8 @@ gboolean rendition_meta_transform(GstBuffer* dest, GstMeta* meta, GstBuffer*, GQ
   if (!d) return FALSE;
   d->orchestrator = g_strdup(m->orchestrator);
   d->signature = m->signature ? g_bytes_ref(m->signature) : nullptr;
+  d->fps_n = m->fps_n;
+  d->fps_d = m->fps_d;
   return TRUE;
 }
 

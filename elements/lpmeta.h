@@ -58,6 +58,8 @@ LpSegmentMeta *lp_buffer_add_segment_meta (GstBuffer * buffer, const gchar * str
  * @pixels: encoded pixels, frames x width x height: what an orchestrator charges for
  * @orchestrator: the orchestrator's address (0x hex), or %NULL when transcoded locally
  * @signature: the orchestrator's signature over the segment's renditions, or %NULL
+ * @fps_n: the profile's frame rate numerator (0: the source's)
+ * @fps_d: the profile's frame rate denominator
  *
  * One rendition of one segment (an MPEG-TS buffer made by lptranscode or received from an
  * orchestrator).
@@ -72,13 +74,16 @@ typedef struct {
   guint64 pixels;
   gchar *orchestrator;
   GBytes *signature;
+  gint fps_n;
+  gint fps_d;
 } LpRenditionMeta;
 
 GType lp_rendition_meta_api_get_type (void);
 const GstMetaInfo *lp_rendition_meta_get_info (void);
 #define LP_RENDITION_META_API_TYPE (lp_rendition_meta_api_get_type ())
 
-/* Adds a rendition meta; orchestrator and signature are set afterwards by whoever knows them. */
+/* Adds a rendition meta; orchestrator, signature and the profile's frame rate are set
+ * afterwards by whoever knows them. */
 LpRenditionMeta *lp_buffer_add_rendition_meta (GstBuffer * buffer, guint64 seq, const gchar * profile,
     gint width, gint height, guint frames, guint64 pixels);
 #define lp_buffer_get_rendition_meta(b) \

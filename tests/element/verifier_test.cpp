@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The verifier on real renditions of the gop2 clip (the real transcoder) and on cheating ones:
+// a bad signature, inflated pixels, the wrong resolution, too few frames, black or unrelated
+// pictures of the right size and length.
+#include "elements/gateway/verifier.h"
+
+#include <gst/app/gstappsink.h>
+#include <gtest/gtest.h>
+
+#include "elements/lpmeta.h"
+#include "elements/transcode/transcode_engine.h"
+#include "payment/eth/keccak.h"
+#include "tests/element/media_util.h"
+
+namespace lp::gw {
+namespace {
+
+std::string bytes_of(GstBuffer* b) {
+  GstMapInfo map;
+  EXPECT_TRUE(gst_buffer_map(b, &map, GST_MAP_READ));
+  std::string s(reinterpret_cast<const char*>(map.data), map.size);
+  gst_buffer_unmap(b, &map);
+  return s;
+}
+
+/// An H.264 MPEG-TS segment of `frames` frames of a test pattern.
+std::string pattern_segment(const char* pattern, int width, int height, unsigned frames) {
+  const std::string desc = "videotestsrc pattern=" + std::string(pattern) + " num-buffers=" + std::to_string(frames) +
+                           " ! video/x-raw,width=" + std::to_string(width) + ",height=" + std::to_string(height) +
+                           ",framerate=30/1 ! x264enc speed-preset=ultrafast bframes=0 ! h264parse ! mpegtsmux ! "
+                           "appsink name=out sync=false";
+  gst::ObjectPtr<GstElement> p(gst_parse_launch(desc.c_str(), nullptr));
+  gst::ObjectPtr<GstElement> sink(gst_bin_get_by_name(GST_BIN(p.get()), "out"));
+  gst_element_set_state(p.get(), GST_STATE_PLAYING);
+  std::string out;
+  while (GstSample* s = gst_app_sink_pull_sample(GST_APP_SINK(sink.get()))) {
+    out += bytes_of(gst_sample_get_buffer(s));
+    gst_sample_unref(s);
+  }
+  gst_element_set_state(p.get(), GST_STATE_NULL);
+  return out;
+}
+
+class VerifierTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    clip = new test::ClipRun(test::segment_file(test::media("live-1080p30-h264-aac-16s-gop2.ts"), true));
+  }
+  static void TearDownTestSuite() {
+    delete clip;
+    clip = nullptr;
+  }
+
+  /// Renditions of segment 1 made by the real transcoder, signed by the orchestrator key.
+  VerifyRequest honest(const char* ladder = "P240p30fps16x9,P360p30fps16x9") {
+    auto profiles = media::parse_profiles(ladder).value();
+    media::TranscodeEngine engine({profiles, media::GpuMode::off, "ultrafast"});
+    std::vector<media::Rendition> out;
+    std::string error;
+    EXPECT_TRUE(engine.transcode(clip->segments[1].get(), &out, &error)) << error;
+    source = bytes_of(clip->segments[1].get());
+    kept.clear();
+    for (auto& r : out) kept.push_back(bytes_of(r.ts.get()));
+    VerifyRequest req;
+    req.source = source;
+    for (std::size_t i = 0; i < out.size(); ++i)
+      req.renditions.push_back(VerifyRendition{profiles[i].name, profiles[i].width, profiles[i].height, profiles[i].fps,
+                                               profiles[i].fps_den, kept[i], out[i].pixels});
+    resign(req);
+    return req;
+  }
+
+  void resign(VerifyRequest& req) {
+    Bytes hashes;
+    for (const auto& r : req.renditions) {
+      const Hash h = keccak256(as_bytes(r.bytes));
+      hashes.insert(hashes.end(), h.begin(), h.end());
+    }
+    const Signature sig = sign_message(key, hashes);
+    req.signature.assign(reinterpret_cast<const char*>(sig.data()), sig.size());
+    req.orchestrator = key.address();
+  }
+
+  /// Replaces rendition i by other bytes, with honest pixel claims and a valid signature.
+  void substitute(VerifyRequest& req, std::size_t i, std::string bytes) {
+    kept[i] = std::move(bytes);
+    req.renditions[i].bytes = kept[i];
+    const MediaProbe m = probe_segment(kept[i]);
+    req.renditions[i].claimed_pixels = static_cast<std::uint64_t>(m.frames) * static_cast<std::uint64_t>(m.width) *
+                                       static_cast<std::uint64_t>(m.height);
+    resign(req);
+  }
+
+  static test::ClipRun* clip;
+  PrivateKey key = PrivateKey::generate();
+  std::string source;
+  std::vector<std::string> kept;
+  Verifier verifier;
+};
+
+test::ClipRun* VerifierTest::clip = nullptr;
+
+TEST_F(VerifierTest, Honest_GivenRealRenditions_PassesWithHighPsnr) {
+  VerifyRequest req = honest();
+  req.compare_pictures = true;
+  const Verdict v = verifier.verify(req);
+  EXPECT_TRUE(v.ok) << v.reason;
+  EXPECT_GT(v.psnr, 30.0);
+}
+
+TEST_F(VerifierTest, Signature_GivenOneByteChangedOrAnotherSigner_Fails) {
+  VerifyRequest req = honest();
+  req.signature[10] = static_cast<char>(req.signature[10] ^ 1);
+  EXPECT_NE(verifier.verify(req).reason.find("bad signature"), std::string::npos);
+  req = honest();
+  req.orchestrator = PrivateKey::generate().address();
+  EXPECT_NE(verifier.verify(req).reason.find("bad signature"), std::string::npos);
+}
+
+TEST_F(VerifierTest, Pixels_GivenAnInflatedClaim_Fails) {
+  VerifyRequest req = honest();
+  req.renditions[1].claimed_pixels += 640 * 360;  // one frame more than encoded
+  const Verdict v = verifier.verify(req);
+  EXPECT_NE(v.reason.find("pixel count mismatch"), std::string::npos) << v.reason;
+}
+
+TEST_F(VerifierTest, Resolution_GivenA144pRenditionFor240p_Fails) {
+  VerifyRequest req = honest();
+  VerifyRequest small = honest("P144p30fps16x9");
+  const std::string bytes(small.renditions[0].bytes);
+  req = honest();
+  substitute(req, 0, bytes);
+  const Verdict v = verifier.verify(req);
+  EXPECT_NE(v.reason.find("wrong resolution 256x144, expected 426x240"), std::string::npos) << v.reason;
+}
+
+TEST_F(VerifierTest, Frames_GivenHalfTheFrames_Fails) {
+  VerifyRequest req = honest();
+  const unsigned frames = lp_buffer_get_segment_meta(clip->segments[1].get())->video_frames;
+  substitute(req, 0, pattern_segment("smpte", 426, 240, frames / 2));
+  const Verdict v = verifier.verify(req);
+  EXPECT_NE(v.reason.find("frames, expected " + std::to_string(frames)), std::string::npos) << v.reason;
+}
+
+TEST_F(VerifierTest, Pictures_GivenBlackOrUnrelatedVideoOfTheRightShape_FailOnlyWhenCompared) {
+  const unsigned frames = lp_buffer_get_segment_meta(clip->segments[1].get())->video_frames;
+  for (const char* pattern : {"black", "smpte", "ball"}) {
+    SCOPED_TRACE(pattern);
+    VerifyRequest req = honest();
+    substitute(req, 0, pattern_segment(pattern, 426, 240, frames));
+    EXPECT_TRUE(verifier.verify(req).ok);  // every other check passes: only pictures tell
+    req.compare_pictures = true;
+    const Verdict v = verifier.verify(req);
+    EXPECT_FALSE(v.ok);
+    EXPECT_NE(v.reason.find("pictures differ from the source"), std::string::npos) << v.reason;
+    EXPECT_LT(v.psnr, 20.0);
+  }
+}
+
+TEST_F(VerifierTest, Probe_GivenGarbage_ClearError) {
+  const MediaProbe m = probe_segment(std::string(188 * 20, '\x47'));
+  EXPECT_FALSE(m.error.empty());
+  VerifyRequest req = honest();
+  substitute(req, 1, std::string(188 * 20, 'x'));
+  EXPECT_NE(verifier.verify(req).reason.find("unreadable rendition"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lp::gw
