@@ -254,17 +254,28 @@ SegmentReply Orchestrator::transcode_segment(AcceptedSegment accepted, std::stri
     result.set_error(error);
     return {200, "application/x-protobuf", result.SerializeAsString()};
   }
-  // The renditions' bytes and hashes; the hashes in parallel (each ~1 ms per 250 kB).
+  // The renditions' bytes and claimed pixels.
   std::vector<std::string> rendition_bytes(out.size());
+  std::vector<std::uint64_t> rendition_pixels(out.size());
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    GstMapInfo map;
+    if (gst_buffer_map(out[i].ts.get(), &map, GST_MAP_READ)) {
+      rendition_bytes[i].assign(reinterpret_cast<const char*>(map.data), map.size);
+      gst_buffer_unmap(out[i].ts.get(), &map);
+    }
+    rendition_pixels[i] = out[i].pixels;
+  }
+  RenditionTamper tamper;
+  {
+    std::lock_guard lock(mu_);
+    tamper = tamper_;
+  }
+  if (tamper.before_sign) tamper.before_sign(seg.seq(), rendition_bytes, rendition_pixels);
+  // The hashes in parallel (each ~1 ms per 250 kB), then the signature over them.
   std::vector<Hash> rendition_hashes(out.size());
   {
     std::vector<std::thread> hashers;
     for (std::size_t i = 0; i < out.size(); ++i) {
-      GstMapInfo map;
-      if (gst_buffer_map(out[i].ts.get(), &map, GST_MAP_READ)) {
-        rendition_bytes[i].assign(reinterpret_cast<const char*>(map.data), map.size);
-        gst_buffer_unmap(out[i].ts.get(), &map);
-      }
       auto hash_one = [&, i] { rendition_hashes[i] = keccak256(as_bytes(rendition_bytes[i])); };
       if (i + 1 < out.size())
         hashers.emplace_back(hash_one);
@@ -274,24 +285,23 @@ SegmentReply Orchestrator::transcode_segment(AcceptedSegment accepted, std::stri
     for (auto& t : hashers) t.join();
   }
   Bytes hashes;
+  for (const Hash& h : rendition_hashes) hashes.insert(hashes.end(), h.begin(), h.end());
+  const Signature sig = sign_message(key_, hashes);
+  if (tamper.after_sign) tamper.after_sign(seg.seq(), rendition_bytes);
   std::uint64_t pixels = 0;
   auto* data = result.mutable_data();
+  data->set_sig(bytes_of(sig));
   for (std::size_t i = 0; i < out.size(); ++i) {
-    std::string bytes = std::move(rendition_bytes[i]);
-    const Hash& h = rendition_hashes[i];
-    hashes.insert(hashes.end(), h.begin(), h.end());
-    pixels += out[i].pixels;
+    pixels += rendition_pixels[i];
     auto* seg_out = data->add_segments();
     seg_out->set_url(service_uri() + "/stream/" + session_id + "/" + ladder[i].name + "/" +
                      std::to_string(seg.seq()) + ".ts");
-    seg_out->set_pixels(static_cast<std::int64_t>(out[i].pixels));
+    seg_out->set_pixels(static_cast<std::int64_t>(rendition_pixels[i]));
     std::lock_guard lock(s.store_mu);
     auto& kept = s.store[ladder[i].name];
-    kept.emplace_back(seg.seq(), std::move(bytes));
+    kept.emplace_back(seg.seq(), std::move(rendition_bytes[i]));
     while (kept.size() > config_.renditions_kept) kept.pop_front();
   }
-  const Signature sig = sign_message(key_, hashes);
-  data->set_sig(bytes_of(sig));
   {
     std::lock_guard lock(stats_mu_);
     stats_.pixels += pixels;
@@ -353,6 +363,11 @@ std::size_t Orchestrator::sessions() const {
 OrchestratorStats Orchestrator::stats() const {
   std::lock_guard lock(stats_mu_);
   return stats_;
+}
+
+void Orchestrator::set_tamper(RenditionTamper tamper) {
+  std::lock_guard lock(mu_);
+  tamper_ = std::move(tamper);
 }
 
 }  // namespace lp::orch

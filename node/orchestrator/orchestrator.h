@@ -60,6 +60,14 @@ struct OrchestratorStats {
   Rational ticket_value_recv = 0;           ///< EV credited, wei (livepeer_ticket_value_recv)
 };
 
+/// A test seam, never set by the node: changes a segment's renditions before they are hashed
+/// and signed (a cheating transcoder: black pictures, the wrong size, frames missing, pixels
+/// over-claimed), or after (bytes that no longer match the signature).
+struct RenditionTamper {
+  std::function<void(std::int64_t seq, std::vector<std::string>& bytes, std::vector<std::uint64_t>& pixels)> before_sign;
+  std::function<void(std::int64_t seq, std::vector<std::string>& bytes)> after_sign;
+};
+
 /// A segment that passed every check and was paid for: what is left is the work.
 struct AcceptedSegment {
   ::net::SegData segment;
@@ -108,6 +116,8 @@ class Orchestrator {
   std::size_t reap_idle();
   std::size_t sessions() const;
   OrchestratorStats stats() const;
+  /// Tests only: see RenditionTamper.
+  void set_tamper(RenditionTamper tamper);
 
   /// What a session's sender owes or has in credit (credit - debit), for tests and /status.
   Rational balance(const Address& sender, const std::string& session) { return recipient_.balances().balance(sender, session); }
@@ -130,6 +140,7 @@ class Orchestrator {
   std::map<std::string, std::shared_ptr<Session>> sessions_;  // guarded by mu_
   mutable std::mutex stats_mu_;
   OrchestratorStats stats_;  // guarded by stats_mu_
+  RenditionTamper tamper_;   // guarded by mu_
 };
 
 }  // namespace lp::orch

@@ -7,6 +7,7 @@
 #include "elements/gstlpticketpay.h"
 #include "elements/gstlpremotetranscode.h"
 #include "elements/gstlphlssink.h"
+#include "elements/gstlpverify.h"
 #include "plugins/livepeer/plugin.h"
 
 gboolean lp_plugin_init(GstPlugin* plugin) {
@@ -16,6 +17,7 @@ gboolean lp_plugin_init(GstPlugin* plugin) {
   ok |= GST_ELEMENT_REGISTER(lpticketpay, plugin);
   ok |= GST_ELEMENT_REGISTER(lpremote_transcode, plugin);
   ok |= GST_ELEMENT_REGISTER(lphlssink, plugin);
+  ok |= GST_ELEMENT_REGISTER(lpverify, plugin);
   return ok;
 }
 

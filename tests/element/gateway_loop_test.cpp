@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "elements/common/gst_ptr.h"
+#include "elements/gateway/verifier.h"
 #include "node/net/tls.h"
 #include "node/orchestrator/grpc_server.h"
 #include "node/orchestrator/http_server.h"
@@ -70,13 +71,14 @@ class GatewayLoop : public test::PaymentWorld {
   }
 
   /// Runs the gop2 clip through the gateway pipeline; returns the error text, empty on success.
-  std::string run(const std::string& orchestrators, const std::string& hls) {
+  std::string run(const std::string& orchestrators, const std::string& hls, const std::string& verify = "") {
     const std::string desc =
         "filesrc location=\"" + test::media("live-1080p30-h264-aac-16s-gop2.ts") +
         "\" ! tsdemux name=d d. ! queue ! h264parse ! seg.video d. ! queue ! aacparse ! seg.audio "
         "lpsegmenter name=seg stream-id=looptest ! lpticketpay name=pay key-file=\"" + key_file + "\" ledger=\"" +
         dir.file("ledger.db") + "\" ! lpremote-transcode name=rt orchestrators=" + orchestrators +
-        " profiles=P240p30fps16x9,P360p30fps16x9 suspend-seconds=600 ! lphlssink location=\"" + hls +
+        " profiles=P240p30fps16x9,P360p30fps16x9 suspend-seconds=600 ! " + (verify.empty() ? "" : verify + " ! ") +
+        "lphlssink location=\"" + hls +
         "\" playlist-length=0";
     GError* err = nullptr;
     gst::ObjectPtr<GstElement> p(gst_parse_launch(desc.c_str(), &err));
@@ -121,6 +123,8 @@ class GatewayLoop : public test::PaymentWorld {
     gateway_balance = balance ? balance : "";
     g_free(ev);
     g_free(balance);
+    if (gst::ObjectPtr<GstElement> v(gst_bin_get_by_name(GST_BIN(p.get()), "verify")); v)
+      g_object_get(v.get(), "verified", &verified, "failed", &verify_failed, nullptr);
     gst_element_set_state(p.get(), GST_STATE_NULL);
     return error;
   }
@@ -143,12 +147,13 @@ class GatewayLoop : public test::PaymentWorld {
   std::vector<std::string> warnings;
   std::string ev_sent, gateway_balance;
   guint64 tickets_sent = 0;
+  guint64 verified = 0, verify_failed = 0;
 };
 
 TEST_F(GatewayLoop, Gop2Clip_GivenTwoOrchestrators_HlsForEveryRenditionAndBooksBalance) {
   LiveOrchestrator o1(*ledger, *queue, {1000, 1}), o2(*ledger, *queue, {1500, 1});
   const std::string hls = dir.file("hls");
-  ASSERT_EQ(run(o1.target + "," + o2.target, hls), "");
+  ASSERT_EQ(run(o1.target + "," + o2.target, hls, "lpverify name=verify sample=1"), "");
   EXPECT_TRUE(warnings.empty()) << warnings.front();
 
   // HLS: a multivariant playlist naming the source and both renditions; each media playlist
@@ -186,6 +191,8 @@ TEST_F(GatewayLoop, Gop2Clip_GivenTwoOrchestrators_HlsForEveryRenditionAndBooksB
   EXPECT_GT(s1.segments_transcoded, 0u);
   EXPECT_GT(s2.segments_transcoded, 0u);
   EXPECT_EQ(s1.segments_transcoded + s2.segments_transcoded, source_seqs.size());
+  EXPECT_EQ(verified, source_seqs.size());  // every segment, pictures compared on each
+  EXPECT_EQ(verify_failed, 0u);
   EXPECT_GT(tickets_sent, 0u);
   EXPECT_GT(s1.ticket_value_recv, 0);
   EXPECT_EQ(tickets_sent, s1.tickets_recv + s2.tickets_recv);
@@ -193,6 +200,76 @@ TEST_F(GatewayLoop, Gop2Clip_GivenTwoOrchestrators_HlsForEveryRenditionAndBooksB
   const Rational fees = Rational(s1.pixels) * 1000 + Rational(s2.pixels) * 1500;
   EXPECT_EQ(gateway_balance, to_string(s1.ticket_value_recv + s2.ticket_value_recv - fees));
 }
+
+/// How an orchestrator cheats (test code only: the real server with a tampering transcoder).
+enum class Cheat { black_pictures, wrong_resolution, too_few_frames, bad_signature };
+
+class GatewayCheat : public GatewayLoop, public ::testing::WithParamInterface<Cheat> {};
+
+TEST_P(GatewayCheat, Gop2Clip_GivenACheatingOrchestrator_CaughtSuspendedAndRedoneByTheHonestOne) {
+  // The cheater is the cheaper one, so it gets segments first.
+  LiveOrchestrator cheater(*ledger, *queue, {1000, 1}), honest(*ledger, *queue, {1500, 1});
+  const Cheat cheat = GetParam();
+  cheater.o->set_tamper(orch::RenditionTamper{
+      [cheat](std::int64_t, std::vector<std::string>& bytes, std::vector<std::uint64_t>& pixels) {
+        const MediaProbe m = probe_segment(bytes[0]);
+        if (cheat == Cheat::black_pictures) bytes[0] = test::pattern_segment("black", m.width, m.height, m.frames);
+        if (cheat == Cheat::wrong_resolution) bytes[0] = test::pattern_segment("ball", 320, 180, m.frames);
+        if (cheat == Cheat::too_few_frames) bytes[0] = test::pattern_segment("ball", m.width, m.height, m.frames / 2);
+        if (cheat == Cheat::bad_signature) return;
+        const MediaProbe t = probe_segment(bytes[0]);  // claims exactly what it returns
+        pixels[0] = static_cast<std::uint64_t>(t.frames) * static_cast<std::uint64_t>(t.width) *
+                    static_cast<std::uint64_t>(t.height);
+      },
+      [cheat](std::int64_t, std::vector<std::string>& bytes) {
+        if (cheat == Cheat::bad_signature) bytes[1][bytes[1].size() / 2] ^= 1;
+      }});
+  const std::string hls = dir.file("hls");
+  ASSERT_EQ(run(cheater.target + "," + honest.target, hls, "lpverify name=verify sample=1"), "");
+  // Caught: at least one failure, warnings name it, and the cheater is not used again.
+  EXPECT_GE(verify_failed, 1u);
+  EXPECT_LE(cheater.o->stats().segments_transcoded, 3u);  // what was in flight when it was caught
+  bool warned = false;
+  for (const auto& w : warnings) warned |= w.find("failed verification") != std::string::npos;
+  EXPECT_TRUE(warned);
+  // Nothing of its work is published: every segment in order, each rendition the source's
+  // frames at the rung's size and pictures like the source's.
+  bool ended = false;
+  const std::vector<int> seqs = playlist_seqs(hls + "/P240p30fps16x9/index.m3u8", &ended);
+  EXPECT_TRUE(ended);
+  ASSERT_GE(seqs.size(), 8u);
+  for (std::size_t i = 0; i < seqs.size(); ++i) EXPECT_EQ(seqs[i], static_cast<int>(i));
+  EXPECT_EQ(verified, seqs.size());
+  for (int seq : seqs) {
+    SCOPED_TRACE("seq " + std::to_string(seq));
+    const std::string src = read_file(hls + "/source/" + std::to_string(seq) + ".ts");
+    for (const char* r : {"P240p30fps16x9", "P360p30fps16x9"}) {
+      const std::string rendition = read_file(hls + "/" + r + "/" + std::to_string(seq) + ".ts");
+      const MediaProbe m = probe_segment(rendition);
+      EXPECT_EQ(m.frames, probe_segment(src).frames);
+      EXPECT_GT(luma_psnr(probe_segment(src, m.width, m.height), probe_segment(rendition, m.width, m.height)), 25.0);
+    }
+  }
+  EXPECT_EQ(honest.o->stats().segments_transcoded + cheater.o->stats().segments_transcoded, seqs.size() + verify_failed);
+  // The books still add up: the cheater was paid for what it returned (the gateway cannot
+  // take tickets back), and what is left with each is credit minus its claimed fees.
+  const orch::OrchestratorStats c = cheater.o->stats(), h = honest.o->stats();
+  EXPECT_EQ(ev_sent, to_string(c.ticket_value_recv + h.ticket_value_recv));
+  EXPECT_EQ(gateway_balance,
+            to_string(c.ticket_value_recv + h.ticket_value_recv - Rational(c.pixels) * 1000 - Rational(h.pixels) * 1500));
+}
+
+INSTANTIATE_TEST_SUITE_P(Cheats, GatewayCheat,
+                         ::testing::Values(Cheat::black_pictures, Cheat::wrong_resolution, Cheat::too_few_frames,
+                                           Cheat::bad_signature),
+                         [](const auto& param_info) {
+                           switch (param_info.param) {
+                             case Cheat::black_pictures: return "BlackPictures";
+                             case Cheat::wrong_resolution: return "WrongResolution";
+                             case Cheat::too_few_frames: return "TooFewFrames";
+                             default: return "BadSignature";
+                           }
+                         });
 
 TEST_F(GatewayLoop, Gop2Clip_GivenADeadOrchestratorFirst_TheLiveOneDoesEverySegment) {
   LiveOrchestrator live(*ledger, *queue, {1000, 1});

@@ -88,4 +88,34 @@ inline int count_frames(const std::string& file, const char* stream) {
   return s.empty() ? 0 : std::stoi(s);
 }
 
+/// A buffer's bytes.
+inline std::string buffer_string(GstBuffer* b) {
+  GstMapInfo map;
+  if (!gst_buffer_map(b, &map, GST_MAP_READ)) return {};
+  std::string s(reinterpret_cast<const char*>(map.data), map.size);
+  gst_buffer_unmap(b, &map);
+  return s;
+}
+
+/// An H.264 MPEG-TS segment of `frames` frames of a videotestsrc pattern (black, smpte, ball...):
+/// what a cheating transcoder returns instead of the source's pictures.
+inline std::string pattern_segment(const char* pattern, int width, int height, unsigned frames) {
+  const std::string desc = "videotestsrc pattern=" + std::string(pattern) + " num-buffers=" + std::to_string(frames) +
+                           " ! video/x-raw,width=" + std::to_string(width) + ",height=" + std::to_string(height) +
+                           ",framerate=30/1 ! x264enc speed-preset=ultrafast bframes=0 ! h264parse ! mpegtsmux ! "
+                           "appsink name=out sync=false";
+  GstElement* p = gst_parse_launch(desc.c_str(), nullptr);
+  GstElement* sink = gst_bin_get_by_name(GST_BIN(p), "out");
+  gst_element_set_state(p, GST_STATE_PLAYING);
+  std::string out;
+  while (GstSample* s = gst_app_sink_pull_sample(GST_APP_SINK(sink))) {
+    out += buffer_string(gst_sample_get_buffer(s));
+    gst_sample_unref(s);
+  }
+  gst_element_set_state(p, GST_STATE_NULL);
+  gst_object_unref(sink);
+  gst_object_unref(p);
+  return out;
+}
+
 }  // namespace lp::test

@@ -15,32 +15,6 @@
 namespace lp::gw {
 namespace {
 
-std::string bytes_of(GstBuffer* b) {
-  GstMapInfo map;
-  EXPECT_TRUE(gst_buffer_map(b, &map, GST_MAP_READ));
-  std::string s(reinterpret_cast<const char*>(map.data), map.size);
-  gst_buffer_unmap(b, &map);
-  return s;
-}
-
-/// An H.264 MPEG-TS segment of `frames` frames of a test pattern.
-std::string pattern_segment(const char* pattern, int width, int height, unsigned frames) {
-  const std::string desc = "videotestsrc pattern=" + std::string(pattern) + " num-buffers=" + std::to_string(frames) +
-                           " ! video/x-raw,width=" + std::to_string(width) + ",height=" + std::to_string(height) +
-                           ",framerate=30/1 ! x264enc speed-preset=ultrafast bframes=0 ! h264parse ! mpegtsmux ! "
-                           "appsink name=out sync=false";
-  gst::ObjectPtr<GstElement> p(gst_parse_launch(desc.c_str(), nullptr));
-  gst::ObjectPtr<GstElement> sink(gst_bin_get_by_name(GST_BIN(p.get()), "out"));
-  gst_element_set_state(p.get(), GST_STATE_PLAYING);
-  std::string out;
-  while (GstSample* s = gst_app_sink_pull_sample(GST_APP_SINK(sink.get()))) {
-    out += bytes_of(gst_sample_get_buffer(s));
-    gst_sample_unref(s);
-  }
-  gst_element_set_state(p.get(), GST_STATE_NULL);
-  return out;
-}
-
 class VerifierTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -58,9 +32,9 @@ class VerifierTest : public ::testing::Test {
     std::vector<media::Rendition> out;
     std::string error;
     EXPECT_TRUE(engine.transcode(clip->segments[1].get(), &out, &error)) << error;
-    source = bytes_of(clip->segments[1].get());
+    source = test::buffer_string(clip->segments[1].get());
     kept.clear();
-    for (auto& r : out) kept.push_back(bytes_of(r.ts.get()));
+    for (auto& r : out) kept.push_back(test::buffer_string(r.ts.get()));
     VerifyRequest req;
     req.source = source;
     for (std::size_t i = 0; i < out.size(); ++i)
@@ -137,7 +111,7 @@ TEST_F(VerifierTest, Resolution_GivenA144pRenditionFor240p_Fails) {
 TEST_F(VerifierTest, Frames_GivenHalfTheFrames_Fails) {
   VerifyRequest req = honest();
   const unsigned frames = lp_buffer_get_segment_meta(clip->segments[1].get())->video_frames;
-  substitute(req, 0, pattern_segment("smpte", 426, 240, frames / 2));
+  substitute(req, 0, test::pattern_segment("smpte", 426, 240, frames / 2));
   const Verdict v = verifier.verify(req);
   EXPECT_NE(v.reason.find("frames, expected " + std::to_string(frames)), std::string::npos) << v.reason;
 }
@@ -147,7 +121,7 @@ TEST_F(VerifierTest, Pictures_GivenBlackOrUnrelatedVideoOfTheRightShape_FailOnly
   for (const char* pattern : {"black", "smpte", "ball"}) {
     SCOPED_TRACE(pattern);
     VerifyRequest req = honest();
-    substitute(req, 0, pattern_segment(pattern, 426, 240, frames));
+    substitute(req, 0, test::pattern_segment(pattern, 426, 240, frames));
     EXPECT_TRUE(verifier.verify(req).ok);  // every other check passes: only pictures tell
     req.compare_pictures = true;
     const Verdict v = verifier.verify(req);
