@@ -17,7 +17,8 @@
  * one MPEG-TS buffer per profile with an #LpRenditionMeta (seq, profile, claimed pixels,
  * orchestrator address, result signature) and the source's #LpSegmentMeta. A segment no
  * orchestrator could do is posted as a warning and announced downstream with an
- * "lp-segment-skipped" event. An upstream "lp-verify-failed" event (from lpverify) suspends
+ * "lp-segment-skipped" event. Each segment is also posted as an element message "lp-segment"
+ * (seq, ok, orchestrator, target, seconds, attempts, error) when it goes downstream. An upstream "lp-verify-failed" event (from lpverify) suspends
  * the orchestrator and has the segment done again elsewhere.
  *
  * ## Example launch line
@@ -266,6 +267,16 @@ static void output_loop(LpRemoteTranscode* self) {
     GstBufferList* list = ok ? make_list(*next, p->ladder) : nullptr;
     p->pushing = true;
     lock.unlock();
+    const lp::gw::RemoteOutcome& o = *next->outcome;
+    // One message per segment, in order, for applications (lpnode logs it).
+    gst_element_post_message(
+        GST_ELEMENT(self),
+        gst_message_new_element(
+            GST_OBJECT(self),
+            gst_structure_new("lp-segment", "seq", G_TYPE_INT64, seq, "ok", G_TYPE_BOOLEAN, ok, "orchestrator",
+                              G_TYPE_STRING, ok ? lp::to_checksum(o.orchestrator).c_str() : "", "target", G_TYPE_STRING,
+                              o.orchestrator_target.c_str(), "seconds", G_TYPE_DOUBLE, o.seconds, "attempts", G_TYPE_INT,
+                              o.attempts, "error", G_TYPE_STRING, error.c_str(), nullptr)));
     GstFlowReturn ret = GST_FLOW_OK;
     if (ok)
       ret = gst_pad_push_list(self->srcpad, list);

@@ -31,9 +31,15 @@ Result<std::optional<std::string>> passphrase_from(const Args& args);
 /// The key of --key-file (raw hex or keystore v3, with passphrase_from's passphrase).
 Result<PrivateKey> key_from(const Args& args);
 
+/// An integer flag of at least `min`, or `fallback` when absent.
+Result<std::int64_t> int_flag(const Args& args, const char* name, std::int64_t fallback, std::int64_t min);
+/// "host:port" (port 0-65535).
+bool split_host_port(const std::string& addr, std::string* host, int* port);
+
 int pm_main(const std::vector<std::string>& argv);
 int ledger_main(const std::vector<std::string>& argv);
 int transcode_main(const std::vector<std::string>& argv);
 int orchestrator_main(const std::vector<std::string>& argv);
+int gateway_main(const std::vector<std::string>& argv);
 
 }  // namespace lp::node

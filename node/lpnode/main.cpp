@@ -17,6 +17,7 @@ Commands:
   ledger        the embedded local ledger and the winning-ticket queue
   transcode     a video file into a Livepeer ABR ladder, segment by segment, as an orchestrator does
   orchestrator  the orchestrator service: gRPC + HTTPS, payment before work, transcoding
+  gateway       a live stream in (SRT, file), paid remote transcoding, verification, HLS out
 
 Run `lpnode <command> --help` for its flags and examples. Every flag can also be set in the
 environment as LP_<FLAG> (for example LP_KEY_FILE for --key-file).
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
     if (cmd == "ledger") return lp::node::ledger_main(args);
     if (cmd == "transcode") return lp::node::transcode_main(args);
     if (cmd == "orchestrator") return lp::node::orchestrator_main(args);
+    if (cmd == "gateway") return lp::node::gateway_main(args);
   } catch (const std::exception& e) {
     return lp::node::fail(cmd, std::string("internal error: ") + e.what(), lp::node::kExitFailed);
   }

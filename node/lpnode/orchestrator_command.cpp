@@ -58,32 +58,6 @@ Example (the local ledger funded by `lpnode ledger fund` for the gateway):
 
 std::atomic<int> g_stop{0};
 
-Result<std::int64_t> int_flag(const Args& args, const char* name, std::int64_t fallback, std::int64_t min) {
-  auto v = args.get(name);
-  if (!v) return fallback;
-  try {
-    std::size_t used = 0;
-    const long long n = std::stoll(*v, &used);
-    if (used == v->size() && n >= min) return static_cast<std::int64_t>(n);
-  } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): reported below
-  }
-  return make_error(ErrorKind::invalid_input, "usage",
-                    std::string("--") + name + " must be an integer of at least " + std::to_string(min));
-}
-
-bool split_host_port(const std::string& addr, std::string* host, int* port) {
-  const auto colon = addr.rfind(':');
-  if (colon == std::string::npos || colon == 0) return false;
-  *host = addr.substr(0, colon);
-  try {
-    std::size_t used = 0;
-    *port = std::stoi(addr.substr(colon + 1), &used);
-    return used == addr.size() - colon - 1 && *port >= 0 && *port <= 65535;
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-
 }  // namespace
 
 int orchestrator_main(const std::vector<std::string>& argv) {
