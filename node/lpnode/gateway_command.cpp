@@ -17,6 +17,7 @@
 
 #include "elements/common/gst_ptr.h"
 #include "elements/transcode/profiles.h"
+#include "node/gateway/push_ingest.h"
 #include "node/lpnode/cli_util.h"
 #include "payment/ledger/local_ledger.h"
 #include "plugins/livepeer/plugin.h"
@@ -34,6 +35,9 @@ from a file), cuts it into segments, pays orchestrators with tickets from the ga
 on the local ledger, has each segment transcoded by one of them (retrying elsewhere when one
 fails), verifies every result, and writes HLS that it serves over HTTP:
   http://<http-addr>/hls/index.m3u8     multivariant playlist (the source and every profile)
+It also takes go-livepeer's HTTP push on the same address: PUT /live/<name>/<seq>.ts with a
+whole MPEG-TS segment answers with the renditions (multipart/mixed when asked with
+`Accept: multipart/mixed`), written to HLS under <hls-dir>/<name>/ as well.
 One line per segment goes to stderr; a JSON summary (segments, tickets, EV sent, credit left)
 to stdout at the end. The stream's end (the SRT caller leaving, the file's end) or SIGINT /
 SIGTERM stops it cleanly: segments in flight finish, playlists get EXT-X-ENDLIST, exit 0.
@@ -44,7 +48,7 @@ Flags:
                          --passphrase-file for a keystore)
   --ledger FILE          the local ledger with the gateway's deposit (`lpnode ledger fund`)
   --input URI|FILE       srt://:PORT?mode=listener (the default, port 9000), srt://HOST:PORT for
-                         a caller, or an MPEG-TS file
+                         a caller, an MPEG-TS file, or none (HTTP push only)
   --profiles LIST|FILE   preset names, ladder JSON or a .json ladder file
                          (default P240p30fps16x9,P360p30fps16x9)
   --http-addr H:P        where HLS is served (default 127.0.0.1:8935; port 0: any free port)
@@ -63,12 +67,14 @@ Example (orchestrator running as in `lpnode orchestrator --help`, gateway funded
     --http-addr 127.0.0.1:8080 --input 'srt://:9000?mode=listener'
   ffmpeg -re -i input.ts -c copy -f mpegts 'srt://127.0.0.1:9000?pkt_size=1316'
   # then play http://127.0.0.1:8080/hls/index.m3u8
+  curl -T 0.ts -H 'Accept: multipart/mixed' http://127.0.0.1:8080/live/cam1/0.ts   # HTTP push
 )";
 
 struct Gateway {
   GMainLoop* loop = nullptr;
   GstElement* pipeline = nullptr;
   GstElement* segmenter = nullptr;
+  bool streaming = false;  // a stream input (not HTTP push only)
   int exit_code = kExitOk;
   int interrupts = 0;
   std::uint64_t segments = 0, skipped = 0;
@@ -160,7 +166,10 @@ gboolean on_signal(gpointer data) {
   auto* g = static_cast<Gateway*>(data);
   if (++g->interrupts == 1) {
     std::fprintf(stderr, "lpnode gateway: stopping: finishing segments in flight (again to quit at once)\n");
-    gst_element_send_event(g->pipeline, gst_event_new_eos());
+    if (g->streaming)
+      gst_element_send_event(g->pipeline, gst_event_new_eos());  // the bus's EOS ends the loop
+    else
+      g_main_loop_quit(g->loop);  // HTTP push only: its streams are ended after the loop
   } else {
     g->exit_code = kExitFailed;
     g_main_loop_quit(g->loop);
@@ -237,7 +246,8 @@ int gateway_main(const std::vector<std::string>& argv) {
     return fail(cmd, "--http-addr must be HOST:PORT", kExitUsage);
   const std::string input = args.get("input").value_or("srt://:9000?mode=listener");
   const bool srt = input.rfind("srt://", 0) == 0;
-  if (!srt && !fs::is_regular_file(input)) return fail(cmd, "--input: no such file: " + input, kExitUsage);
+  const bool push_only = input == "none";
+  if (!srt && !push_only && !fs::is_regular_file(input)) return fail(cmd, "--input: no such file: " + input, kExitUsage);
   if (auto ledger = ledger::LocalLedger::open(*ledger_path); !ledger)
     return fail(cmd, *ledger_path + ": " + ledger.error().message, kExitFailed);
   const std::string hls_dir = args.get("hls-dir").value_or("hls");
@@ -251,34 +261,52 @@ int gateway_main(const std::vector<std::string>& argv) {
                              "https://livepeer.org");
   Gateway g;
   g.pipeline = gst_pipeline_new("gateway");
-  GstElement* src = gst_element_factory_make(srt ? "srtsrc" : "filesrc", "input");
-  GstElement* demux = gst_element_factory_make("tsdemux", nullptr);
-  g.segmenter = gst_element_factory_make("lpsegmenter", nullptr);
-  GstElement* pay = gst_element_factory_make("lpticketpay", "pay");
-  GstElement* remote = gst_element_factory_make("lpremote-transcode", nullptr);
-  GstElement* verify = gst_element_factory_make("lpverify", "verify");
-  GstElement* sink = gst_element_factory_make("lphlssink", nullptr);
-  if (!src || !demux || !g.segmenter || !pay || !remote || !verify || !sink)
-    return fail(cmd, std::string("a GStreamer element is missing (") + (srt ? "srtsrc: gstreamer1.0-plugins-bad" : "filesrc") +
-                         ", tsdemux: gstreamer1.0-plugins-bad); run scripts/setup.sh",
-                kExitFailed);
-  g_object_set(src, srt ? "uri" : "location", input.c_str(), nullptr);
-  g_object_set(g.segmenter, "stream-id", args.get("stream-name").value_or("live").c_str(), nullptr);
-  g_object_set(pay, "key-file", args.get("key-file")->c_str(), "ledger", ledger_path->c_str(), "max-price-per-unit",
-               static_cast<guint64>(*max_price), "pixels-per-unit", static_cast<guint64>(*pixels_per_unit), nullptr);
-  if (passphrase && *passphrase) g_object_set(pay, "password", (*passphrase)->c_str(), nullptr);
-  g_object_set(remote, "orchestrators", orchestrators->c_str(), "profiles", profiles.c_str(), "max-in-flight",
-               static_cast<guint>(*in_flight), nullptr);
-  g_object_set(verify, "sample", static_cast<guint>(*sample), nullptr);
-  g_object_set(sink, "location", hls_dir.c_str(), "playlist-length", static_cast<guint>(*playlist_length), nullptr);
-  gst_bin_add_many(GST_BIN(g.pipeline), src, demux, g.segmenter, pay, remote, verify, sink, nullptr);
-  if (!gst_element_link(src, demux) || !gst_element_link_many(g.segmenter, pay, remote, verify, sink, nullptr))
-    return fail(cmd, "cannot link the gateway pipeline", kExitFailed);
-  g_signal_connect(demux, "pad-added", G_CALLBACK(on_demux_pad), &g);
+  GstElement* pay = nullptr;
+  GstElement* verify = nullptr;
+  g.streaming = !push_only;
+  if (!push_only) {
+    GstElement* src = gst_element_factory_make(srt ? "srtsrc" : "filesrc", "input");
+    GstElement* demux = gst_element_factory_make("tsdemux", nullptr);
+    g.segmenter = gst_element_factory_make("lpsegmenter", nullptr);
+    pay = gst_element_factory_make("lpticketpay", "pay");
+    GstElement* remote = gst_element_factory_make("lpremote-transcode", nullptr);
+    verify = gst_element_factory_make("lpverify", "verify");
+    GstElement* sink = gst_element_factory_make("lphlssink", nullptr);
+    if (!src || !demux || !g.segmenter || !pay || !remote || !verify || !sink)
+      return fail(cmd, std::string("a GStreamer element is missing (") + (srt ? "srtsrc: gstreamer1.0-plugins-bad" : "filesrc") +
+                           ", tsdemux: gstreamer1.0-plugins-bad); run scripts/setup.sh",
+                  kExitFailed);
+    g_object_set(src, srt ? "uri" : "location", input.c_str(), nullptr);
+    g_object_set(g.segmenter, "stream-id", args.get("stream-name").value_or("live").c_str(), nullptr);
+    g_object_set(pay, "key-file", args.get("key-file")->c_str(), "ledger", ledger_path->c_str(), "max-price-per-unit",
+                 static_cast<guint64>(*max_price), "pixels-per-unit", static_cast<guint64>(*pixels_per_unit), nullptr);
+    if (passphrase && *passphrase) g_object_set(pay, "password", (*passphrase)->c_str(), nullptr);
+    g_object_set(remote, "orchestrators", orchestrators->c_str(), "profiles", profiles.c_str(), "max-in-flight",
+                 static_cast<guint>(*in_flight), nullptr);
+    g_object_set(verify, "sample", static_cast<guint>(*sample), nullptr);
+    g_object_set(sink, "location", hls_dir.c_str(), "playlist-length", static_cast<guint>(*playlist_length), nullptr);
+    gst_bin_add_many(GST_BIN(g.pipeline), src, demux, g.segmenter, pay, remote, verify, sink, nullptr);
+    if (!gst_element_link(src, demux) || !gst_element_link_many(g.segmenter, pay, remote, verify, sink, nullptr))
+      return fail(cmd, "cannot link the gateway pipeline", kExitFailed);
+    g_signal_connect(demux, "pad-added", G_CALLBACK(on_demux_pad), &g);
+  }
 
   // HLS over HTTP, on the same main loop as the pipeline's bus and the signals.
   SoupServer* server = soup_server_new("server-header", "lpnode-gateway", nullptr);
   soup_server_add_handler(server, "/hls", on_hls, const_cast<std::string*>(&hls_dir), nullptr);
+  gw::PushConfig push_config;
+  push_config.orchestrators = *orchestrators;
+  push_config.profiles = profiles;
+  push_config.key_file = *args.get("key-file");
+  if (passphrase && *passphrase) push_config.password = **passphrase;
+  push_config.ledger = *ledger_path;
+  push_config.hls_dir = hls_dir;
+  push_config.max_price_per_unit = static_cast<guint64>(*max_price);
+  push_config.pixels_per_unit = static_cast<guint64>(*pixels_per_unit);
+  push_config.verify_sample = static_cast<guint>(*sample);
+  push_config.max_in_flight = static_cast<guint>(*in_flight);
+  gw::PushIngest push(push_config);
+  push.attach(server);
   GError* err = nullptr;
   GInetAddress* addr = g_inet_address_new_from_string(http_host == "localhost" ? "127.0.0.1" : http_host.c_str());
   if (!addr) return fail(cmd, "--http-addr: not an IP address: " + http_host, kExitUsage);
@@ -300,7 +328,7 @@ int gateway_main(const std::vector<std::string>& argv) {
   gst_bus_add_watch(bus.get(), on_bus, &g);
   g_unix_signal_add(SIGINT, on_signal, &g);
   g_unix_signal_add(SIGTERM, on_signal, &g);
-  if (gst_element_set_state(g.pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+  if (!push_only && gst_element_set_state(g.pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     // The reason is on the bus.
     gst::MessagePtr m(gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR));
     if (m) on_bus(bus.get(), m.get(), &g);
@@ -310,22 +338,31 @@ int gateway_main(const std::vector<std::string>& argv) {
   const std::string hls_url = "http://" + http_host + ":" + std::to_string(bound_port) + "/hls/index.m3u8";
   std::printf("{\"input\":\"%s\",\"hls\":\"%s\"}\n", input.c_str(), hls_url.c_str());
   std::fflush(stdout);
-  std::fprintf(stderr, "lpnode gateway: %s %s, HLS at %s\n", srt ? "listening on" : "reading", input.c_str(),
-               hls_url.c_str());
+  std::fprintf(stderr, "lpnode gateway: %s%s, HLS at %s, HTTP push at http://%s:%d/live/<name>/<seq>.ts\n",
+               push_only ? "no stream input" : srt ? "listening on" : "reading", push_only ? "" : (" " + input).c_str(),
+               hls_url.c_str(), http_host.c_str(), bound_port);
   g_main_loop_run(g.loop);
   gst_element_set_state(g.pipeline, GST_STATE_NULL);
+  push.stop();
 
   guint64 tickets = 0, verified = 0, failed = 0;
   gchar* ev = nullptr;
   gchar* balance = nullptr;
-  g_object_get(pay, "tickets-sent", &tickets, "ev-sent", &ev, "balance", &balance, nullptr);
-  g_object_get(verify, "verified", &verified, "failed", &failed, nullptr);
+  if (pay) g_object_get(pay, "tickets-sent", &tickets, "ev-sent", &ev, "balance", &balance, nullptr);
+  if (verify) g_object_get(verify, "verified", &verified, "failed", &failed, nullptr);
+  std::string pushed = "{";
+  for (const auto& [name, t] : push.totals()) {
+    if (pushed.size() > 1) pushed += ",";
+    pushed += "\"" + name + "\":{\"segments\":" + std::to_string(t.segments) +
+              ",\"tickets_sent\":" + std::to_string(t.tickets_sent) + ",\"ev_sent\":\"" + t.ev_sent + "\"}";
+  }
+  pushed += "}";
   std::printf(
       "{\"segments\":%llu,\"skipped\":%llu,\"verified\":%llu,\"verify_failed\":%llu,\"tickets_sent\":%llu,"
-      "\"ev_sent\":\"%s\",\"credit_left\":\"%s\",\"hls\":\"%s\"}\n",
+      "\"ev_sent\":\"%s\",\"credit_left\":\"%s\",\"hls\":\"%s\",\"push\":%s}\n",
       static_cast<unsigned long long>(g.segments), static_cast<unsigned long long>(g.skipped),
       static_cast<unsigned long long>(verified), static_cast<unsigned long long>(failed),
-      static_cast<unsigned long long>(tickets), ev ? ev : "0", balance ? balance : "0", hls_dir.c_str());
+      static_cast<unsigned long long>(tickets), ev ? ev : "0", balance ? balance : "0", hls_dir.c_str(), pushed.c_str());
   g_free(ev);
   g_free(balance);
   gst_object_unref(g.pipeline);
