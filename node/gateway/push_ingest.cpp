@@ -142,7 +142,27 @@ struct PushIngest::Stream : std::enable_shared_from_this<PushIngest::Stream> {
   }
 };
 
-PushIngest::PushIngest(PushConfig config) : config_(std::move(config)) {}
+PaidTranscoding add_paid_transcoding(GstBin* bin, const GatewayConfig& config) {
+  GstElement* pay = gst_element_factory_make("lpticketpay", nullptr);
+  GstElement* remote = gst_element_factory_make("lpremote-transcode", nullptr);
+  GstElement* verify = gst_element_factory_make("lpverify", nullptr);
+  if (!pay || !remote || !verify) {
+    for (GstElement* e : {pay, remote, verify})
+      if (e) gst_object_unref(gst_object_ref_sink(e));
+    return {};
+  }
+  g_object_set(pay, "key-file", config.key_file.c_str(), "ledger", config.ledger.c_str(), "max-price-per-unit",
+               config.max_price_per_unit, "pixels-per-unit", config.pixels_per_unit, nullptr);
+  if (!config.password.empty()) g_object_set(pay, "password", config.password.c_str(), nullptr);
+  g_object_set(remote, "orchestrators", config.orchestrators.c_str(), "profiles", config.profiles.c_str(),
+               "max-in-flight", config.max_in_flight, nullptr);
+  g_object_set(verify, "sample", config.verify_sample, nullptr);
+  gst_bin_add_many(bin, pay, remote, verify, nullptr);
+  gst_element_link_many(pay, remote, verify, nullptr);
+  return {pay, remote, verify};
+}
+
+PushIngest::PushIngest(GatewayConfig config) : config_(std::move(config)) {}
 
 PushIngest::~PushIngest() { stop(); }
 
@@ -200,28 +220,25 @@ PushIngest::Stream* PushIngest::stream_for(const std::string& name, std::string*
   s->hls = std::make_unique<HlsWriter>(config_.hls_dir + "/" + name, 0);
   s->pipeline = gst_pipeline_new(("push-" + name).c_str());
   s->appsrc = gst_element_factory_make("appsrc", nullptr);
-  GstElement* pay = gst_element_factory_make("lpticketpay", nullptr);
-  GstElement* remote = gst_element_factory_make("lpremote-transcode", nullptr);
-  GstElement* verify = gst_element_factory_make("lpverify", nullptr);
   GstElement* sink = gst_element_factory_make("appsink", nullptr);
-  if (!s->appsrc || !pay || !remote || !verify || !sink) {
-    *error = "a GStreamer element is missing";
+  if (!s->appsrc || !sink) {
+    *error = "a GStreamer element is missing (appsrc, appsink: gstreamer1.0-plugins-base)";
+    return nullptr;
+  }
+  gst_bin_add_many(GST_BIN(s->pipeline), s->appsrc, sink, nullptr);
+  const PaidTranscoding chain = add_paid_transcoding(GST_BIN(s->pipeline), config_);
+  if (!chain.pay) {
+    *error = "the livepeer elements are missing";
     return nullptr;
   }
   gst_object_ref(s->appsrc);
-  s->pay = GST_ELEMENT(gst_object_ref(pay));
+  s->pay = GST_ELEMENT(gst_object_ref(chain.pay));
   gst::CapsPtr caps(gst_caps_from_string("video/mpegts,systemstream=(boolean)true,packetsize=(int)188"));
   g_object_set(s->appsrc, "caps", caps.get(), "format", GST_FORMAT_TIME, "is-live", FALSE, "max-bytes",
                static_cast<guint64>(0), nullptr);
-  g_object_set(pay, "key-file", config_.key_file.c_str(), "ledger", config_.ledger.c_str(), "max-price-per-unit",
-               config_.max_price_per_unit, "pixels-per-unit", config_.pixels_per_unit, nullptr);
-  if (!config_.password.empty()) g_object_set(pay, "password", config_.password.c_str(), nullptr);
-  g_object_set(remote, "orchestrators", config_.orchestrators.c_str(), "profiles", config_.profiles.c_str(),
-               "max-in-flight", config_.max_in_flight, nullptr);
-  g_object_set(verify, "sample", config_.verify_sample, nullptr);
   g_object_set(sink, "sync", FALSE, "emit-signals", FALSE, "buffer-list", TRUE, nullptr);  // a segment at a time
-  gst_bin_add_many(GST_BIN(s->pipeline), s->appsrc, pay, remote, verify, sink, nullptr);
-  gst_element_link_many(s->appsrc, pay, remote, verify, sink, nullptr);
+  gst_element_link(s->appsrc, chain.pay);
+  gst_element_link(chain.verify, sink);
   Stream* raw = s.get();
   // Verified segments: kept for their requests (and repeats), written to HLS.
   GstAppSinkCallbacks callbacks{};

@@ -19,7 +19,7 @@ typedef struct _SoupServerMessage SoupServerMessage;
 
 namespace lp::gw {
 
-struct PushConfig {
+struct GatewayConfig {
   std::string orchestrators;
   std::string profiles;
   std::string key_file;
@@ -33,9 +33,19 @@ struct PushConfig {
   std::size_t max_body = 300'000'000;  ///< go-livepeer MaxSegSize
 };
 
+/// The gateway's paid, verified transcoding as three linked elements in `bin`:
+/// lpticketpay ! lpremote-transcode ! lpverify, set from the config. nullptr members when an
+/// element is missing.
+struct PaidTranscoding {
+  GstElement* pay = nullptr;     ///< the first (link the segments into it)
+  GstElement* remote = nullptr;
+  GstElement* verify = nullptr;  ///< the last (link it to the sink)
+};
+PaidTranscoding add_paid_transcoding(GstBin* bin, const GatewayConfig& config);
+
 class PushIngest {
  public:
-  explicit PushIngest(PushConfig config);
+  explicit PushIngest(GatewayConfig config);
   ~PushIngest();
   PushIngest(const PushIngest&) = delete;
   PushIngest& operator=(const PushIngest&) = delete;
@@ -61,7 +71,7 @@ class PushIngest {
   void handle(SoupServerMessage* msg, const std::string& path);
   Stream* stream_for(const std::string& name, std::string* error);
 
-  PushConfig config_;
+  GatewayConfig config_;
   std::map<std::string, std::shared_ptr<Stream>> streams_;  // main context only
 };
 

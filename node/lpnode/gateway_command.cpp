@@ -259,6 +259,17 @@ int gateway_main(const std::vector<std::string>& argv) {
   gst_plugin_register_static(GST_VERSION_MAJOR, GST_VERSION_MINOR, "livepeer", "Livepeer network elements",
                              lp_plugin_init, LPNODE_VERSION, "LGPL", "livepeer-gst", "livepeer-gst",
                              "https://livepeer.org");
+  gw::GatewayConfig gateway_config;
+  gateway_config.orchestrators = *orchestrators;
+  gateway_config.profiles = profiles;
+  gateway_config.key_file = *args.get("key-file");
+  if (passphrase && *passphrase) gateway_config.password = **passphrase;
+  gateway_config.ledger = *ledger_path;
+  gateway_config.hls_dir = hls_dir;
+  gateway_config.max_price_per_unit = static_cast<guint64>(*max_price);
+  gateway_config.pixels_per_unit = static_cast<guint64>(*pixels_per_unit);
+  gateway_config.verify_sample = static_cast<guint>(*sample);
+  gateway_config.max_in_flight = static_cast<guint>(*in_flight);
   Gateway g;
   g.pipeline = gst_pipeline_new("gateway");
   GstElement* pay = nullptr;
@@ -268,44 +279,27 @@ int gateway_main(const std::vector<std::string>& argv) {
     GstElement* src = gst_element_factory_make(srt ? "srtsrc" : "filesrc", "input");
     GstElement* demux = gst_element_factory_make("tsdemux", nullptr);
     g.segmenter = gst_element_factory_make("lpsegmenter", nullptr);
-    pay = gst_element_factory_make("lpticketpay", "pay");
-    GstElement* remote = gst_element_factory_make("lpremote-transcode", nullptr);
-    verify = gst_element_factory_make("lpverify", "verify");
     GstElement* sink = gst_element_factory_make("lphlssink", nullptr);
-    if (!src || !demux || !g.segmenter || !pay || !remote || !verify || !sink)
+    if (!src || !demux || !g.segmenter || !sink)
       return fail(cmd, std::string("a GStreamer element is missing (") + (srt ? "srtsrc: gstreamer1.0-plugins-bad" : "filesrc") +
                            ", tsdemux: gstreamer1.0-plugins-bad); run scripts/setup.sh",
                   kExitFailed);
     g_object_set(src, srt ? "uri" : "location", input.c_str(), nullptr);
     g_object_set(g.segmenter, "stream-id", args.get("stream-name").value_or("live").c_str(), nullptr);
-    g_object_set(pay, "key-file", args.get("key-file")->c_str(), "ledger", ledger_path->c_str(), "max-price-per-unit",
-                 static_cast<guint64>(*max_price), "pixels-per-unit", static_cast<guint64>(*pixels_per_unit), nullptr);
-    if (passphrase && *passphrase) g_object_set(pay, "password", (*passphrase)->c_str(), nullptr);
-    g_object_set(remote, "orchestrators", orchestrators->c_str(), "profiles", profiles.c_str(), "max-in-flight",
-                 static_cast<guint>(*in_flight), nullptr);
-    g_object_set(verify, "sample", static_cast<guint>(*sample), nullptr);
     g_object_set(sink, "location", hls_dir.c_str(), "playlist-length", static_cast<guint>(*playlist_length), nullptr);
-    gst_bin_add_many(GST_BIN(g.pipeline), src, demux, g.segmenter, pay, remote, verify, sink, nullptr);
-    if (!gst_element_link(src, demux) || !gst_element_link_many(g.segmenter, pay, remote, verify, sink, nullptr))
-      return fail(cmd, "cannot link the gateway pipeline", kExitFailed);
+    gst_bin_add_many(GST_BIN(g.pipeline), src, demux, g.segmenter, sink, nullptr);
+    const gw::PaidTranscoding chain = gw::add_paid_transcoding(GST_BIN(g.pipeline), gateway_config);
+    pay = chain.pay;
+    verify = chain.verify;
+    if (!pay || !gst_element_link(src, demux) || !gst_element_link(g.segmenter, pay) || !gst_element_link(verify, sink))
+      return fail(cmd, "cannot build the gateway pipeline", kExitFailed);
     g_signal_connect(demux, "pad-added", G_CALLBACK(on_demux_pad), &g);
   }
 
   // HLS over HTTP, on the same main loop as the pipeline's bus and the signals.
   SoupServer* server = soup_server_new("server-header", "lpnode-gateway", nullptr);
   soup_server_add_handler(server, "/hls", on_hls, const_cast<std::string*>(&hls_dir), nullptr);
-  gw::PushConfig push_config;
-  push_config.orchestrators = *orchestrators;
-  push_config.profiles = profiles;
-  push_config.key_file = *args.get("key-file");
-  if (passphrase && *passphrase) push_config.password = **passphrase;
-  push_config.ledger = *ledger_path;
-  push_config.hls_dir = hls_dir;
-  push_config.max_price_per_unit = static_cast<guint64>(*max_price);
-  push_config.pixels_per_unit = static_cast<guint64>(*pixels_per_unit);
-  push_config.verify_sample = static_cast<guint>(*sample);
-  push_config.max_in_flight = static_cast<guint>(*in_flight);
-  gw::PushIngest push(push_config);
+  gw::PushIngest push(gateway_config);
   push.attach(server);
   GError* err = nullptr;
   GInetAddress* addr = g_inet_address_new_from_string(http_host == "localhost" ? "127.0.0.1" : http_host.c_str());
