@@ -6,7 +6,9 @@
 #                                                     the warm pipeline vs one per segment
 #   bash scripts/bench.sh orchestrator [ROUNDS]       a segment's round trip to an orchestrator on
 #                                                     loopback vs the same transcode done locally
-#   bash scripts/bench.sh                             all three
+#   bash scripts/bench.sh gateway [ROUNDS]            the whole gateway loop vs the local transcode
+#                                                     of the same ladder, and the per-segment delay
+#   bash scripts/bench.sh                             all of them
 # Exits non-zero when a ratio misses its target.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,6 +35,22 @@ print(f"  protocol and payment overhead = round trip - its own transcode = "
 sys.exit(0 if r['direct_overhead_pct'] < 5 and r['direct_overhead_ms'] < 20 else 1)
 PY
   [ "$what" = orchestrator ] && exit $status
+fi
+if [ "$what" = gateway ] || [ "$what" = all ]; then
+  out=$(build-release/tests/bench/gateway_bench tests/data/media/live-1080p30-h264-aac-16s-gop2.ts \
+          P240p30fps16x9,P360p30fps16x9 "${1:-3}")
+  python3 - "$out" <<'PY' || status=1
+import json, sys
+r = json.loads(sys.argv[1])
+print(f"the gop2 clip (16 s, 1080p30), ladder P240p30fps16x9,P360p30fps16x9, median of {r['rounds']} rounds:")
+print(f"  lpsegmenter ! lptranscode (local)                          {r['local_s']:.2f} s")
+print(f"  ... ! lpticketpay ! lpremote-transcode ! lpverify ! lphlssink {r['remote_s']:.2f} s")
+print(f"  throughput ratio local/remote = {r['throughput_ratio']:.3f} (target >= 0.9)")
+print(f"  per-segment delay at real time, segment complete -> HLS writer ({r['segments']} segments):")
+print(f"    median {r['delay_median_ms']:.0f} ms, p95 {r['delay_p95_ms']:.0f} ms")
+sys.exit(0 if r['throughput_ratio'] >= 0.9 else 1)
+PY
+  [ "$what" = gateway ] && exit $status
 fi
 if [ "$what" = transcode ] || [ "$what" = all ]; then
   python3 tests/bench/transcode_bench.py build-release "$root" "${1:-3}" || status=1

@@ -24,40 +24,11 @@
 #include "payment/pm/sender.h"
 #include "payment/pm/ticket_queue.h"
 #include "plugins/livepeer/plugin.h"
+#include "tests/bench/bench_util.h"
 
 namespace {
 
 using namespace lp;
-
-std::vector<std::string> segment_clip(const std::string& path) {
-  std::string desc = "filesrc location=\"" + path +
-                     "\" ! tsdemux name=d d. ! queue ! h264parse ! seg.video d. ! queue ! aacparse ! seg.audio "
-                     "lpsegmenter name=seg ! appsink name=out sync=false wait-on-eos=false";
-  gst::ObjectPtr<GstElement> p(gst_parse_launch(desc.c_str(), nullptr));
-  gst::ObjectPtr<GstElement> sink(gst_bin_get_by_name(GST_BIN(p.get()), "out"));
-  gst_element_set_state(p.get(), GST_STATE_PLAYING);
-  gst::ObjectPtr<GstBus> bus(gst_element_get_bus(p.get()));
-  gst::MessagePtr m(gst_bus_timed_pop_filtered(bus.get(), 300 * GST_SECOND,
-                                               static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR)));
-  std::vector<std::string> out;
-  while (GstSample* s = gst_app_sink_try_pull_sample(GST_APP_SINK(sink.get()), 0)) {
-    GstMapInfo map;
-    gst_buffer_map(gst_sample_get_buffer(s), &map, GST_MAP_READ);
-    out.emplace_back(reinterpret_cast<const char*>(map.data), map.size);
-    gst_buffer_unmap(gst_sample_get_buffer(s), &map);
-    gst_sample_unref(s);
-  }
-  gst_element_set_state(p.get(), GST_STATE_NULL);
-  if (out.size() > 2) out.pop_back();  // whole 2 s segments only
-  return out;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
-
-double ms_since(gint64 t0) { return static_cast<double>(g_get_monotonic_time() - t0) / 1000.0; }
 
 int fail(const std::string& what) {
   std::fprintf(stderr, "orchestrator_bench: %s\n", what.c_str());
