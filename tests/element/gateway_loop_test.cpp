@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -210,8 +211,10 @@ TEST_P(GatewayCheat, Gop2Clip_GivenACheatingOrchestrator_CaughtSuspendedAndRedon
   // The cheater is the cheaper one, so it gets segments first.
   LiveOrchestrator cheater(*ledger, *queue, {1000, 1}), honest(*ledger, *queue, {1500, 1});
   const Cheat cheat = GetParam();
+  std::atomic<std::int64_t> cheater_last_seq{-1};
   cheater.o->set_tamper(orch::RenditionTamper{
-      [cheat](std::int64_t, std::vector<std::string>& bytes, std::vector<std::uint64_t>& pixels) {
+      [cheat, &cheater_last_seq](std::int64_t seq, std::vector<std::string>& bytes, std::vector<std::uint64_t>& pixels) {
+        cheater_last_seq = std::max<std::int64_t>(cheater_last_seq, seq);
         const MediaProbe m = probe_segment(bytes[0]);
         if (cheat == Cheat::black_pictures) bytes[0] = test::pattern_segment("black", m.width, m.height, m.frames);
         if (cheat == Cheat::wrong_resolution) bytes[0] = test::pattern_segment("ball", 320, 180, m.frames);
@@ -226,9 +229,10 @@ TEST_P(GatewayCheat, Gop2Clip_GivenACheatingOrchestrator_CaughtSuspendedAndRedon
       }});
   const std::string hls = dir.file("hls");
   ASSERT_EQ(run(cheater.target + "," + honest.target, hls, "lpverify name=verify sample=1"), "");
-  // Caught: at least one failure, warnings name it, and the cheater is not used again.
+  // Caught: every result of the cheater failed verification, warnings name it, and once
+  // suspended it got no more segments (it did not do the last one).
   EXPECT_GE(verify_failed, 1u);
-  EXPECT_LE(cheater.o->stats().segments_transcoded, 3u);  // what was in flight when it was caught
+  EXPECT_EQ(cheater.o->stats().segments_transcoded, verify_failed);
   bool warned = false;
   for (const auto& w : warnings) warned |= w.find("failed verification") != std::string::npos;
   EXPECT_TRUE(warned);
@@ -240,6 +244,7 @@ TEST_P(GatewayCheat, Gop2Clip_GivenACheatingOrchestrator_CaughtSuspendedAndRedon
   ASSERT_GE(seqs.size(), 8u);
   for (std::size_t i = 0; i < seqs.size(); ++i) EXPECT_EQ(seqs[i], static_cast<int>(i));
   EXPECT_EQ(verified, seqs.size());
+  EXPECT_LT(cheater_last_seq, seqs.back());
   for (int seq : seqs) {
     SCOPED_TRACE("seq " + std::to_string(seq));
     const std::string src = read_file(hls + "/source/" + std::to_string(seq) + ".ts");
