@@ -5,7 +5,10 @@ the first orchestrator is killed with SIGKILL after its third segment. Every sou
 must appear in every rendition's playlist, in order, without a gap, ended with EXT-X-ENDLIST;
 ffprobe judges every rendition segment (size, frames, duration); the HLS is served over HTTP.
 
-Usage: gateway_e2e_test.py LPNODE CLIP
+Then the same loop from a plain gst-launch-1.0 line with the built plugin (the README's), against
+the surviving orchestrator.
+
+Usage: gateway_e2e_test.py LPNODE CLIP PLUGIN_DIR
 """
 import json
 import os
@@ -24,6 +27,7 @@ from checks import check, finish  # noqa: E402
 
 LPNODE = os.path.abspath(sys.argv[1])
 CLIP = os.path.abspath(sys.argv[2])
+PLUGINS = os.path.abspath(sys.argv[3])
 PROFILES = {"P240p30fps16x9": (426, 240), "P360p30fps16x9": (640, 360)}
 
 
@@ -130,6 +134,21 @@ def main():
                     if got.get("duration") and src.get("duration"):
                         check(abs(float(got["duration"]) - float(src["duration"])) <= 1 / 30 + 1e-3,
                               f"{name}/{seq}.ts duration {got['duration']} vs {src['duration']}")
+            # The README's gst-launch-1.0 line, with the built plugin, to the orchestrator still up.
+            env = dict(os.environ, GST_PLUGIN_PATH=PLUGINS)
+            if os.environ.get("LP_GST_PRELOAD"):  # a sanitizer build: the plugin needs the runtimes
+                env["LD_PRELOAD"] = os.environ["LP_GST_PRELOAD"]
+            launch = subprocess.run(
+                ["gst-launch-1.0", "-e", "filesrc", f"location={CLIP}", "!", "tsdemux", "!", "h264parse", "!",
+                 "lpsegmenter", "!", "lpticketpay", "key-file=g.key", "ledger=ledger.db", "!", "lpremote-transcode",
+                 f"orchestrators={info2['service']}", "profiles=P360p30fps16x9,P240p30fps16x9", "!", "lpverify", "!",
+                 "lphlssink", "location=gst-hls", "playlist-length=0"],
+                env=env, capture_output=True, text=True, timeout=300)
+            check(launch.returncode == 0, f"gst-launch-1.0: {launch.stdout[-500:]} {launch.stderr[-500:]}")
+            for name in PROFILES:
+                seqs, ended = playlist(f"gst-hls/{name}/index.m3u8") if os.path.exists(
+                    f"gst-hls/{name}/index.m3u8") else ([], False)
+                check(ended and len(seqs) >= 8 and seqs == list(range(len(seqs))), f"gst-launch {name}: {seqs}")
         finally:
             for p in (gateway, o1):
                 if p.poll() is None:
