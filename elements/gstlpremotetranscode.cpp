@@ -4,7 +4,8 @@
  * @title: lpremote-transcode
  *
  * Has each segment (from lpsegmenter) transcoded by a Livepeer orchestrator. It asks each
- * orchestrator of #LpRemoteTranscode:orchestrators for its info (GetOrchestrator over gRPC),
+ * orchestrator of #LpRemoteTranscode:orchestrators (and of the registry of the local ledger in
+ * #LpRemoteTranscode:ledger) for its info (GetOrchestrator over gRPC),
  * picks one per segment (fewest segments in flight, then the lowest price, then the lowest
  * latency), pays it through the lpticketpay element upstream (custom queries: see
  * docs/gateway.md), posts the segment (`POST /segment`, go-livepeer's headers and timeouts),
@@ -31,6 +32,7 @@
  */
 #include "elements/gstlpremotetranscode.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -44,11 +46,21 @@
 #include "elements/gateway/contracts.h"
 #include "elements/gateway/remote_transcoder.h"
 #include "elements/lpmeta.h"
+#include "payment/ledger/local_ledger.h"
 
 GST_DEBUG_CATEGORY_STATIC(lp_remote_transcode_debug);
 #define GST_CAT_DEFAULT lp_remote_transcode_debug
 
-enum { PROP_0, PROP_ORCHESTRATORS, PROP_PROFILES, PROP_ATTEMPTS, PROP_MAX_IN_FLIGHT, PROP_SUSPEND_SECONDS };
+enum {
+  PROP_0,
+  PROP_ORCHESTRATORS,
+  PROP_LEDGER,
+  PROP_PROFILES,
+  PROP_ATTEMPTS,
+  PROP_MAX_IN_FLIGHT,
+  PROP_SUSPEND_SECONDS,
+  PROP_STATS
+};
 
 #define DEFAULT_PROFILES "P240p30fps16x9,P360p30fps16x9"
 
@@ -61,6 +73,7 @@ namespace {
 
 struct Settings {
   std::string orchestrators;
+  std::string ledger;
   std::string profiles = DEFAULT_PROFILES;
   guint attempts = 3;
   guint max_in_flight = 3;
@@ -175,6 +188,8 @@ struct LpRemoteTranscodePriv {
   std::deque<std::int64_t> redone;                 // seqs redone after a verification failure, to push when done
   std::map<std::int64_t, std::shared_ptr<Job>> jobs;  // by seq; kept a while after they are pushed
   GstFlowReturn last_flow = GST_FLOW_OK;
+  guint64 segments_done = 0;     // pushed with renditions
+  guint64 segments_skipped = 0;  // no orchestrator could do them
   std::vector<std::thread> workers;
   std::thread output;
 };
@@ -266,6 +281,7 @@ static void output_loop(LpRemoteTranscode* self) {
     const std::string error = next->outcome->error;
     GstBufferList* list = ok ? make_list(*next, p->ladder) : nullptr;
     p->pushing = true;
+    ++(ok ? p->segments_done : p->segments_skipped);
     lock.unlock();
     const lp::gw::RemoteOutcome& o = *next->outcome;
     // One message per segment, in order, for applications (lpnode logs it).
@@ -311,8 +327,26 @@ static bool ensure_started(LpRemoteTranscode* self) {
       config.orchestrators.push_back(t);
     }
   g_strfreev(parts);
+  if (!s.ledger.empty()) {
+    // The registry's active orchestrators, after the listed ones.
+    auto ledger = lp::ledger::LocalLedger::open(s.ledger);
+    auto registry = ledger ? (*ledger)->orchestrators() : lp::Result<std::vector<lp::ledger::OrchestratorEntry>>(ledger.error());
+    if (!registry) {
+      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("ledger %s: %s", s.ledger.c_str(), registry.error().message.c_str()),
+                        (nullptr));
+      return false;
+    }
+    for (const auto& e : *registry) {
+      std::string t = e.service_uri;
+      if (g_str_has_prefix(t.c_str(), "https://")) t = t.substr(8);
+      if (e.active && !t.empty() && std::find(config.orchestrators.begin(), config.orchestrators.end(), t) == config.orchestrators.end())
+        config.orchestrators.push_back(t);
+    }
+  }
   if (config.orchestrators.empty()) {
-    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("lpremote-transcode needs orchestrators (host:port, comma-separated)"),
+    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
+                      ("lpremote-transcode needs orchestrators (host:port, comma-separated, or a ledger whose registry "
+                       "has active ones)"),
                       (nullptr));
     return false;
   }
@@ -526,6 +560,7 @@ static void lp_remote_transcode_set_property(GObject* object, guint id, const GV
   Settings& s = self->priv->settings;
   switch (id) {
     case PROP_ORCHESTRATORS: s.orchestrators = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
+    case PROP_LEDGER: s.ledger = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
     case PROP_PROFILES: s.profiles = g_value_get_string(value) ? g_value_get_string(value) : DEFAULT_PROFILES; break;
     case PROP_ATTEMPTS: s.attempts = g_value_get_uint(value); break;
     case PROP_MAX_IN_FLIGHT: s.max_in_flight = g_value_get_uint(value); break;
@@ -534,12 +569,43 @@ static void lp_remote_transcode_set_property(GObject* object, guint id, const GV
   }
 }
 
+/// The stats property: segments done and skipped, and each orchestrator's state.
+static GstStructure* make_stats(LpRemoteTranscode* self) {
+  LpRemoteTranscodePriv* p = self->priv;
+  std::lock_guard lock(p->lock);
+  GstStructure* st = gst_structure_new("lpremote-transcode-stats", "segments", G_TYPE_UINT64, p->segments_done,
+                                       "skipped", G_TYPE_UINT64, p->segments_skipped, nullptr);
+  GValue list = G_VALUE_INIT;
+  gst_value_array_init(&list, 0);
+  if (p->rt)
+    for (const auto& o : p->rt->state()) {
+      GValue v = G_VALUE_INIT;
+      g_value_init(&v, GST_TYPE_STRUCTURE);
+      GstStructure* os = gst_structure_new(
+          "orchestrator", "target", G_TYPE_STRING, o.target.c_str(), "transcoder", G_TYPE_STRING, o.transcoder.c_str(),
+          "address", G_TYPE_STRING, o.address.c_str(), "price-per-pixel", G_TYPE_STRING, o.price_per_pixel.c_str(),
+          "latency-ms", G_TYPE_DOUBLE, o.latency_ms, "successes", G_TYPE_UINT64, static_cast<guint64>(o.successes),
+          "failures", G_TYPE_UINT64, static_cast<guint64>(o.failures), "suspended", G_TYPE_BOOLEAN, o.suspended,
+          "last-error", G_TYPE_STRING, o.last_error.c_str(), nullptr);
+      gst_value_set_structure(&v, os);
+      gst_structure_free(os);
+      gst_value_array_append_and_take_value(&list, &v);
+    }
+  gst_structure_take_value(st, "orchestrators", &list);
+  return st;
+}
+
 static void lp_remote_transcode_get_property(GObject* object, guint id, GValue* value, GParamSpec* pspec) {
   auto* self = LP_REMOTE_TRANSCODE(object);
+  if (id == PROP_STATS) {
+    g_value_take_boxed(value, make_stats(self));
+    return;
+  }
   std::lock_guard lock(self->priv->settings_lock);
   const Settings& s = self->priv->settings;
   switch (id) {
     case PROP_ORCHESTRATORS: g_value_set_string(value, s.orchestrators.c_str()); break;
+    case PROP_LEDGER: g_value_set_string(value, s.ledger.c_str()); break;
     case PROP_PROFILES: g_value_set_string(value, s.profiles.c_str()); break;
     case PROP_ATTEMPTS: g_value_set_uint(value, s.attempts); break;
     case PROP_MAX_IN_FLIGHT: g_value_set_uint(value, s.max_in_flight); break;
@@ -558,6 +624,15 @@ static void lp_remote_transcode_class_init(LpRemoteTranscodeClass* klass) {
   g_object_class_install_property(gobject_class, PROP_ORCHESTRATORS,
       g_param_spec_string("orchestrators", "Orchestrators",
                           "Orchestrators' service addresses (gRPC), host:port, comma-separated", nullptr, rw));
+  g_object_class_install_property(gobject_class, PROP_LEDGER,
+      g_param_spec_string("ledger", "Ledger",
+                          "A local ledger file whose orchestrator registry adds its active orchestrators to the list",
+                          nullptr, rw));
+  g_object_class_install_property(gobject_class, PROP_STATS,
+      g_param_spec_boxed("stats", "Statistics",
+                         "Segments done and skipped, and per orchestrator: target, address, price, latency, successes, "
+                         "failures, suspended, last error",
+                         GST_TYPE_STRUCTURE, static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
   g_object_class_install_property(gobject_class, PROP_PROFILES,
       g_param_spec_string("profiles", "Profiles",
                           "The ladder: go-livepeer preset names (comma-separated), a ladder JSON text, or a path to one",

@@ -51,6 +51,7 @@ enum {
   PROP_TICKETS_SENT,
   PROP_EV_SENT,
   PROP_BALANCE,
+  PROP_STATS,
 };
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
@@ -108,6 +109,34 @@ static void lp_ticket_pay_set_property(GObject* object, guint id, const GValue* 
   }
 }
 
+/// The stats property: the totals, and per orchestrator tickets, EV sent, fees debited and credit.
+static GstStructure* make_stats(const lp::gw::Wallet* w) {
+  const lp::gw::WalletTotals t = w ? w->totals() : lp::gw::WalletTotals{};
+  GstStructure* st = gst_structure_new(
+      "lpticketpay-stats", "payments", G_TYPE_UINT64, static_cast<guint64>(t.payments), "tickets-sent", G_TYPE_UINT64,
+      static_cast<guint64>(t.tickets_sent), "ev-sent", G_TYPE_STRING, lp::to_string(t.ev_sent).c_str(), "debited",
+      G_TYPE_STRING, lp::to_string(t.debited).c_str(), "balance", G_TYPE_STRING,
+      lp::to_string(w ? w->total_balance() : lp::Rational(0)).c_str(), nullptr);
+  const auto balances = w ? w->balance_by_orchestrator() : std::map<lp::Address, lp::Rational>{};
+  GValue list = G_VALUE_INIT;
+  gst_value_array_init(&list, 0);
+  for (const auto& [addr, o] : t.by_orchestrator) {
+    auto b = balances.find(addr);
+    GValue v = G_VALUE_INIT;
+    g_value_init(&v, GST_TYPE_STRUCTURE);
+    GstStructure* os = gst_structure_new(
+        "orchestrator", "address", G_TYPE_STRING, lp::to_checksum(addr).c_str(), "payments", G_TYPE_UINT64,
+        static_cast<guint64>(o.payments), "tickets-sent", G_TYPE_UINT64, static_cast<guint64>(o.tickets_sent), "ev-sent",
+        G_TYPE_STRING, lp::to_string(o.ev_sent).c_str(), "debited", G_TYPE_STRING, lp::to_string(o.debited).c_str(),
+        "balance", G_TYPE_STRING, lp::to_string(b == balances.end() ? lp::Rational(0) : b->second).c_str(), nullptr);
+    gst_value_set_structure(&v, os);
+    gst_structure_free(os);
+    gst_value_array_append_and_take_value(&list, &v);
+  }
+  gst_structure_take_value(st, "orchestrators", &list);
+  return st;
+}
+
 static void lp_ticket_pay_get_property(GObject* object, guint id, GValue* value, GParamSpec* pspec) {
   auto* self = LP_TICKET_PAY(object);
   std::lock_guard lock(self->priv->lock);
@@ -125,6 +154,7 @@ static void lp_ticket_pay_get_property(GObject* object, guint id, GValue* value,
     case PROP_TICKETS_SENT: g_value_set_uint64(value, w ? w->totals().tickets_sent : 0); break;
     case PROP_EV_SENT: g_value_set_string(value, w ? lp::to_string(w->totals().ev_sent).c_str() : "0"); break;
     case PROP_BALANCE: g_value_set_string(value, w ? lp::to_string(w->total_balance()).c_str() : "0"); break;
+    case PROP_STATS: g_value_take_boxed(value, make_stats(w)); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
   }
 }
@@ -296,6 +326,10 @@ static void lp_ticket_pay_class_init(LpTicketPayClass* klass) {
       g_param_spec_string("ev-sent", "EV sent", "Expected value of the tickets sent, wei (\"n\" or \"n/d\")", "0", ro));
   g_object_class_install_property(gobject_class, PROP_BALANCE,
       g_param_spec_string("balance", "Balance", "Credit left with orchestrators over all sessions, wei", "0", ro));
+  g_object_class_install_property(gobject_class, PROP_STATS,
+      g_param_spec_boxed("stats", "Statistics",
+                         "Payments, tickets, EV sent, fees debited and credit left, in total and per orchestrator",
+                         GST_TYPE_STRUCTURE, ro));
 
   gst_element_class_set_static_metadata(element_class, "Livepeer ticket payer", "Filter/Network",
                                         "Pays orchestrators with Livepeer probabilistic micropayment tickets "

@@ -50,12 +50,14 @@ void Wallet::settle(std::uint64_t grant_id, SettleOutcome outcome, const Rationa
     if (it == pending_.end()) return;
     p = std::move(it->second);
     pending_.erase(it);
-    if (outcome != SettleOutcome::not_sent) {
-      ++totals_.payments;
-      totals_.tickets_sent += p.tickets;
-      totals_.ev_sent += p.new_credit;
+    for (PaymentTotals* t : {static_cast<PaymentTotals*>(&totals_), &totals_.by_orchestrator[p.orchestrator]}) {
+      if (outcome != SettleOutcome::not_sent) {
+        ++t->payments;
+        t->tickets_sent += p.tickets;
+        t->ev_sent += p.new_credit;
+      }
+      if (outcome == SettleOutcome::result) t->debited += debit;
     }
-    if (outcome == SettleOutcome::result) totals_.debited += debit;
   }
   switch (outcome) {
     case SettleOutcome::not_sent: balances_.credit(p.orchestrator, p.session, p.existing); break;

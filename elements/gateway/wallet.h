@@ -34,11 +34,14 @@ enum class SettleOutcome {
 };
 
 /// Totals since start, for messages, /status and the tests' books.
-struct WalletTotals {
+struct PaymentTotals {
   std::uint64_t payments = 0;     ///< segments paid for (batches sent)
   std::uint64_t tickets_sent = 0;
   Rational ev_sent = 0;           ///< EV of the tickets that were sent
   Rational debited = 0;           ///< fees charged by orchestrators' results
+};
+struct WalletTotals : PaymentTotals {
+  std::map<Address, PaymentTotals> by_orchestrator;
 };
 
 class Wallet {
@@ -62,6 +65,8 @@ class Wallet {
   }
   /// The sum of all sessions' credit.
   Rational total_balance() const { return balances_.total(); }
+  /// Each orchestrator's credit over its sessions.
+  std::map<Address, Rational> balance_by_orchestrator() const { return balances_.by_address(); }
   WalletTotals totals() const;
   const WalletConfig& config() const { return config_; }
 

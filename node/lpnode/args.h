@@ -10,8 +10,10 @@
 namespace lp::node {
 
 /// Command-line flags of one subcommand: `--name value` or `--name=value`; every flag can
-/// also come from the environment as LP_NAME (dashes become underscores), the command line
-/// winning. Flags in `switches` take no value.
+/// also come from the environment as LP_NAME (dashes become underscores) and from a config
+/// file (`--config FILE` or LP_CONFIG: one `name value` per line, `#` comments, as
+/// go-livepeer's -config), the command line winning over the environment over the file.
+/// Flags in `switches` take no value.
 class Args {
  public:
   Args(const std::vector<std::string>& argv, std::set<std::string> known, std::set<std::string> switches = {});
@@ -25,7 +27,10 @@ class Args {
  private:
   std::set<std::string> known_;
   std::set<std::string> switches_;
+  void read_config(const std::string& path);
+
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::string> file_values_;
   std::vector<std::string> positional_;
   std::string error_;
 };

@@ -12,6 +12,7 @@
 #include <iostream>
 #include <thread>
 
+#include "node/lpnode/admin.h"
 #include "node/lpnode/cli_util.h"
 #include "node/net/tls.h"
 #include "node/orchestrator/grpc_server.h"
@@ -35,7 +36,14 @@ where registered, the CPU otherwise), signs the results, serves the renditions a
 local ledger once their params expire. It registers itself in the ledger's orchestrator
 registry. A self-signed certificate is made at every start, as go-livepeer does.
 
-SIGINT or SIGTERM stops it cleanly: no new requests, segments in flight finish and are answered.
+It also runs the local ledger's block clock (--block-time; every node on one ledger shares one
+clock) and serves, on --admin-addr (plain HTTP, keep it on localhost as go-livepeer's CLI port):
+  /metrics   Prometheus text: segments, transcode time, tickets, winners, value redeemed, ...
+  /healthz   200 while it runs
+  /status    JSON: address, price, sessions, credit per gateway, winner queue, ledger block
+
+SIGINT or SIGTERM stops it cleanly: no new requests, segments in flight finish and are answered,
+winning tickets stay queued in the ledger file and are redeemed by the next start.
 
 Flags:
   --key-file FILE        the orchestrator's key: raw hex or keystore v3 (env LP_KEY_FILE;
@@ -50,6 +58,10 @@ Flags:
   --max-sessions N       concurrent sessions before OrchestratorCapped (default 10)
   --gpu auto|on|off      NVIDIA use for transcoding (default auto)
   --speed-preset P       x264 speed preset on the CPU (default veryfast)
+  --admin-addr H:P       /metrics, /healthz, /status (default 127.0.0.1:7935; none: off)
+  --block-time SECONDS   the local ledger's block time (default 1; 0: leave the clock alone,
+                         for `lpnode ledger advance` by hand)
+  --config FILE          flags from a file, one `name value` per line (env LP_CONFIG)
 
 Example (the local ledger funded by `lpnode ledger fund` for the gateway):
   lpnode pm keygen --key-file o.key
@@ -58,13 +70,99 @@ Example (the local ledger funded by `lpnode ledger fund` for the gateway):
 
 std::atomic<int> g_stop{0};
 
+/// Winners redeemed since start, for /metrics.
+struct QueueTotals {
+  std::mutex mu;
+  std::uint64_t redeemed = 0, errors = 0;
+  double value = 0;  // wei
+};
+
+void redeem(pm::TicketQueue& queue, QueueTotals& totals) {
+  auto run = queue.process();
+  if (!run) {
+    std::fprintf(stderr, "lpnode orchestrator: redeeming: %s\n", run.error().message.c_str());
+    return;
+  }
+  std::lock_guard lock(totals.mu);
+  totals.redeemed += run->redeemed;
+  totals.errors += run->dropped + run->retried;
+  totals.value += run->value_redeemed.convert_to<double>();
+  if (run->redeemed)
+    std::fprintf(stderr, "lpnode orchestrator: redeemed %zu winning tickets for %s wei\n", run->redeemed,
+                 to_dec(run->value_redeemed).c_str());
+}
+
+std::map<std::string, std::size_t> queue_states(pm::TicketQueue& queue) {
+  std::map<std::string, std::size_t> states;
+  if (auto all = queue.list())
+    for (const auto& q : *all) ++states[q.state];
+  return states;
+}
+
+HttpReply metrics_reply(orch::Orchestrator& o, pm::TicketQueue& queue, QueueTotals& redeemed, std::int64_t price,
+                        std::int64_t pixels) {
+  const orch::OrchestratorStats s = o.stats();
+  PromText m;
+  m.counter("livepeer_segment_transcoded_total", "Segments transcoded and answered", static_cast<double>(s.segments_transcoded));
+  m.counter("livepeer_segment_transcode_failed_total", "Segments whose transcode failed", static_cast<double>(s.transcode_failed));
+  m.counter("livepeer_segment_refused_total", "POST /segment requests answered with an error status",
+            static_cast<double>(s.segments_refused));
+  m.counter("livepeer_transcode_time_seconds_total", "Time spent transcoding segments", s.transcode_seconds);
+  m.gauge("livepeer_transcode_time_seconds", "The last segment's transcode time", s.last_transcode_seconds);
+  m.counter("livepeer_mil_pixels_processed", "Encoded pixels billed, millions", static_cast<double>(s.pixels) / 1e6);
+  m.gauge("livepeer_current_sessions_total", "Transcoding sessions open", static_cast<double>(o.sessions()));
+  m.counter("livepeer_tickets_recv", "Valid tickets received", static_cast<double>(s.tickets_recv));
+  m.counter("livepeer_ticket_value_recv", "Expected value of the tickets received, wei", s.ticket_value_recv.convert_to<double>());
+  m.counter("livepeer_winning_tickets_recv", "Winning tickets received", static_cast<double>(s.winning_tickets_recv));
+  m.counter("livepeer_payment_recv_errors", "Payments with a refused ticket", static_cast<double>(s.payment_recv_errors));
+  {
+    std::lock_guard lock(redeemed.mu);
+    m.counter("livepeer_value_redeemed", "Face value of the winning tickets redeemed, wei", redeemed.value);
+    m.counter("livepeer_tickets_redeemed", "Winning tickets redeemed", static_cast<double>(redeemed.redeemed));
+    m.counter("livepeer_ticket_redemption_errors", "Failed redemption attempts", static_cast<double>(redeemed.errors));
+  }
+  for (const auto& [state, n] : queue_states(queue))
+    m.gauge("livepeer_winning_tickets_queued", "Winning tickets in the redemption queue by state", static_cast<double>(n),
+            {{"state", state}});
+  m.gauge("livepeer_transcoding_price", "Price in wei per pixel", static_cast<double>(price) / static_cast<double>(pixels));
+  return {200, "text/plain; version=0.0.4; charset=utf-8", m.str()};
+}
+
+HttpReply status_reply(orch::Orchestrator& o, ledger::LocalLedger& ledger, pm::TicketQueue& queue, QueueTotals& redeemed,
+                       const std::string& service_addr) {
+  const orch::OrchestratorStats s = o.stats();
+  nlohmann::json j;
+  j["address"] = to_checksum(o.address());
+  j["service"] = service_addr;
+  j["segments_uri"] = o.service_uri();
+  j["sessions"] = o.sessions();
+  j["segments_transcoded"] = s.segments_transcoded;
+  j["segments_refused"] = s.segments_refused;
+  j["transcode_failed"] = s.transcode_failed;
+  j["pixels"] = s.pixels;
+  j["tickets_recv"] = s.tickets_recv;
+  j["winning_tickets_recv"] = s.winning_tickets_recv;
+  j["ev_recv"] = to_string(s.ticket_value_recv);
+  nlohmann::json gateways = nlohmann::json::array();
+  for (const auto& [sender, credit] : o.credit_by_sender())
+    gateways.push_back({{"address", to_checksum(sender)}, {"credit", to_string(credit)}});
+  j["gateways"] = gateways;
+  j["queue"] = queue_states(queue);
+  {
+    std::lock_guard lock(redeemed.mu);
+    j["redeemed"] = redeemed.redeemed;
+  }
+  if (auto st = ledger.status()) j["ledger"] = {{"block", st->block}, {"round", st->round}};
+  return {200, "application/json", j.dump()};
+}
+
 }  // namespace
 
 int orchestrator_main(const std::vector<std::string>& argv) {
   const std::string cmd = "orchestrator";
   Args args(argv,
             {"key-file", "passphrase-file", "ledger", "service-addr", "http-addr", "service-uri", "price-per-unit",
-             "pixels-per-unit", "ticket-ev", "max-sessions", "gpu", "speed-preset"},
+             "pixels-per-unit", "ticket-ev", "max-sessions", "gpu", "speed-preset", "admin-addr", "block-time"},
             {"help"});
   if (args.flag("help")) {
     std::cout << kOrchestratorHelp;
@@ -90,6 +188,13 @@ int orchestrator_main(const std::vector<std::string>& argv) {
   auto max_sessions = int_flag(args, "max-sessions", 10, 1);
   for (auto* r : {&price, &pixels, &max_sessions})
     if (!*r) return fail(cmd, r->error().message, kExitUsage);
+  auto block_time = int_flag(args, "block-time", 1, 0);
+  if (!block_time) return fail(cmd, block_time.error().message, kExitUsage);
+  const std::string admin_addr = args.get("admin-addr").value_or("127.0.0.1:7935");
+  std::string admin_host;
+  int admin_port = 0;
+  if (admin_addr != "none" && !split_host_port(admin_addr, &admin_host, &admin_port))
+    return fail(cmd, "--admin-addr must be HOST:PORT or none", kExitUsage);
   auto ticket_ev = parse_u256(args.get("ticket-ev").value_or("1000000000000"));
   if (!ticket_ev || *ticket_ev == 0) return fail(cmd, "--ticket-ev must be a positive integer (wei)", kExitUsage);
   const std::string gpu = args.get("gpu").value_or("auto");
@@ -138,30 +243,57 @@ int orchestrator_main(const std::vector<std::string>& argv) {
   if (auto st = (*ledger)->register_orchestrator(self, "https://" + service_addr); !st)
     return fail(cmd, "cannot register in the ledger: " + st.error().message, kExitFailed);
 
+  QueueTotals redeemed;
+  AdminServer admin;
+  int bound_admin = 0;
+  if (admin_addr != "none") {
+    auto bound = admin.start(admin_host, admin_port,
+                             {{"/metrics", [&] { return metrics_reply(*o, **queue, redeemed, *price, *pixels); }},
+                              {"/healthz", [] { return HttpReply{200, "text/plain; charset=utf-8", "ok\n"}; }},
+                              {"/status", [&] { return status_reply(*o, **ledger, **queue, redeemed, service_addr); }}});
+    if (!bound) return fail(cmd, "--admin-addr " + bound.error().message, kExitFailed);
+    bound_admin = *bound;
+  }
+
   std::signal(SIGINT, [](int) { g_stop.fetch_add(1); });
   std::signal(SIGTERM, [](int) { g_stop.fetch_add(1); });
   // One line on stdout for scripts; the rest on stderr.
-  std::printf("{\"address\":\"%s\",\"service\":\"%s\",\"segments\":\"%s\"}\n", to_checksum(self).c_str(),
-              service_addr.c_str(), config.service_uri.c_str());
+  std::printf("{\"address\":\"%s\",\"service\":\"%s\",\"segments\":\"%s\",\"admin\":\"%s\"}\n",
+              to_checksum(self).c_str(), service_addr.c_str(), config.service_uri.c_str(),
+              bound_admin ? ("http://" + admin_host + ":" + std::to_string(bound_admin)).c_str() : "");
   std::fflush(stdout);
   std::fprintf(stderr, "lpnode orchestrator: %s serving gRPC on %s and segments on %s (price %lld wei per %lld pixels)\n",
                to_checksum(self).c_str(), service_addr.c_str(), config.service_uri.c_str(),
                static_cast<long long>(*price), static_cast<long long>(*pixels));
-  // The node's tick: redeem winners whose params expired, drop idle sessions.
-  while (g_stop == 0) {
+  // The node's tick: the ledger's block clock, redeem winners whose params expired, forget
+  // replay records of expired params, drop idle sessions.
+  auto tick = [&] {
+    if (*block_time > 0) {
+      const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count();
+      if (auto t = (*ledger)->tick(now_ms, *block_time * 1000); !t)
+        std::fprintf(stderr, "lpnode orchestrator: ledger clock: %s\n", t.error().message.c_str());
+    }
+    redeem(**queue, redeemed);
+    if (auto block = (*ledger)->block_number()) recipient.prune_expired(*block);
+  };
+  tick();
+  for (int ticks = 1; g_stop == 0; ++ticks) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    static int ticks = 0;
-    if (++ticks % 5 != 0) continue;
-    if (auto run = (*queue)->process(); !run)
-      std::fprintf(stderr, "lpnode orchestrator: redeeming: %s\n", run.error().message.c_str());
+    if (ticks % 5 != 0) continue;
+    tick();
     o->reap_idle();
   }
   std::fprintf(stderr, "lpnode orchestrator: stopping: finishing segments in flight\n");
   grpc.stop();
   http.stop();
-  if (auto run = (*queue)->process(); !run)
-    std::fprintf(stderr, "lpnode orchestrator: redeeming: %s\n", run.error().message.c_str());
-  std::fprintf(stderr, "lpnode orchestrator: stopped\n");
+  redeem(**queue, redeemed);
+  admin.stop();
+  std::size_t waiting = 0;
+  if (auto all = (*queue)->list())
+    for (const auto& q : *all) waiting += q.state != "redeemed" && q.state != "dropped";
+  std::fprintf(stderr, "lpnode orchestrator: stopped (%zu winning tickets queued in %s for the next start)\n", waiting,
+               ledger_path->c_str());
   return kExitOk;
 }
 

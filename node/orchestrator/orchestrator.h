@@ -121,6 +121,8 @@ class Orchestrator {
 
   /// What a session's sender owes or has in credit (credit - debit), for tests and /status.
   Rational balance(const Address& sender, const std::string& session) { return recipient_.balances().balance(sender, session); }
+  /// Each sender's credit over its sessions, for /status.
+  std::map<Address, Rational> credit_by_sender() { return recipient_.balances().by_address(); }
 
  private:
   struct Session;

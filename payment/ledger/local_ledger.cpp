@@ -451,6 +451,31 @@ Status LocalLedger::advance_blocks(std::int64_t blocks) {
   });
 }
 
+Result<std::int64_t> LocalLedger::tick(std::int64_t now_ms, std::int64_t block_ms) {
+  std::lock_guard lock(mu_);
+  return sql::guarded("tick", [&]() -> Result<std::int64_t> {
+    if (block_ms <= 0) return make_error(ErrorKind::invalid_input, "bad_block_time", "the block time must be positive");
+    sql::Transaction tx(*db_);
+    auto st = db_->prepare("SELECT value FROM meta WHERE key='clock_ms'");
+    if (!st.step()) {
+      set_meta("clock_ms", std::to_string(now_ms));
+      tx.commit();
+      return std::int64_t{0};
+    }
+    const std::int64_t last = std::stoll(st.text(0));
+    const std::int64_t blocks = now_ms > last ? (now_ms - last) / block_ms : 0;
+    if (blocks == 0) return std::int64_t{0};
+    const std::int64_t before = current_round();
+    set_meta("block", std::to_string(meta_int("block") + blocks));
+    set_meta("clock_ms", std::to_string(last + blocks * block_ms));
+    const std::int64_t round = current_round();
+    // A tick may cross several rounds: the latest one is initialized, as a keeper would.
+    if (round != before) initialize_round(round, round * meta_int("round_length"));
+    tx.commit();
+    return blocks;
+  });
+}
+
 Result<U256> LocalLedger::account_balance(const Address& addr) {
   std::lock_guard lock(mu_);
   return sql::guarded("account_balance", [&]() -> Result<U256> {

@@ -70,6 +70,11 @@ class LocalLedger final : public Ledger {
 
   /// Moves the block clock forward; a new round is initialized when one starts.
   Status advance_blocks(std::int64_t blocks);
+  /// The block clock on wall time: advances one block per `block_ms` elapsed since the clock
+  /// was last ticked (the first tick only starts it) and returns the blocks added. The last
+  /// tick time is stored in the ledger, so several processes ticking one ledger share one
+  /// clock rather than adding their blocks up.
+  Result<std::int64_t> tick(std::int64_t now_ms, std::int64_t block_ms);
   /// Wei paid to an address: redeemed face values and withdrawals.
   Result<U256> account_balance(const Address& addr);
   Result<LedgerStatus> status();

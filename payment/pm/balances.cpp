@@ -40,4 +40,11 @@ Rational Balances::total() const {
   return sum;
 }
 
+std::map<Address, Rational> Balances::by_address() const {
+  std::lock_guard lock(mu_);
+  std::map<Address, Rational> out;
+  for (const auto& [key, amount] : balances_) out[key.first] += amount;
+  return out;
+}
+
 }  // namespace lp::pm

@@ -25,6 +25,8 @@ class Balances {
   void clear(const Address& addr, const std::string& session);
   /// The sum over every (address, session).
   Rational total() const;
+  /// The sum over each address's sessions.
+  std::map<Address, Rational> by_address() const;
 
  private:
   using Key = std::pair<Address, std::string>;

@@ -65,6 +65,18 @@ TEST_F(LocalLedger_, AdvanceBlocks_GivenRoundBoundary_InitializesTheNewRound) {
   EXPECT_FALSE(ledger->advance_blocks(-1));
 }
 
+TEST_F(LocalLedger_, Tick_GivenTwoHandlesOnOneFile_SharesOneClock) {
+  auto other = LocalLedger::open(dir.file("l.db")).value();
+  EXPECT_EQ(ledger->tick(10'000, 1000).value(), 0);  // starts the clock
+  EXPECT_EQ(other->tick(12'500, 1000).value(), 2);   // 2.5 s: two blocks, the half kept
+  EXPECT_EQ(ledger->tick(12'500, 1000).value(), 0);  // the same moment from the other process
+  EXPECT_EQ(ledger->tick(13'000, 1000).value(), 1);
+  EXPECT_EQ(ledger->status()->block, 103);
+  EXPECT_EQ(other->tick(13'000 + 200'000, 1000).value(), 200);  // crosses two round boundaries
+  EXPECT_EQ(ledger->last_initialized_round()->round, U256(3));
+  EXPECT_FALSE(ledger->tick(0, 0));
+}
+
 TEST_F(LocalLedger_, Redeem_GivenWinningTicket_PaysFaceValueFromDepositOnce) {
   auto w = make_ticket(*ledger, gw, o1.address(), 300, 1);
   auto r = redeem(w);

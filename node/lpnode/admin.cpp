@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "node/lpnode/admin.h"
+
+#include <cmath>
+#include <cstdio>
+#include <memory>
+
+namespace lp::node {
+
+namespace {
+
+std::string escape_label(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
+std::string format_value(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[64];
+  if (v == std::floor(v) && std::fabs(v) < 9.0e15) std::snprintf(buf, sizeof buf, "%.0f", v);
+  else std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+void on_route(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*, gpointer data) {
+  const auto* routes = static_cast<const std::map<std::string, Route>*>(data);
+  const char* method = soup_server_message_get_method(msg);
+  auto it = routes->find(path);
+  if (it == routes->end()) {
+    soup_server_message_set_status(msg, SOUP_STATUS_NOT_FOUND, nullptr);
+    return;
+  }
+  if (g_strcmp0(method, "GET") != 0 && g_strcmp0(method, "HEAD") != 0) {
+    soup_server_message_set_status(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, nullptr);
+    return;
+  }
+  const HttpReply r = it->second();
+  SoupMessageHeaders* h = soup_server_message_get_response_headers(msg);
+  soup_message_headers_append(h, "Cache-Control", "no-cache");
+  soup_message_headers_append(h, "Access-Control-Allow-Origin", "*");
+  soup_server_message_set_status(msg, static_cast<guint>(r.status), nullptr);
+  soup_server_message_set_response(msg, r.content_type.c_str(), SOUP_MEMORY_COPY, r.body.data(), r.body.size());
+}
+
+}  // namespace
+
+void PromText::add(const std::string& type, const std::string& name, const std::string& help, double value,
+                   const Labels& labels) {
+  auto [it, inserted] = families_.try_emplace(name);
+  if (inserted) {
+    order_.push_back(name);
+    it->second.type = type;
+    it->second.help = help;
+  }
+  std::string sample = name;
+  if (!labels.empty()) {
+    sample += "{";
+    for (std::size_t i = 0; i < labels.size(); ++i)
+      sample += (i ? "," : "") + labels[i].first + "=\"" + escape_label(labels[i].second) + "\"";
+    sample += "}";
+  }
+  it->second.samples.push_back(sample + " " + format_value(value));
+}
+
+void PromText::counter(const std::string& name, const std::string& help, double value, const Labels& labels) {
+  add("counter", name, help, value, labels);
+}
+
+void PromText::gauge(const std::string& name, const std::string& help, double value, const Labels& labels) {
+  add("gauge", name, help, value, labels);
+}
+
+std::string PromText::str() const {
+  std::string out;
+  for (const auto& name : order_) {
+    const Family& f = families_.at(name);
+    out += "# HELP " + name + " " + f.help + "\n# TYPE " + name + " " + f.type + "\n";
+    for (const auto& s : f.samples) out += s + "\n";
+  }
+  return out;
+}
+
+void add_routes(SoupServer* server, std::map<std::string, Route> routes) {
+  auto* owned = new std::map<std::string, Route>(std::move(routes));
+  std::vector<std::string> paths;
+  for (const auto& [path, route] : *owned) paths.push_back(path);
+  // The map is freed with the first path's handler; the others borrow it.
+  for (std::size_t i = 0; i < paths.size(); ++i)
+    soup_server_add_handler(server, paths[i].c_str(), on_route, owned,
+                            i == 0 ? [](gpointer p) { delete static_cast<std::map<std::string, Route>*>(p); }
+                                   : static_cast<GDestroyNotify>(nullptr));
+}
+
+Result<int> listen_plain(SoupServer* server, const std::string& host, int port) {
+  const std::string where = host + ":" + std::to_string(port);
+  GInetAddress* addr = g_inet_address_new_from_string(host == "localhost" ? "127.0.0.1" : host.c_str());
+  if (!addr) return make_error(ErrorKind::invalid_input, "address", where + ": not an IP address");
+  GSocketAddress* sa = g_inet_socket_address_new(addr, static_cast<guint16>(port));
+  g_object_unref(addr);
+  GError* err = nullptr;
+  const gboolean ok = soup_server_listen(server, sa, static_cast<SoupServerListenOptions>(0), &err);
+  g_object_unref(sa);
+  if (!ok) {
+    const std::string why = err ? err->message : "cannot listen";
+    g_clear_error(&err);
+    return make_error(ErrorKind::fatal, "listen", where + ": " + why);
+  }
+  GSList* uris = soup_server_get_uris(server);
+  const int bound = uris ? g_uri_get_port(static_cast<GUri*>(uris->data)) : port;
+  g_slist_free_full(uris, reinterpret_cast<GDestroyNotify>(g_uri_unref));
+  return bound;
+}
+
+AdminServer::~AdminServer() { stop(); }
+
+Result<int> AdminServer::start(const std::string& host, int port, std::map<std::string, Route> routes) {
+  context_ = g_main_context_new();
+  loop_ = g_main_loop_new(context_, FALSE);
+  Result<int> bound = make_error(ErrorKind::fatal, "listen", "not started");
+  thread_ = std::thread([&, this] {
+    g_main_context_push_thread_default(context_);
+    SoupServer* server = soup_server_new("server-header", "lpnode", nullptr);
+    add_routes(server, std::move(routes));
+    {
+      std::lock_guard lock(mu_);
+      bound = listen_plain(server, host, port);
+      started_ = true;
+    }
+    cv_.notify_all();
+    const bool run = bound.ok();
+    if (run) g_main_loop_run(loop_);
+    soup_server_disconnect(server);
+    g_object_unref(server);
+    g_main_context_pop_thread_default(context_);
+  });
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [this] { return started_; });
+  Result<int> out = bound;
+  lock.unlock();
+  if (!out) stop();
+  return out;
+}
+
+void AdminServer::stop() {
+  if (thread_.joinable()) {
+    g_main_loop_quit(loop_);
+    thread_.join();
+  }
+  if (loop_) g_main_loop_unref(loop_);
+  if (context_) g_main_context_unref(context_);
+  loop_ = nullptr;
+  context_ = nullptr;
+}
+
+}  // namespace lp::node
