@@ -19,6 +19,8 @@ debs=(
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev libsoup-3.0-dev glib-networking
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev sqlite3 jq python3
+  # the player page's test: headless Chromium driven by playwright-core (npm)
+  chromium
 )
 # Node.js and npm run the ethers.js cross-checks; a machine may already have them from elsewhere.
 command -v npm >/dev/null 2>&1 || debs+=(nodejs npm)
@@ -35,8 +37,14 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# npm test tools (ethers.js as an independent Ethereum implementation), pinned by the lock file.
-if [ ! -d "$root/tests/js/node_modules/ethers" ]; then
+# npm test tools (ethers.js as an independent Ethereum implementation, playwright-core to drive
+# Chromium), pinned by the lock file.
+if [ ! -d "$root/tests/js/node_modules/ethers" ] || [ ! -d "$root/tests/js/node_modules/playwright-core" ]; then
   echo "setup: installing npm test tools in tests/js" >&2
   (cd "$root/tests/js" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# The player page's hls.js (served by lpnode gateway from web/node_modules), pinned by the lock file.
+if [ ! -f "$root/web/node_modules/hls.js/dist/hls.min.js" ]; then
+  echo "setup: installing the player's hls.js in web" >&2
+  (cd "$root/web" && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -156,6 +156,7 @@ PaidTranscoding add_paid_transcoding(GstBin* bin, const GatewayConfig& config) {
   if (!config.password.empty()) g_object_set(pay, "password", config.password.c_str(), nullptr);
   g_object_set(remote, "orchestrators", config.orchestrators.c_str(), "profiles", config.profiles.c_str(),
                "max-in-flight", config.max_in_flight, nullptr);
+  if (config.registry) g_object_set(remote, "ledger", config.ledger.c_str(), nullptr);
   g_object_set(verify, "sample", config.verify_sample, nullptr);
   gst_bin_add_many(bin, pay, remote, verify, nullptr);
   gst_element_link_many(pay, remote, verify, nullptr);

@@ -21,6 +21,7 @@ namespace lp::gw {
 
 struct GatewayConfig {
   std::string orchestrators;
+  bool registry = false;  ///< also the active orchestrators of the ledger's registry
   std::string profiles;
   std::string key_file;
   std::string password;

@@ -41,5 +41,6 @@ int ledger_main(const std::vector<std::string>& argv);
 int transcode_main(const std::vector<std::string>& argv);
 int orchestrator_main(const std::vector<std::string>& argv);
 int gateway_main(const std::vector<std::string>& argv);
+int demo_main(const std::vector<std::string>& argv);
 
 }  // namespace lp::node

@@ -8,6 +8,7 @@
 #include <gst/gst.h>
 #include <libsoup/soup.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -18,6 +19,7 @@
 #include "elements/common/gst_ptr.h"
 #include "elements/transcode/profiles.h"
 #include "node/gateway/push_ingest.h"
+#include "node/lpnode/admin.h"
 #include "node/lpnode/cli_util.h"
 #include "payment/ledger/local_ledger.h"
 #include "plugins/livepeer/plugin.h"
@@ -28,13 +30,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const char* kGatewayHelp = R"(Usage: lpnode gateway --orchestrators LIST --key-file FILE --ledger FILE [flags]
+const char* kGatewayHelp = R"(Usage: lpnode gateway --key-file FILE --ledger FILE [--orchestrators LIST] [flags]
 
 Runs a Livepeer gateway: takes a live stream (MPEG-TS with H.264 and optional AAC, over SRT or
 from a file), cuts it into segments, pays orchestrators with tickets from the gateway's deposit
 on the local ledger, has each segment transcoded by one of them (retrying elsewhere when one
 fails), verifies every result, and writes HLS that it serves over HTTP:
   http://<http-addr>/hls/index.m3u8     multivariant playlist (the source and every profile)
+  http://<http-addr>/                   the player page (hls.js, rendition switcher, payments)
+  http://<http-addr>/metrics            Prometheus text: segments, tickets, EV, verification
+  http://<http-addr>/status             JSON: stream, orchestrators, payments, deposit
+  http://<http-addr>/healthz            200 while it runs
 It also takes go-livepeer's HTTP push on the same address: PUT /live/<name>/<seq>.ts with a
 whole MPEG-TS segment answers with the renditions (multipart/mixed when asked with
 `Accept: multipart/mixed`), written to HLS under <hls-dir>/<name>/ as well.
@@ -43,7 +49,8 @@ to stdout at the end. The stream's end (the SRT caller leaving, the file's end) 
 SIGTERM stops it cleanly: segments in flight finish, playlists get EXT-X-ENDLIST, exit 0.
 
 Flags:
-  --orchestrators LIST   orchestrators' service addresses (host:port, comma-separated)
+  --orchestrators LIST   orchestrators' service addresses (host:port, comma-separated); without
+                         it, the active orchestrators of the ledger's registry
   --key-file FILE        the gateway's key: raw hex or keystore v3 (LP_PASSPHRASE or
                          --passphrase-file for a keystore)
   --ledger FILE          the local ledger with the gateway's deposit (`lpnode ledger fund`)
@@ -61,6 +68,12 @@ Flags:
                          1: all, 0: never; the other checks run on every segment)
   --max-in-flight N      segments submitted at once (default 3)
   --stream-name NAME     the stream's name (manifest id) sent to orchestrators (default live)
+  --web-dir DIR          the player page's files (default: the web/ directory of the build's
+                         source tree; hls.js from its node_modules, installed by scripts/setup.sh)
+  --config FILE          flags from a file, one `name value` per line (env LP_CONFIG)
+
+Every flag can also be set as LP_<FLAG> in the environment (LP_KEY_FILE, LP_HTTP_ADDR, ...);
+the command line wins over the environment, which wins over --config.
 
 Example (orchestrator running as in `lpnode orchestrator --help`, gateway funded):
   lpnode gateway --orchestrators 127.0.0.1:8935 --key-file g.key --ledger demo.db \
@@ -77,8 +90,19 @@ struct Gateway {
   bool streaming = false;  // a stream input (not HTTP push only)
   int exit_code = kExitOk;
   int interrupts = 0;
-  std::uint64_t segments = 0, skipped = 0;
+  std::uint64_t segments = 0, skipped = 0, retried = 0;
+  double last_seconds = 0, seconds_total = 0;
+  std::string stream_name;
 };
+
+nlohmann::json element_stats(GstElement* e);
+
+/// The price an orchestrator asks, from lpremote-transcode's stats.
+std::string price_of(GstElement* remote, const char* address) {
+  for (const auto& o : element_stats(remote).value("orchestrators", nlohmann::json::array()))
+    if (address && o.value("address", "") == address) return o.value("price-per-pixel", "?");
+  return "?";
+}
 
 /// tsdemux's pads: H.264 to the segmenter's video pad, AAC to a requested audio pad.
 void on_demux_pad(GstElement*, GstPad* pad, gpointer data) {
@@ -143,14 +167,19 @@ gboolean on_bus(GstBus*, GstMessage* m, gpointer data) {
         gint attempts = 0;
         gst_structure_get(s, "seq", G_TYPE_INT64, &seq, "ok", G_TYPE_BOOLEAN, &ok, "seconds", G_TYPE_DOUBLE, &seconds,
                           "attempts", G_TYPE_INT, &attempts, nullptr);
+        if (attempts > 1) g->retried += static_cast<std::uint64_t>(attempts - 1);
         if (ok) {
           ++g->segments;
-          std::fprintf(stderr, "lpnode gateway: segment %lld from %s (%s) in %.0f ms, attempt %d\n",
-                       static_cast<long long>(seq), gst_structure_get_string(s, "orchestrator"),
-                       gst_structure_get_string(s, "target"), seconds * 1000.0, attempts);
+          g->last_seconds = seconds;
+          g->seconds_total += seconds;
+          const char* orchestrator = gst_structure_get_string(s, "orchestrator");
+          std::fprintf(stderr, "lpnode gateway: %s/%lld from %s (%s) in %.0f ms, attempt %d, %s wei/pixel\n",
+                       g->stream_name.c_str(), static_cast<long long>(seq), orchestrator,
+                       gst_structure_get_string(s, "target"), seconds * 1000.0, attempts,
+                       price_of(GST_ELEMENT(GST_MESSAGE_SRC(m)), orchestrator).c_str());
         } else {
           ++g->skipped;
-          std::fprintf(stderr, "lpnode gateway: segment %lld skipped: %s\n", static_cast<long long>(seq),
+          std::fprintf(stderr, "lpnode gateway: %s/%lld skipped: %s\n", g->stream_name.c_str(), static_cast<long long>(seq),
                        gst_structure_get_string(s, "error"));
         }
       }
@@ -208,6 +237,205 @@ void on_hls(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*, 
                                    b.data(), b.size());
 }
 
+/// A GstStructure (element stats) as JSON: numbers, strings, booleans, arrays of structures.
+nlohmann::json to_json(const GstStructure* st);
+
+nlohmann::json value_to_json(const GValue* v) {
+  if (G_VALUE_HOLDS_STRING(v)) return g_value_get_string(v) ? g_value_get_string(v) : "";
+  if (G_VALUE_HOLDS_UINT64(v)) return g_value_get_uint64(v);
+  if (G_VALUE_HOLDS_INT64(v)) return g_value_get_int64(v);
+  if (G_VALUE_HOLDS_UINT(v)) return g_value_get_uint(v);
+  if (G_VALUE_HOLDS_INT(v)) return g_value_get_int(v);
+  if (G_VALUE_HOLDS_DOUBLE(v)) return g_value_get_double(v);
+  if (G_VALUE_HOLDS_BOOLEAN(v)) return static_cast<bool>(g_value_get_boolean(v));
+  if (GST_VALUE_HOLDS_STRUCTURE(v)) return to_json(gst_value_get_structure(v));
+  if (GST_VALUE_HOLDS_ARRAY(v)) {
+    nlohmann::json a = nlohmann::json::array();
+    for (guint i = 0; i < gst_value_array_get_size(v); ++i) a.push_back(value_to_json(gst_value_array_get_value(v, i)));
+    return a;
+  }
+  gchar* text = gst_value_serialize(v);
+  nlohmann::json out = text ? text : "";
+  g_free(text);
+  return out;
+}
+
+nlohmann::json to_json(const GstStructure* st) {
+  nlohmann::json j = nlohmann::json::object();
+  if (!st) return j;
+  for (gint i = 0; i < gst_structure_n_fields(st); ++i) {
+    const char* name = gst_structure_nth_field_name(st, i);
+    j[name] = value_to_json(gst_structure_get_value(st, name));
+  }
+  return j;
+}
+
+nlohmann::json element_stats(GstElement* e) {
+  if (!e) return nlohmann::json::object();
+  GstStructure* st = nullptr;
+  g_object_get(e, "stats", &st, nullptr);
+  nlohmann::json j = to_json(st);
+  if (st) gst_structure_free(st);
+  return j;
+}
+
+/// Whether any orchestrator accepts a TCP connection: a gateway with none reachable stops at
+/// once with the reason for each, rather than failing every segment later.
+bool any_reachable(const std::vector<std::string>& targets, std::string* why) {
+  GSocketClient* client = g_socket_client_new();
+  g_socket_client_set_timeout(client, 3);
+  bool any = false;
+  for (const auto& t : targets) {
+    GError* err = nullptr;
+    GSocketConnection* c = g_socket_client_connect_to_host(client, t.c_str(), 0, nullptr, &err);
+    if (c) {
+      any = true;
+      g_object_unref(c);
+    } else {
+      *why += (why->empty() ? "" : "; ") + t + ": " + (err ? err->message : "cannot connect");
+    }
+    g_clear_error(&err);
+  }
+  g_object_unref(client);
+  return any;
+}
+
+/// What /status and /metrics read: the stream's elements and counters, push streams, the ledger.
+struct GatewayView {
+  Gateway* g = nullptr;
+  GstElement* pay = nullptr;
+  GstElement* remote = nullptr;
+  GstElement* verify = nullptr;
+  gw::PushIngest* push = nullptr;
+  ledger::LocalLedger* ledger = nullptr;
+  std::string input, hls_url, stream_name, profiles, hls_dir;
+};
+
+nlohmann::json status_json(const GatewayView& v) {
+  nlohmann::json j;
+  j["input"] = v.input;
+  j["hls"] = v.hls_url;
+  std::error_code ec;
+  j["playlist"] = fs::exists(fs::path(v.hls_dir) / "index.m3u8", ec);  // the player waits for it
+  j["stream"] = v.stream_name;
+  j["profiles"] = v.profiles;
+  j["segments"] = v.g->segments;
+  j["skipped"] = v.g->skipped;
+  j["retried"] = v.g->retried;
+  j["last_segment_seconds"] = v.g->last_seconds;
+  guint64 verified = 0, failed = 0;
+  if (v.verify) g_object_get(v.verify, "verified", &verified, "failed", &failed, nullptr);
+  j["verified"] = verified;
+  j["verify_failed"] = failed;
+  nlohmann::json wallet = element_stats(v.pay);
+  nlohmann::json remote = element_stats(v.remote);
+  // One entry per orchestrator: what selection knows of it, and what was paid to it.
+  nlohmann::json orchs = remote.value("orchestrators", nlohmann::json::array());
+  for (auto& o : orchs)
+    for (const auto& w : wallet.value("orchestrators", nlohmann::json::array()))
+      if (!o.value("address", "").empty() && w.value("address", "") == o.value("address", ""))
+        for (const char* k : {"payments", "tickets-sent", "ev-sent", "debited", "balance"}) o[k] = w[k];
+  j["orchestrators"] = orchs;
+  wallet.erase("orchestrators");
+  j["payments"] = wallet;
+  nlohmann::json push = nlohmann::json::object();
+  if (v.push)
+    for (const auto& [name, t] : v.push->totals())
+      push[name] = {{"segments", t.segments}, {"tickets_sent", t.tickets_sent}, {"ev_sent", t.ev_sent}};
+  j["push"] = push;
+  if (v.pay && v.ledger) {
+    gchar* address = nullptr;
+    g_object_get(v.pay, "address", &address, nullptr);
+    if (auto a = address ? parse_address(address) : Result<Address>(make_error(ErrorKind::fatal, "", "")); a)
+      if (auto info = v.ledger->sender_info(*a)) {
+        j["address"] = address;
+        j["deposit"] = to_dec(info->deposit);
+        j["reserve"] = to_dec(info->reserve);
+      }
+    g_free(address);
+  }
+  return j;
+}
+
+std::string metrics_text(const GatewayView& v) {
+  const nlohmann::json s = status_json(v);
+  PromText m;
+  std::uint64_t push_segments = 0, push_tickets = 0;
+  if (v.push)
+    for (const auto& [name, t] : v.push->totals()) {
+      push_segments += t.segments;
+      push_tickets += t.tickets_sent;
+    }
+  const auto num = [](const nlohmann::json& j, const char* k) {
+    if (!j.contains(k)) return 0.0;
+    if (j[k].is_number()) return j[k].get<double>();
+    // wei as "n" or "n/d"
+    return Rational(j[k].get<std::string>()).convert_to<double>();
+  };
+  m.counter("livepeer_segment_source_appeared_total", "Source segments cut from the stream",
+            static_cast<double>(v.g->segments + v.g->skipped));
+  m.counter("livepeer_segment_transcoded_total", "Segments transcoded by an orchestrator", static_cast<double>(v.g->segments));
+  m.counter("livepeer_segment_transcode_failed_total", "Segments no orchestrator could transcode (skipped)",
+            static_cast<double>(v.g->skipped));
+  m.counter("livepeer_transcode_retried", "Attempts after a segment's first failed", static_cast<double>(v.g->retried));
+  m.counter("livepeer_transcode_overall_latency_seconds_total", "Sum of the segments' submit-to-renditions times",
+            v.g->seconds_total);
+  m.gauge("livepeer_transcode_overall_latency_seconds", "The last segment's submit-to-renditions time", v.g->last_seconds);
+  m.counter("livepeer_fast_verification_done", "Segments whose renditions passed verification", num(s, "verified"));
+  m.counter("livepeer_fast_verification_failed", "Segments whose renditions failed verification", num(s, "verify_failed"));
+  m.counter("livepeer_tickets_sent", "Tickets sent to orchestrators", num(s["payments"], "tickets-sent"));
+  m.counter("livepeer_ticket_value_sent", "Expected value of the tickets sent, wei", num(s["payments"], "ev-sent"));
+  m.gauge("livepeer_gateway_credit", "Credit left with orchestrators, wei", num(s["payments"], "balance"));
+  m.counter("livepeer_push_segments_total", "Segments taken by HTTP push (a repeated seq counted once)",
+            static_cast<double>(push_segments));
+  m.counter("livepeer_push_tickets_sent", "Tickets sent for HTTP push streams", static_cast<double>(push_tickets));
+  if (s.contains("deposit")) {
+    m.gauge("livepeer_gateway_deposit", "The gateway's deposit on the ledger, wei", num(s, "deposit"));
+    m.gauge("livepeer_gateway_reserve", "The gateway's reserve on the ledger, wei", num(s, "reserve"));
+  }
+  std::size_t suspended = 0;
+  for (const auto& o : s["orchestrators"]) {
+    suspended += o.value("suspended", false);
+    const Labels l{{"orchestrator", o.value("target", "")}};
+    m.counter("livepeer_orchestrator_segments_total", "Segments an orchestrator transcoded", num(o, "successes"), l);
+    m.counter("livepeer_orchestrator_errors_total", "Failed attempts on an orchestrator", num(o, "failures"), l);
+  }
+  m.gauge("livepeer_orchestrators_suspended", "Orchestrators suspended after a failure", static_cast<double>(suspended));
+  return m.str();
+}
+
+/// GET /player/...: the page, its script, and hls.js from npm's node_modules.
+void on_player(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*, gpointer data) {
+  const auto* web = static_cast<const std::string*>(data);
+  std::string rel = std::string(path).substr(std::strlen("/player"));
+  if (rel.empty() || rel == "/") rel = "/index.html";
+  static const std::map<std::string, std::pair<std::string, const char*>> files = {
+      {"/index.html", {"player.html", "text/html; charset=utf-8"}},
+      {"/player.js", {"player.js", "text/javascript; charset=utf-8"}},
+      {"/hls.min.js", {"node_modules/hls.js/dist/hls.min.js", "text/javascript; charset=utf-8"}},
+  };
+  auto it = files.find(rel);
+  std::ifstream f;
+  if (it != files.end()) f.open(fs::path(*web) / it->second.first, std::ios::binary);
+  if (!f) {
+    soup_server_message_set_status(msg, SOUP_STATUS_NOT_FOUND, nullptr);
+    return;
+  }
+  std::ostringstream body;
+  body << f.rdbuf();
+  const std::string b = body.str();
+  soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
+  soup_server_message_set_response(msg, it->second.second, SOUP_MEMORY_COPY, b.data(), b.size());
+}
+
+void on_root(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*, gpointer) {
+  if (g_strcmp0(path, "/") != 0) {
+    soup_server_message_set_status(msg, SOUP_STATUS_NOT_FOUND, nullptr);
+    return;
+  }
+  soup_server_message_set_redirect(msg, SOUP_STATUS_FOUND, "/player/");
+}
+
 }  // namespace
 
 int gateway_main(const std::vector<std::string>& argv) {
@@ -215,21 +443,19 @@ int gateway_main(const std::vector<std::string>& argv) {
   Args args(argv,
             {"orchestrators", "key-file", "passphrase-file", "ledger", "input", "profiles", "http-addr", "hls-dir",
              "playlist-length", "max-price-per-unit", "pixels-per-unit", "verify-sample", "max-in-flight",
-             "stream-name"},
+             "stream-name", "web-dir"},
             {"help"});
   if (args.flag("help")) {
     std::cout << kGatewayHelp;
     return kExitOk;
   }
   if (!args.error().empty()) return fail(cmd, args.error() + " (see lpnode gateway --help)", kExitUsage);
-  const auto orchestrators = args.get("orchestrators");
-  if (!orchestrators || orchestrators->empty())
-    return fail(cmd, "--orchestrators is required (see lpnode gateway --help)", kExitUsage);
+  const std::string orchestrators = args.get("orchestrators").value_or("");
   const auto ledger_path = args.get("ledger");
   if (!ledger_path) return fail(cmd, "--ledger is required (see lpnode gateway --help)", kExitUsage);
   if (!args.get("key-file")) return fail(cmd, "--key-file is required (see lpnode gateway --help)", kExitUsage);
   auto key = key_from(args);
-  if (!key) return fail(cmd, key.error().message, kExitUsage);
+  if (!key) return fail(cmd, "--key-file: " + key.error().message, kExitUsage);
   auto passphrase = passphrase_from(args);
   const std::string profiles = args.get("profiles").value_or("P240p30fps16x9,P360p30fps16x9");
   if (auto ladder = media::parse_profiles(profiles); !ladder) return fail(cmd, "--profiles: " + ladder.error().message, kExitUsage);
@@ -248,8 +474,26 @@ int gateway_main(const std::vector<std::string>& argv) {
   const bool srt = input.rfind("srt://", 0) == 0;
   const bool push_only = input == "none";
   if (!srt && !push_only && !fs::is_regular_file(input)) return fail(cmd, "--input: no such file: " + input, kExitUsage);
-  if (auto ledger = ledger::LocalLedger::open(*ledger_path); !ledger)
-    return fail(cmd, *ledger_path + ": " + ledger.error().message, kExitFailed);
+  if (!fs::is_regular_file(*ledger_path))
+    return fail(cmd, "--ledger: no such file: " + *ledger_path + " (make one with `lpnode ledger --db FILE fund ...`)",
+                kExitUsage);
+  auto ledger = ledger::LocalLedger::open(*ledger_path);
+  if (!ledger) return fail(cmd, *ledger_path + ": " + ledger.error().message, kExitFailed);
+  // The orchestrators: the list, or the ledger's registry (go-livepeer: -orchAddr, or discovery).
+  std::vector<std::string> targets;
+  if (!orchestrators.empty()) {
+    gchar** parts = g_strsplit_set(orchestrators.c_str(), ", ", -1);
+    for (gchar** it = parts; *it; ++it)
+      if (**it) targets.push_back(g_str_has_prefix(*it, "https://") ? *it + 8 : *it);
+    g_strfreev(parts);
+  } else if (auto registry = (*ledger)->orchestrators()) {
+    for (const auto& e : *registry)
+      if (e.active) targets.push_back(e.service_uri.rfind("https://", 0) == 0 ? e.service_uri.substr(8) : e.service_uri);
+  }
+  if (targets.empty())
+    return fail(cmd, "no orchestrators: give --orchestrators HOST:PORT,... or register some in the ledger", kExitUsage);
+  if (std::string why; !any_reachable(targets, &why))
+    return fail(cmd, "no orchestrator can be reached: " + why, kExitFailed);
   const std::string hls_dir = args.get("hls-dir").value_or("hls");
   std::error_code ec;
   fs::create_directories(hls_dir, ec);
@@ -260,7 +504,8 @@ int gateway_main(const std::vector<std::string>& argv) {
                              lp_plugin_init, LPNODE_VERSION, "LGPL", "livepeer-gst", "livepeer-gst",
                              "https://livepeer.org");
   gw::GatewayConfig gateway_config;
-  gateway_config.orchestrators = *orchestrators;
+  gateway_config.orchestrators = orchestrators;
+  if (orchestrators.empty()) gateway_config.registry = true;
   gateway_config.profiles = profiles;
   gateway_config.key_file = *args.get("key-file");
   if (passphrase && *passphrase) gateway_config.password = **passphrase;
@@ -273,6 +518,7 @@ int gateway_main(const std::vector<std::string>& argv) {
   Gateway g;
   g.pipeline = gst_pipeline_new("gateway");
   GstElement* pay = nullptr;
+  GstElement* remote = nullptr;
   GstElement* verify = nullptr;
   g.streaming = !push_only;
   if (!push_only) {
@@ -290,6 +536,7 @@ int gateway_main(const std::vector<std::string>& argv) {
     gst_bin_add_many(GST_BIN(g.pipeline), src, demux, g.segmenter, sink, nullptr);
     const gw::PaidTranscoding chain = gw::add_paid_transcoding(GST_BIN(g.pipeline), gateway_config);
     pay = chain.pay;
+    remote = chain.remote;
     verify = chain.verify;
     if (!pay || !gst_element_link(src, demux) || !gst_element_link(g.segmenter, pay) || !gst_element_link(verify, sink))
       return fail(cmd, "cannot build the gateway pipeline", kExitFailed);
@@ -301,21 +548,23 @@ int gateway_main(const std::vector<std::string>& argv) {
   soup_server_add_handler(server, "/hls", on_hls, const_cast<std::string*>(&hls_dir), nullptr);
   gw::PushIngest push(gateway_config);
   push.attach(server);
-  GError* err = nullptr;
-  GInetAddress* addr = g_inet_address_new_from_string(http_host == "localhost" ? "127.0.0.1" : http_host.c_str());
-  if (!addr) return fail(cmd, "--http-addr: not an IP address: " + http_host, kExitUsage);
-  GSocketAddress* sa = g_inet_socket_address_new(addr, static_cast<guint16>(http_port));
-  g_object_unref(addr);
-  const gboolean listening = soup_server_listen(server, sa, static_cast<SoupServerListenOptions>(0), &err);
-  g_object_unref(sa);
-  if (!listening) {
-    const std::string why = err ? err->message : "cannot listen";
-    g_clear_error(&err);
-    return fail(cmd, "--http-addr " + http_host + ":" + std::to_string(http_port) + ": " + why, kExitFailed);
-  }
-  GSList* uris = soup_server_get_uris(server);
-  const int bound_port = uris ? static_cast<int>(g_uri_get_port(static_cast<GUri*>(uris->data))) : http_port;
-  g_slist_free_full(uris, reinterpret_cast<GDestroyNotify>(g_uri_unref));
+  const std::string web_dir = args.get("web-dir").value_or(LPNODE_WEB_DIR);
+  soup_server_add_handler(server, "/player", on_player, const_cast<std::string*>(&web_dir), nullptr);
+  soup_server_add_handler(server, "/", on_root, nullptr, nullptr);
+  if (!fs::is_regular_file(fs::path(web_dir) / "node_modules/hls.js/dist/hls.min.js"))
+    std::fprintf(stderr, "lpnode gateway: warning: %s/node_modules/hls.js is missing, the player page will not play "
+                 "(run scripts/setup.sh)\n", web_dir.c_str());
+  const std::string stream_name = args.get("stream-name").value_or("live");
+  g.stream_name = stream_name;
+  GatewayView view{&g, pay, remote, verify, &push, ledger->get(), input, "", stream_name, profiles, hls_dir};
+  add_routes(server, {{"/metrics", [&view] {
+                         return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", metrics_text(view)};
+                       }},
+                      {"/status", [&view] { return HttpReply{200, "application/json", status_json(view).dump()}; }},
+                      {"/healthz", [] { return HttpReply{200, "text/plain; charset=utf-8", "ok\n"}; }}});
+  auto bound = listen_plain(server, http_host, http_port);
+  if (!bound) return fail(cmd, "--http-addr " + bound.error().message, kExitFailed);
+  const int bound_port = *bound;
 
   g.loop = g_main_loop_new(nullptr, FALSE);
   gst::ObjectPtr<GstBus> bus(gst_element_get_bus(g.pipeline));
@@ -329,8 +578,11 @@ int gateway_main(const std::vector<std::string>& argv) {
     gst_element_set_state(g.pipeline, GST_STATE_NULL);
     return fail(cmd, "the pipeline did not start", kExitFailed);
   }
-  const std::string hls_url = "http://" + http_host + ":" + std::to_string(bound_port) + "/hls/index.m3u8";
-  std::printf("{\"input\":\"%s\",\"hls\":\"%s\"}\n", input.c_str(), hls_url.c_str());
+  const std::string base = "http://" + http_host + ":" + std::to_string(bound_port);
+  const std::string hls_url = base + "/hls/index.m3u8";
+  view.hls_url = hls_url;
+  std::printf("{\"input\":\"%s\",\"hls\":\"%s\",\"player\":\"%s/player/\",\"status\":\"%s/status\"}\n",
+              input.c_str(), hls_url.c_str(), base.c_str(), base.c_str());
   std::fflush(stdout);
   std::fprintf(stderr, "lpnode gateway: %s%s, HLS at %s, HTTP push at http://%s:%d/live/<name>/<seq>.ts\n",
                push_only ? "no stream input" : srt ? "listening on" : "reading", push_only ? "" : (" " + input).c_str(),

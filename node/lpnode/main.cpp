@@ -13,6 +13,8 @@ const char* kHelp = R"(Usage: lpnode <command> [flags]
 A node of the Livepeer live-video network.
 
 Commands:
+  demo          the whole node on this machine: orchestrator + gateway on loopback, a looping
+                sample stream, a player page in the browser (start here)
   pm            keys and tickets: keygen, address, sign-ticket, check-ticket
   ledger        the embedded local ledger and the winning-ticket queue
   transcode     a video file into a Livepeer ABR ladder, segment by segment, as an orchestrator does
@@ -20,7 +22,8 @@ Commands:
   gateway       a live stream in (SRT, file), paid remote transcoding, verification, HLS out
 
 Run `lpnode <command> --help` for its flags and examples. Every flag can also be set in the
-environment as LP_<FLAG> (for example LP_KEY_FILE for --key-file).
+environment as LP_<FLAG> (for example LP_KEY_FILE for --key-file) or in a file given with
+--config (one `name value` per line); the command line wins, then the environment, then the file.
 )";
 
 }  // namespace
@@ -43,6 +46,7 @@ int main(int argc, char** argv) {
     if (cmd == "transcode") return lp::node::transcode_main(args);
     if (cmd == "orchestrator") return lp::node::orchestrator_main(args);
     if (cmd == "gateway") return lp::node::gateway_main(args);
+    if (cmd == "demo") return lp::node::demo_main(args);
   } catch (const std::exception& e) {
     return lp::node::fail(cmd, std::string("internal error: ") + e.what(), lp::node::kExitFailed);
   }

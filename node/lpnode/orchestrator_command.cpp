@@ -55,6 +55,8 @@ Flags:
   --price-per-unit WEI   price in wei per --pixels-per-unit pixels (default 0: free)
   --pixels-per-unit N    (default 1)
   --ticket-ev WEI        expected value of each ticket asked for (default 1000000000000)
+  --max-face-value WEI   cap on a ticket's face value (default 0: the sender's max float);
+                         lower means more, smaller winning tickets (go-livepeer -maxFaceValue)
   --max-sessions N       concurrent sessions before OrchestratorCapped (default 10)
   --gpu auto|on|off      NVIDIA use for transcoding (default auto)
   --speed-preset P       x264 speed preset on the CPU (default veryfast)
@@ -162,7 +164,7 @@ int orchestrator_main(const std::vector<std::string>& argv) {
   const std::string cmd = "orchestrator";
   Args args(argv,
             {"key-file", "passphrase-file", "ledger", "service-addr", "http-addr", "service-uri", "price-per-unit",
-             "pixels-per-unit", "ticket-ev", "max-sessions", "gpu", "speed-preset", "admin-addr", "block-time"},
+             "pixels-per-unit", "ticket-ev", "max-sessions", "gpu", "speed-preset", "admin-addr", "block-time", "max-face-value"},
             {"help"});
   if (args.flag("help")) {
     std::cout << kOrchestratorHelp;
@@ -206,6 +208,11 @@ int orchestrator_main(const std::vector<std::string>& argv) {
   if (!queue) return fail(cmd, *ledger_path + ": " + queue.error().message, kExitFailed);
   pm::RecipientConfig rc;
   rc.ticket_ev = *ticket_ev;
+  if (auto mfv = args.get("max-face-value")) {
+    auto v = parse_u256(*mfv);
+    if (!v) return fail(cmd, "--max-face-value must be a non-negative integer (wei)", kExitUsage);
+    rc.max_face_value = *v;
+  }
   pm::Recipient recipient(key->address(), **ledger, **queue, rc);
 
   gst_init(nullptr, nullptr);
