@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "node/orchestrator/grpc_server.h"
 
+#include <grpc/support/log.h>
+
+#include <cstdlib>
+#include <mutex>
+
 namespace lp::orch {
 
 namespace {
@@ -45,6 +50,12 @@ GrpcServer::GrpcServer(Orchestrator& orchestrator, const net::CertKey& tls)
 GrpcServer::~GrpcServer() { stop(); }
 
 Result<int> GrpcServer::start(const std::string& address) {
+  // gRPC's own log lines (a bind failure prints a page of internal state) stay quiet: the
+  // failures that matter come back as errors with one clear message. LP_DEBUG shows them.
+  static std::once_flag quiet;
+  std::call_once(quiet, [] {
+    if (!std::getenv("LP_DEBUG")) gpr_set_log_function([](gpr_log_func_args*) {});
+  });
   grpc::SslServerCredentialsOptions ssl;
   ssl.pem_key_cert_pairs.push_back({tls_.key_pem, tls_.cert_pem});
   grpc::ServerBuilder builder;
@@ -55,7 +66,7 @@ Result<int> GrpcServer::start(const std::string& address) {
   builder.SetMaxReceiveMessageSize(1 << 20);
   server_ = builder.BuildAndStart();
   if (!server_ || port == 0)
-    return make_error(ErrorKind::fatal, "listen", "cannot listen for gRPC on " + address + " (in use?)");
+    return make_error(ErrorKind::fatal, "listen", "cannot listen for gRPC on " + address + ": address already in use or not available");
   return port;
 }
 
