@@ -190,6 +190,7 @@ struct LpRemoteTranscodePriv {
   GstFlowReturn last_flow = GST_FLOW_OK;
   guint64 segments_done = 0;     // pushed with renditions
   guint64 segments_skipped = 0;  // no orchestrator could do them
+  std::vector<lp::gw::RemoteTranscoder::OrchestratorState> last_state;  // at the last stop
   std::vector<std::thread> workers;
   std::thread output;
 };
@@ -390,6 +391,7 @@ static void stop_all(LpRemoteTranscode* self) {
   p->order.clear();
   p->redone.clear();
   p->jobs.clear();
+  if (p->rt) p->last_state = p->rt->state();  // the stats stay readable after a stop
   p->rt.reset();
   p->payer.reset();
   p->started = false;
@@ -577,8 +579,7 @@ static GstStructure* make_stats(LpRemoteTranscode* self) {
                                        "skipped", G_TYPE_UINT64, p->segments_skipped, nullptr);
   GValue list = G_VALUE_INIT;
   gst_value_array_init(&list, 0);
-  if (p->rt)
-    for (const auto& o : p->rt->state()) {
+  for (const auto& o : p->rt ? p->rt->state() : p->last_state) {
       GValue v = G_VALUE_INIT;
       g_value_init(&v, GST_TYPE_STRUCTURE);
       GstStructure* os = gst_structure_new(

@@ -603,12 +603,15 @@ int gateway_main(const std::vector<std::string>& argv) {
               ",\"tickets_sent\":" + std::to_string(t.tickets_sent) + ",\"ev_sent\":\"" + t.ev_sent + "\"}";
   }
   pushed += "}";
+  // Per orchestrator: what selection knew of it and what was paid to it, for the books.
+  const std::string per_orchestrator = status_json(view)["orchestrators"].dump();
   std::printf(
       "{\"segments\":%llu,\"skipped\":%llu,\"verified\":%llu,\"verify_failed\":%llu,\"tickets_sent\":%llu,"
-      "\"ev_sent\":\"%s\",\"credit_left\":\"%s\",\"hls\":\"%s\",\"push\":%s}\n",
+      "\"ev_sent\":\"%s\",\"credit_left\":\"%s\",\"hls\":\"%s\",\"push\":%s,\"orchestrators\":%s}\n",
       static_cast<unsigned long long>(g.segments), static_cast<unsigned long long>(g.skipped),
       static_cast<unsigned long long>(verified), static_cast<unsigned long long>(failed),
-      static_cast<unsigned long long>(tickets), ev ? ev : "0", balance ? balance : "0", hls_dir.c_str(), pushed.c_str());
+      static_cast<unsigned long long>(tickets), ev ? ev : "0", balance ? balance : "0", hls_dir.c_str(), pushed.c_str(),
+      per_orchestrator.c_str());
   g_free(ev);
   g_free(balance);
   gst_object_unref(g.pipeline);

@@ -11,6 +11,7 @@ the surviving orchestrator.
 Usage: gateway_e2e_test.py LPNODE CLIP PLUGIN_DIR
 """
 import json
+from fractions import Fraction
 import os
 import re
 import signal
@@ -50,6 +51,11 @@ def playlist(path):
     return seqs, "#EXT-X-ENDLIST" in text
 
 
+def admin_status(info):
+    with urllib.request.urlopen(info["admin"] + "/status", timeout=10) as r:
+        return json.loads(r.read())
+
+
 def start_orchestrator(key, price):
     p = subprocess.Popen([LPNODE, "orchestrator", "--key-file", key, "--ledger", "ledger.db", "--service-addr",
                           "127.0.0.1:0", "--price-per-unit", str(price), "--speed-preset", "ultrafast", "--gpu", "off"],
@@ -81,14 +87,22 @@ def main():
             done_by = {}
             killed = threading.Event()
             log = []
+            last1 = {}
 
             def watch():
                 for line in gateway.stderr:
                     log.append(line)
-                    m = re.match(r"lpnode gateway: segment (\d+) from (0x[0-9a-fA-F]{40})", line)
+                    m = re.match(r"lpnode gateway: \S+/(\d+) from (0x[0-9a-fA-F]{40})", line)
                     if not m:
                         continue
                     done_by[m.group(2)] = done_by.get(m.group(2), 0) + 1
+                    if m.group(2) == info1["address"] and not killed.is_set():
+                        # Orchestrator 1's books as long as it lives (it dies with a segment
+                        # in flight, whose credit is then unknowable from outside).
+                        try:
+                            last1.update(admin_status(info1))
+                        except OSError as e:
+                            log.append(f"orchestrator 1 /status: {e}\n")
                     if m.group(2) == info1["address"] and done_by[m.group(2)] == 3 and not killed.is_set():
                         o1.send_signal(signal.SIGKILL)
                         killed.set()
@@ -121,6 +135,24 @@ def main():
             check(summary["segments"] == len(source) and summary["skipped"] == 0 and summary["verify_failed"] == 0,
                   f"summary {summary}")
             check(summary["tickets_sent"] > 0, f"tickets were sent: {summary}")
+            # The books at process level. The survivor (still running): what the gateway sent
+            # it = what it credited; its debit = its pixels x its price (2 wei). The killed one:
+            # what it had credited at its last segment <= what the gateway sent it.
+            paid = {o.get("address"): o for o in summary.get("orchestrators", [])}
+            s2 = admin_status(info2)
+            g2 = paid.get(info2["address"], {})
+            check(g2.get("tickets-sent") == s2["tickets_recv"] and Fraction(g2.get("ev-sent", "-1")) == Fraction(s2["ev_recv"]),
+                  f"orchestrator 2: gateway sent {g2.get('tickets-sent')} tickets / {g2.get('ev-sent')} EV, it credited "
+                  f"{s2['tickets_recv']} / {s2['ev_recv']}")
+            check(Fraction(g2.get("debited", "-1")) == 2 * s2["pixels"],
+                  f"orchestrator 2: gateway debited {g2.get('debited')} = {s2['pixels']} pixels x 2 wei")
+            g1 = paid.get(info1["address"], {})
+            check(last1 and 0 < last1["tickets_recv"] <= g1.get("tickets-sent", 0)
+                  and Fraction(last1["ev_recv"]) <= Fraction(g1.get("ev-sent", "0")),
+                  f"orchestrator 1 credited {last1.get('tickets_recv')} tickets / {last1.get('ev_recv')} EV before "
+                  f"its death, the gateway sent {g1.get('tickets-sent')} / {g1.get('ev-sent')}")
+            total = sum(Fraction(o.get("ev-sent", "0")) for o in paid.values())
+            check(total == Fraction(summary["ev_sent"]), f"per-orchestrator EV adds up to the total: {total}")
             for name, (w, h) in PROFILES.items():
                 seqs, ended = playlist(f"hls/{name}/index.m3u8")
                 check(ended and seqs == source, f"{name} playlist {seqs} vs source {source}")

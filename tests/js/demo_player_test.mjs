@@ -129,7 +129,7 @@ try {
   check(queue.length === o.winning_tickets_recv, 'every winning ticket received is persisted in the ledger\'s queue',
         `${queue.length} queued or redeemed / ${o.winning_tickets_recv} won`);
 } catch (e) {
-  check(false, 'the test ran to the end', e.stack || String(e));
+  check(false, 'the test ran to the end', (e.stack || String(e)) + (e.cause ? `\ncause: ${e.cause.stack || e.cause}` : ''));
 } finally {
   if (browser) await browser.close();
   if (demo.exitCode === null) demo.kill('SIGKILL');
