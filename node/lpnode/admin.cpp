@@ -128,13 +128,15 @@ Result<int> AdminServer::start(const std::string& host, int port, std::map<std::
     g_main_context_push_thread_default(context_);
     SoupServer* server = soup_server_new("server-header", "lpnode", nullptr);
     add_routes(server, std::move(routes));
+    // Only this thread's own copy is read after start() returns (start()'s locals are gone).
+    Result<int> mine = listen_plain(server, host, port);
+    const bool run = mine.ok();
     {
       std::lock_guard lock(mu_);
-      bound = listen_plain(server, host, port);
+      bound = std::move(mine);
       started_ = true;
     }
     cv_.notify_all();
-    const bool run = bound.ok();
     if (run) g_main_loop_run(loop_);
     soup_server_disconnect(server);
     g_object_unref(server);
@@ -150,7 +152,13 @@ Result<int> AdminServer::start(const std::string& host, int port, std::map<std::
 
 void AdminServer::stop() {
   if (thread_.joinable()) {
-    g_main_loop_quit(loop_);
+    // Quit from inside the loop: a quit before the thread reached g_main_loop_run would be lost.
+    GSource* quit = g_idle_source_new();
+    g_source_set_callback(
+        quit, [](gpointer loop) { g_main_loop_quit(static_cast<GMainLoop*>(loop)); return G_SOURCE_REMOVE; }, loop_,
+        nullptr);
+    g_source_attach(quit, context_);
+    g_source_unref(quit);
     thread_.join();
   }
   if (loop_) g_main_loop_unref(loop_);
