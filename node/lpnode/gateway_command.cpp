@@ -21,6 +21,7 @@
 #include "node/gateway/push_ingest.h"
 #include "node/lpnode/admin.h"
 #include "node/lpnode/cli_util.h"
+#include "node/lpnode/pipeline_profile.h"
 #include "payment/ledger/local_ledger.h"
 #include "plugins/livepeer/plugin.h"
 
@@ -68,6 +69,9 @@ Flags:
                          1: all, 0: never; the other checks run on every segment)
   --max-in-flight N      segments submitted at once (default 3)
   --stream-name NAME     the stream's name (manifest id) sent to orchestrators (default live)
+  --pipeline NAME|FILE   the gateway profile: what is done with the segments, from lpsegmenter
+                         to the HLS sink (default: gateway, pipelines/gateway.gst); its
+                         ${placeholders} take these flags' values
   --web-dir DIR          the player page's files (default: the web/ directory of the build's
                          source tree; hls.js from its node_modules, installed by scripts/setup.sh)
   --config FILE          flags from a file, one `name value` per line (env LP_CONFIG)
@@ -443,7 +447,7 @@ int gateway_main(const std::vector<std::string>& argv) {
   Args args(argv,
             {"orchestrators", "key-file", "passphrase-file", "ledger", "input", "profiles", "http-addr", "hls-dir",
              "playlist-length", "max-price-per-unit", "pixels-per-unit", "verify-sample", "max-in-flight",
-             "stream-name", "web-dir"},
+             "stream-name", "web-dir", "pipeline"},
             {"help"});
   if (args.flag("help")) {
     std::cout << kGatewayHelp;
@@ -492,8 +496,6 @@ int gateway_main(const std::vector<std::string>& argv) {
   }
   if (targets.empty())
     return fail(cmd, "no orchestrators: give --orchestrators HOST:PORT,... or register some in the ledger", kExitUsage);
-  if (std::string why; !any_reachable(targets, &why))
-    return fail(cmd, "no orchestrator can be reached: " + why, kExitFailed);
   const std::string hls_dir = args.get("hls-dir").value_or("hls");
   std::error_code ec;
   fs::create_directories(hls_dir, ec);
@@ -521,25 +523,51 @@ int gateway_main(const std::vector<std::string>& argv) {
   GstElement* remote = nullptr;
   GstElement* verify = nullptr;
   g.streaming = !push_only;
+  // The segments' processing comes from the gateway profile (pipelines/gateway.gst or
+  // --pipeline), the operator's values set as property values; checked before anything runs.
+  const std::map<std::string, std::string> values = {
+      {"stream-name", args.get("stream-name").value_or("live")},
+      {"key-file", gateway_config.key_file},
+      {"passphrase", gateway_config.password},
+      {"ledger", *ledger_path},
+      {"max-price-per-unit", std::to_string(*max_price)},
+      {"pixels-per-unit", std::to_string(*pixels_per_unit)},
+      {"orchestrators", orchestrators},
+      {"registry", orchestrators.empty() ? *ledger_path : ""},
+      {"profiles", profiles},
+      {"max-in-flight", std::to_string(*in_flight)},
+      {"verify-sample", std::to_string(*sample)},
+      {"hls-dir", hls_dir},
+      {"playlist-length", std::to_string(*playlist_length)},
+  };
+  auto profile = load_profile(args.get("pipeline").value_or("gateway"), std::string(LPNODE_SOURCE_DIR) + "/pipelines");
+  if (!profile) return fail(cmd, "--pipeline: " + profile.error().message, kExitUsage);
+  if (auto first = profile->elements(); first.empty() || first[0]->factory != "lpsegmenter")
+    return fail(cmd, profile->origin + ": a gateway profile starts with lpsegmenter (the ingest links into it)", kExitUsage);
+  if (auto st = check_profile(*profile, values); !st) return fail(cmd, st.error().message, kExitUsage);
+  // Configuration first, then the network: no orchestrator answering is a failure, not a usage error.
+  if (std::string why; !any_reachable(targets, &why))
+    return fail(cmd, "no orchestrator can be reached: " + why, kExitFailed);
   if (!push_only) {
     GstElement* src = gst_element_factory_make(srt ? "srtsrc" : "filesrc", "input");
     GstElement* demux = gst_element_factory_make("tsdemux", nullptr);
-    g.segmenter = gst_element_factory_make("lpsegmenter", nullptr);
-    GstElement* sink = gst_element_factory_make("lphlssink", nullptr);
-    if (!src || !demux || !g.segmenter || !sink)
+    if (!src || !demux)
       return fail(cmd, std::string("a GStreamer element is missing (") + (srt ? "srtsrc: gstreamer1.0-plugins-bad" : "filesrc") +
                            ", tsdemux: gstreamer1.0-plugins-bad); run scripts/setup.sh",
                   kExitFailed);
     g_object_set(src, srt ? "uri" : "location", input.c_str(), nullptr);
-    g_object_set(g.segmenter, "stream-id", args.get("stream-name").value_or("live").c_str(), nullptr);
-    g_object_set(sink, "location", hls_dir.c_str(), "playlist-length", static_cast<guint>(*playlist_length), nullptr);
-    gst_bin_add_many(GST_BIN(g.pipeline), src, demux, g.segmenter, sink, nullptr);
-    const gw::PaidTranscoding chain = gw::add_paid_transcoding(GST_BIN(g.pipeline), gateway_config);
-    pay = chain.pay;
-    remote = chain.remote;
-    verify = chain.verify;
-    if (!pay || !gst_element_link(src, demux) || !gst_element_link(g.segmenter, pay) || !gst_element_link(verify, sink))
-      return fail(cmd, "cannot build the gateway pipeline", kExitFailed);
+    gst_bin_add_many(GST_BIN(g.pipeline), src, demux, nullptr);
+    auto made = build_profile(*profile, GST_BIN(g.pipeline), values);
+    if (!made) return fail(cmd, made.error().message, kExitUsage);
+    const auto elements = profile->elements();
+    for (std::size_t i = 0; i < elements.size(); ++i) {
+      const std::string& f = elements[i]->factory;
+      if (f == "lpticketpay" && !pay) pay = (*made)[i];
+      if (f == "lpremote-transcode" && !remote) remote = (*made)[i];
+      if (f == "lpverify" && !verify) verify = (*made)[i];
+    }
+    g.segmenter = (*made)[0];
+    if (!gst_element_link(src, demux)) return fail(cmd, "cannot link the input to tsdemux", kExitFailed);
     g_signal_connect(demux, "pad-added", G_CALLBACK(on_demux_pad), &g);
   }
 

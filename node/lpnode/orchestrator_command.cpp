@@ -14,6 +14,7 @@
 
 #include "node/lpnode/admin.h"
 #include "node/lpnode/cli_util.h"
+#include "node/lpnode/pipeline_profile.h"
 #include "node/net/tls.h"
 #include "node/orchestrator/grpc_server.h"
 #include "node/orchestrator/http_server.h"
@@ -60,6 +61,9 @@ Flags:
   --max-sessions N       concurrent sessions before OrchestratorCapped (default 10)
   --gpu auto|on|off      NVIDIA use for transcoding (default auto)
   --speed-preset P       x264 speed preset on the CPU (default veryfast)
+  --pipeline NAME|FILE   an orchestrator profile from pipelines/ (orchestrator-cpu,
+                         orchestrator-nvcodec) or a file: its lptranscode's gpu and speed-preset
+                         (checked element by element; --gpu and --speed-preset win)
   --admin-addr H:P       /metrics, /healthz, /status (default 127.0.0.1:7935; none: off)
   --block-time SECONDS   the local ledger's block time (default 1; 0: leave the clock alone,
                          for `lpnode ledger advance` by hand)
@@ -164,7 +168,7 @@ int orchestrator_main(const std::vector<std::string>& argv) {
   const std::string cmd = "orchestrator";
   Args args(argv,
             {"key-file", "passphrase-file", "ledger", "service-addr", "http-addr", "service-uri", "price-per-unit",
-             "pixels-per-unit", "ticket-ev", "max-sessions", "gpu", "speed-preset", "admin-addr", "block-time", "max-face-value"},
+             "pixels-per-unit", "ticket-ev", "max-sessions", "gpu", "speed-preset", "admin-addr", "block-time", "max-face-value", "pipeline"},
             {"help"});
   if (args.flag("help")) {
     std::cout << kOrchestratorHelp;
@@ -227,6 +231,22 @@ int orchestrator_main(const std::vector<std::string>& argv) {
   config.max_sessions = static_cast<std::size_t>(*max_sessions);
   config.gpu = gpu == "on" ? media::GpuMode::on : gpu == "off" ? media::GpuMode::off : media::GpuMode::automatic;
   config.x264_preset = args.get("speed-preset").value_or("veryfast");
+  if (auto name = args.get("pipeline")) {
+    // An orchestrator profile (pipelines/orchestrator-*.gst): its lptranscode's gpu and
+    // speed-preset are the transcoder's settings, unless --gpu / --speed-preset say otherwise.
+    auto profile = load_profile(*name, std::string(LPNODE_SOURCE_DIR) + "/pipelines");
+    if (!profile) return fail(cmd, "--pipeline: " + profile.error().message, kExitUsage);
+    if (auto st = check_profile(*profile, {}); !st) return fail(cmd, st.error().message, kExitUsage);
+    const ProfileElement* transcoder = nullptr;
+    for (const ProfileElement* e : profile->elements())
+      if (e->factory == "lptranscode") transcoder = e;
+    if (!transcoder) return fail(cmd, profile->origin + ": an orchestrator profile needs an lptranscode element", kExitUsage);
+    for (const auto& p : transcoder->props) {
+      if (p.name == "gpu" && !args.get("gpu"))
+        config.gpu = p.value == "on" ? media::GpuMode::on : p.value == "off" ? media::GpuMode::off : media::GpuMode::automatic;
+      if (p.name == "speed-preset" && !args.get("speed-preset")) config.x264_preset = p.value;
+    }
+  }
   config.version = LPNODE_VERSION;
   const Address self = key->address();
   auto now = [] {

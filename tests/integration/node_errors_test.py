@@ -2,10 +2,11 @@
 """What an operator gets wrong, and what lpnode answers: one clear line on stderr and a non-zero
 exit, never a GLib critical or a library's log dump. A ladder profile with a typo, a missing key
 file, a port in use (gRPC, HTTPS, admin, gateway HTTP), an orchestrator list that nobody answers,
-a config file with an unknown setting; and flags from LP_ variables and a --config file do
+a config file with an unknown setting, pipeline profiles with an unknown element, property,
+placeholder or value (each named with file:line); and flags from LP_ variables and a --config file do
 apply, the command line winning.
 
-Usage: node_errors_test.py LPNODE
+Usage: node_errors_test.py LPNODE SOURCE_ROOT
 """
 import os
 import socket
@@ -17,6 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checks import check, finish  # noqa: E402
 
 LPNODE = os.path.abspath(sys.argv[1])
+SOURCE = os.path.abspath(sys.argv[2])
 
 
 def run(args, env=None, timeout=60):
@@ -61,6 +63,41 @@ def main():
         # and the run gets as far as the orchestrators.
         one_clear_line(run(gateway + ["--config", "typo.conf", "--profiles", "P240p30fps16x9"]),
                        "the command line wins over --config", "no orchestrator can be reached")
+
+        # Pipeline profiles (pipelines/*.gst) with mistakes: each named with its file and line,
+        # before any network or media work.
+        gw_profile = open(os.path.join(SOURCE, "pipelines", "gateway.gst")).read()
+
+        def profile_with(name, old, new):
+            text = gw_profile.replace(old, new, 1)
+            check(text != gw_profile, f"{name}: the profile has {old!r}")
+            with open(name, "w") as f:
+                f.write(text)
+            return text[:text.index(new)].count("\n") + 1
+
+        line = profile_with("p1.gst", "  ! lpverify sample", "  ! lpverfy sample")
+        one_clear_line(run(gateway + ["--orchestrators", "127.0.0.1:1", "--pipeline", "./p1.gst"]),
+                       "profile: unknown element", f"p1.gst:{line}:", "lpverfy")
+        line = profile_with("p2.gst", "playlist-length=", "playlist-lenght=")
+        one_clear_line(run(gateway + ["--orchestrators", "127.0.0.1:1", "--pipeline", "./p2.gst"]),
+                       "profile: unknown property", f"p2.gst:{line}:", "playlist-lenght", "lphlssink")
+        line = profile_with("p3.gst", "max-in-flight=${max-in-flight}", "max-in-flight=lots")
+        one_clear_line(run(gateway + ["--orchestrators", "127.0.0.1:1", "--pipeline", "./p3.gst"]),
+                       "profile: a value of the wrong type", f"p3.gst:{line}:", "lots")
+        line = profile_with("p4.gst", "location=${hls-dir}", "location=${hls-folder}")
+        one_clear_line(run(gateway + ["--orchestrators", "127.0.0.1:1", "--pipeline", "./p4.gst"]),
+                       "profile: unknown placeholder", f"p4.gst:{line}:", "${hls-folder}")
+        profile_with("p5.gst", "  ! lphlssink", "  ! lphlssink location=\"unterminated")
+        one_clear_line(run(gateway + ["--orchestrators", "127.0.0.1:1", "--pipeline", "./p5.gst"]),
+                       "profile: a broken quote", "p5.gst:")
+        one_clear_line(run(gateway + ["--orchestrators", "127.0.0.1:1", "--pipeline", "orchestrator-cpu"]),
+                       "gateway with an orchestrator profile", "starts with lpsegmenter")
+        one_clear_line(run(gateway + ["--orchestrators", "127.0.0.1:1", "--pipeline", "nosuchprofile"]),
+                       "profile not found", "nosuchprofile")
+        with open("o.gst", "w") as f:
+            f.write(open(os.path.join(SOURCE, "pipelines", "orchestrator-cpu.gst")).read().replace("gpu=off", "gpu=maybe"))
+        one_clear_line(run(orchestrator + ["--pipeline", "./o.gst"]), "orchestrator profile: a bad enum value",
+                       "o.gst:", "maybe", "gpu")
 
         # A missing key file.
         one_clear_line(run(["orchestrator", "--key-file", "missing.key", "--ledger", "l.db"]),
