@@ -19,7 +19,8 @@
  * orchestrator address, result signature) and the source's #LpSegmentMeta. A segment no
  * orchestrator could do is posted as a warning and announced downstream with an
  * "lp-segment-skipped" event. Each segment is also posted as an element message "lp-segment"
- * (seq, ok, orchestrator, target, seconds, attempts, error) when it goes downstream. An upstream "lp-verify-failed" event (from lpverify) suspends
+ * (seq, ok, orchestrator, target, seconds, attempts, error, price-per-pixel) when it goes downstream;
+ * the same line is logged at INFO in the lpremote-transcode debug category. An upstream "lp-verify-failed" event (from lpverify) suspends
  * the orchestrator and has the segment done again elsewhere.
  *
  * ## Example launch line
@@ -285,6 +286,12 @@ static void output_loop(LpRemoteTranscode* self) {
     ++(ok ? p->segments_done : p->segments_skipped);
     lock.unlock();
     const lp::gw::RemoteOutcome& o = *next->outcome;
+    if (ok)
+      GST_INFO_OBJECT(self, "segment %" G_GINT64_FORMAT " from %s (%s) in %.0f ms, attempt %d, %s wei/pixel", seq,
+                      lp::to_checksum(o.orchestrator).c_str(), o.orchestrator_target.c_str(), o.seconds * 1000.0,
+                      o.attempts, o.price_per_pixel.c_str());
+    else
+      GST_INFO_OBJECT(self, "segment %" G_GINT64_FORMAT " skipped: %s", seq, error.c_str());
     // One message per segment, in order, for applications (lpnode logs it).
     gst_element_post_message(
         GST_ELEMENT(self),
@@ -293,7 +300,8 @@ static void output_loop(LpRemoteTranscode* self) {
             gst_structure_new("lp-segment", "seq", G_TYPE_INT64, seq, "ok", G_TYPE_BOOLEAN, ok, "orchestrator",
                               G_TYPE_STRING, ok ? lp::to_checksum(o.orchestrator).c_str() : "", "target", G_TYPE_STRING,
                               o.orchestrator_target.c_str(), "seconds", G_TYPE_DOUBLE, o.seconds, "attempts", G_TYPE_INT,
-                              o.attempts, "error", G_TYPE_STRING, error.c_str(), nullptr)));
+                              o.attempts, "error", G_TYPE_STRING, error.c_str(), "price-per-pixel", G_TYPE_STRING,
+                              o.price_per_pixel.c_str(), nullptr)));
     GstFlowReturn ret = GST_FLOW_OK;
     if (ok)
       ret = gst_pad_push_list(self->srcpad, list);

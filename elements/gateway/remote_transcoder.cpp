@@ -309,6 +309,7 @@ Result<RemoteOutcome> RemoteTranscoder::attempt(const SourceSegment& segment, Or
   out.ok = true;
   out.orchestrator = address;
   out.orchestrator_target = o.target;
+  out.price_per_pixel = to_string(per_pixel(o));
   out.signature = data.sig();
   out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   // Adopt the info that came back (fresh ticket params), keeping the session (go-livepeer updateSession).

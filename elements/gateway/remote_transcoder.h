@@ -81,6 +81,7 @@ struct RemoteOutcome {
   std::vector<RemoteRendition> renditions;  ///< ladder order
   Address orchestrator{};
   std::string orchestrator_target;
+  std::string price_per_pixel;             ///< what it asked, wei ("n" or "n/d")
   std::string signature;                   ///< TranscodeData.sig
   int attempts = 0;
   double seconds = 0;                      ///< the successful attempt's round trip

@@ -99,14 +99,7 @@ struct Gateway {
   std::string stream_name;
 };
 
-nlohmann::json element_stats(GstElement* e);
 
-/// The price an orchestrator asks, from lpremote-transcode's stats.
-std::string price_of(GstElement* remote, const char* address) {
-  for (const auto& o : element_stats(remote).value("orchestrators", nlohmann::json::array()))
-    if (address && o.value("address", "") == address) return o.value("price-per-pixel", "?");
-  return "?";
-}
 
 /// tsdemux's pads: H.264 to the segmenter's video pad, AAC to a requested audio pad.
 void on_demux_pad(GstElement*, GstPad* pad, gpointer data) {
@@ -180,7 +173,7 @@ gboolean on_bus(GstBus*, GstMessage* m, gpointer data) {
           std::fprintf(stderr, "lpnode gateway: %s/%lld from %s (%s) in %.0f ms, attempt %d, %s wei/pixel\n",
                        g->stream_name.c_str(), static_cast<long long>(seq), orchestrator,
                        gst_structure_get_string(s, "target"), seconds * 1000.0, attempts,
-                       price_of(GST_ELEMENT(GST_MESSAGE_SRC(m)), orchestrator).c_str());
+                       gst_structure_get_string(s, "price-per-pixel"));
         } else {
           ++g->skipped;
           std::fprintf(stderr, "lpnode gateway: %s/%lld skipped: %s\n", g->stream_name.c_str(), static_cast<long long>(seq),
