@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -97,7 +98,21 @@ struct Gateway {
   std::uint64_t segments = 0, skipped = 0, retried = 0;
   double last_seconds = 0, seconds_total = 0;
   std::string stream_name;
+  std::map<std::string, std::uint64_t> errors;  // skipped segments by go-livepeer error code
 };
+
+/// go-livepeer's error codes (monitor/census.go) for why a segment could not be done, from the
+/// last attempt's message; Verification and Payment are ours.
+std::string error_code(const std::string& e) {
+  const auto has = [&](const char* w) { return e.find(w) != std::string::npos; };
+  if (has("no orchestrator")) return "NoOrchestrators";
+  if (has("timed out") || has("imeout") || has("deadline")) return "Timeout";
+  if (has("Download")) return "Download";
+  if (has("apped")) return "OrchestratorCapped";
+  if (has("verification")) return "Verification";
+  if (has("EV") || has("price") || has("ayment") || has("alance")) return "Payment";
+  return "Unknown";
+}
 
 
 
@@ -176,6 +191,7 @@ gboolean on_bus(GstBus*, GstMessage* m, gpointer data) {
                        gst_structure_get_string(s, "price-per-pixel"));
         } else {
           ++g->skipped;
+          ++g->errors[error_code(gst_structure_get_string(s, "error") ? gst_structure_get_string(s, "error") : "")];
           std::fprintf(stderr, "lpnode gateway: %s/%lld skipped: %s\n", g->stream_name.c_str(), static_cast<long long>(seq),
                        gst_structure_get_string(s, "error"));
         }
@@ -372,8 +388,11 @@ std::string metrics_text(const GatewayView& v) {
   m.counter("livepeer_segment_source_appeared_total", "Source segments cut from the stream",
             static_cast<double>(v.g->segments + v.g->skipped));
   m.counter("livepeer_segment_transcoded_total", "Segments transcoded by an orchestrator", static_cast<double>(v.g->segments));
-  m.counter("livepeer_segment_transcode_failed_total", "Segments no orchestrator could transcode (skipped)",
+  m.counter("livepeer_segment_skipped_total", "Segments no orchestrator could transcode (skipped)",
             static_cast<double>(v.g->skipped));
+  for (const auto& [code, n] : v.g->errors)
+    m.counter("livepeer_segment_transcode_failed_total", "Skipped segments by the last attempt's error code",
+              static_cast<double>(n), {{"error_code", code}});
   m.counter("livepeer_transcode_retried", "Attempts after a segment's first failed", static_cast<double>(v.g->retried));
   m.counter("livepeer_transcode_overall_latency_seconds_total", "Sum of the segments' submit-to-renditions times",
             v.g->seconds_total);

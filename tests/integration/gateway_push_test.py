@@ -15,9 +15,12 @@ import signal
 import subprocess
 import sys
 import tempfile
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checks import check, finish  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 LPNODE = os.path.abspath(sys.argv[1])
 CLIP = os.path.abspath(sys.argv[2])
@@ -42,6 +45,20 @@ def parts(ctype, body):
     msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
         b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + body)
     return list(msg.iter_parts()) if msg.is_multipart() else []
+
+
+def metrics(url):
+    """Unlabelled samples of a /metrics page, after the strict parser accepted it."""
+    text = urllib.request.urlopen(url, timeout=10).read()
+    parsed = subprocess.run(["node", os.path.join(HERE, "..", "js", "prometheus.mjs")], input=text,
+                            capture_output=True)
+    check(parsed.returncode == 0, f"{url} parses as Prometheus text: {parsed.stderr.decode()[-300:]}")
+    out = {}
+    for name, family in json.loads(parsed.stdout or b"{}").items():
+        for sample in family["samples"]:
+            if not sample["labels"]:
+                out[sample["name"]] = sample["value"]
+    return out
 
 
 def main():
@@ -105,6 +122,20 @@ def main():
             check(status == 405, f"GET: {status}")
             status, _, _ = curl(f"{base}/live/cam/1.ts", segs[2])  # a seq already done: answered from it, body unread
             check(status == 200, f"an earlier seq already done is a repeat: {status}")
+            # /metrics of both, now that nothing is in flight: strict Prometheus text (the node
+            # parser in tests/js), counters equal to what this run did: 10 segments (9 on cam, 1
+            # on other), tickets sent = received, winners = the ledger queue's rows.
+            gm = metrics(base + "/metrics")
+            om = metrics(info["admin"] + "/metrics")
+            check(gm.get("livepeer_push_segments_total") == len(segs) + 1, f"gateway push segments: {gm}")
+            check(om.get("livepeer_segment_transcoded_total") == len(segs) + 1, f"orchestrator segments: {om}")
+            check(gm.get("livepeer_push_tickets_sent", 0) > 0 and
+                  gm.get("livepeer_push_tickets_sent") == om.get("livepeer_tickets_recv"),
+                  f"tickets sent {gm.get('livepeer_push_tickets_sent')} = received {om.get('livepeer_tickets_recv')}")
+            queue = json.loads(subprocess.run([LPNODE, "ledger", "--db", "ledger.db", "queue"], check=True,
+                                              capture_output=True, text=True).stdout)
+            check(om.get("livepeer_winning_tickets_recv") == len(queue),
+                  f"winners {om.get('livepeer_winning_tickets_recv')} = queued {len(queue)}")
             gateway.send_signal(signal.SIGTERM)
             out, err = gateway.communicate(timeout=120)
             check(gateway.returncode == 0, f"gateway exit {gateway.returncode}: {err[-800:]}")
