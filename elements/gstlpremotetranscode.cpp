@@ -212,7 +212,7 @@ static void run_job(LpRemoteTranscode* self, std::shared_ptr<Job> job, lp::gw::P
   LpRemoteTranscodePriv* p = self->priv;
   lp::gw::RemoteOutcome outcome = p->rt->transcode(job->segment, placement, std::move(exclude));
   if (outcome.ok)
-    GST_INFO_OBJECT(self, "segment %" G_GINT64_FORMAT ": %zu renditions from %s in %.0f ms (attempt %d)",
+    GST_DEBUG_OBJECT(self, "segment %" G_GINT64_FORMAT ": %zu renditions from %s in %.0f ms (attempt %d)",
                     job->segment.seq, outcome.renditions.size(), lp::to_checksum(outcome.orchestrator).c_str(),
                     outcome.seconds * 1000.0, outcome.attempts);
   std::lock_guard lock(p->lock);
@@ -287,11 +287,11 @@ static void output_loop(LpRemoteTranscode* self) {
     lock.unlock();
     const lp::gw::RemoteOutcome& o = *next->outcome;
     if (ok)
-      GST_INFO_OBJECT(self, "segment %" G_GINT64_FORMAT " from %s (%s) in %.0f ms, attempt %d, %s wei/pixel", seq,
-                      lp::to_checksum(o.orchestrator).c_str(), o.orchestrator_target.c_str(), o.seconds * 1000.0,
-                      o.attempts, o.price_per_pixel.c_str());
+      GST_INFO_OBJECT(self, "%s/%" G_GINT64_FORMAT " from %s (%s) in %.0f ms, attempt %d, %s wei/pixel",
+                      next->segment.manifest_id.c_str(), seq, lp::to_checksum(o.orchestrator).c_str(),
+                      o.orchestrator_target.c_str(), o.seconds * 1000.0, o.attempts, o.price_per_pixel.c_str());
     else
-      GST_INFO_OBJECT(self, "segment %" G_GINT64_FORMAT " skipped: %s", seq, error.c_str());
+      GST_INFO_OBJECT(self, "%s/%" G_GINT64_FORMAT " skipped: %s", next->segment.manifest_id.c_str(), seq, error.c_str());
     // One message per segment, in order, for applications (lpnode logs it).
     gst_element_post_message(
         GST_ELEMENT(self),
