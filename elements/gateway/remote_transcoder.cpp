@@ -191,7 +191,7 @@ Placement RemoteTranscoder::place(const std::set<int>& exclude) {
   }
   for (Orch* o : ask)
     if (auto st = refresh(*o); !st) fail(*o, "GetOrchestrator: " + st.error().message);
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   // Usable: answered and not suspended. Spread the load first (fewest in flight), then the
   // cheapest, then the fastest to answer.
   int best = -1;
@@ -206,7 +206,29 @@ Placement RemoteTranscoder::place(const std::set<int>& exclude) {
     const auto key = [this](const Orch& x) { return std::make_tuple(x.in_flight, per_pixel(x), x.latency_ms); };
     if (key(o) < key(b)) best = static_cast<int>(i);
   }
-  if (best < 0) return {};
+  if (best < 0) {
+    // None left: suspended orchestrators fill the gap, the one whose suspension ends first
+    // (go-livepeer: "used only to fill the gap, lowest penalty first"). Never one this segment
+    // already tried (exclude). Without this, one verification failure of a lone orchestrator
+    // would skip every segment until its suspension ended.
+    int fill = -1;
+    for (std::size_t i = 0; i < orchs_.size(); ++i)
+      if (!exclude.count(static_cast<int>(i)) &&
+          (fill < 0 || orchs_[i]->suspended_until < orchs_[static_cast<std::size_t>(fill)]->suspended_until))
+        fill = static_cast<int>(i);
+    if (fill < 0) return {};
+    Orch& f = *orchs_[static_cast<std::size_t>(fill)];
+    if (!f.has_info) {
+      lock.unlock();
+      auto st = refresh(f);
+      lock.lock();
+      if (!st) {
+        f.last_error = "GetOrchestrator: " + st.error().message;
+        return {};
+      }
+    }
+    best = fill;
+  }
   Orch& o = *orchs_[static_cast<std::size_t>(best)];
   ++o.in_flight;
   auto place = o.line.join();

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <regex>
@@ -285,6 +286,26 @@ TEST_F(GatewayLoop, Gop2Clip_GivenADeadOrchestratorFirst_TheLiveOneDoesEverySegm
   EXPECT_TRUE(ended);
   EXPECT_GE(seqs.size(), 8u);
   EXPECT_EQ(live.o->stats().segments_transcoded, seqs.size());
+}
+
+TEST_F(GatewayLoop, Gop2Clip_GivenALoneOrchestratorFailingOnce_ItStillDoesTheSegmentsAfter) {
+  // One bad result (seq 2's bytes no longer match its signature) suspends the only
+  // orchestrator; it still fills the gap for the next segments, as go-livepeer's suspended
+  // orchestrators do. Segment 2 itself is not given back to it: it is skipped.
+  LiveOrchestrator lone(*ledger, *queue, {1000, 1});
+  lone.o->set_tamper(orch::RenditionTamper{nullptr, [](std::int64_t seq, std::vector<std::string>& bytes) {
+                                             if (seq == 2) bytes[1][bytes[1].size() / 2] ^= 1;
+                                           }});
+  const std::string hls = dir.file("hls");
+  ASSERT_EQ(run(lone.target, hls, "lpverify name=verify sample=1"), "");
+  bool ended = false;
+  const std::vector<int> seqs = playlist_seqs(hls + "/P240p30fps16x9/index.m3u8", &ended);
+  EXPECT_TRUE(ended);
+  EXPECT_EQ(verify_failed, 1u);
+  ASSERT_GE(seqs.size(), 7u);
+  EXPECT_EQ(std::count(seqs.begin(), seqs.end(), 2), 0);
+  for (std::size_t i = 0; i < seqs.size(); ++i) EXPECT_EQ(seqs[i], static_cast<int>(i < 2 ? i : i + 1));
+  EXPECT_EQ(lone.o->stats().segments_transcoded, seqs.size() + 1);
 }
 
 TEST_F(GatewayLoop, Start_GivenNoOrchestratorAnswering_OneClearError) {
