@@ -382,6 +382,24 @@ int demo_main(const std::vector<std::string>& argv) {
   } catch (const std::exception&) {
   }
   std::printf("%s\n", out.dump().c_str());
+  if (out.contains("gateway") && out.contains("orchestrator")) {
+    // The same in words, for the terminal: EVs are exact rationals in the JSON.
+    const auto eth = [](const nlohmann::json& wei) {
+      if (!wei.is_string()) return 0.0;
+      try {
+        return Rational(wei.get<std::string>()).convert_to<double>() / 1e18;
+      } catch (const std::exception&) {
+        return 0.0;
+      }
+    };
+    const nlohmann::json& gj = out["gateway"];
+    const nlohmann::json& oj = out["orchestrator"];
+    std::fprintf(stderr,
+                 "lpnode demo: %llu segments transcoded and verified, %llu tickets worth %.6f ETH in expected value, "
+                 "%llu winning, %llu redeemed so far\n",
+                 gj.value("segments", 0ULL), gj.value("tickets_sent", 0ULL), eth(gj.value("ev_sent", nlohmann::json())),
+                 oj.value("winning_tickets_recv", 0ULL), oj.value("redeemed", 0ULL));
+  }
   std::fprintf(stderr, "lpnode demo: stopped. HLS in %s, ledger %s (lpnode ledger --db %s queue)\n",
                (dir / "hls").string().c_str(), ledger_path.c_str(), ledger_path.c_str());
   return code;

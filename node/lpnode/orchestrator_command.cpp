@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iostream>
 #include <thread>
+#include <utility>
 
 #include "node/lpnode/admin.h"
 #include "node/lpnode/cli_util.h"
@@ -294,11 +295,13 @@ int orchestrator_main(const std::vector<std::string>& argv) {
                static_cast<long long>(*price), static_cast<long long>(*pixels));
   // The node's tick: the ledger's block clock, redeem winners whose params expired, forget
   // replay records of expired params, drop idle sessions.
+  bool first_tick = true;
   auto tick = [&] {
     if (*block_time > 0) {
       const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::system_clock::now().time_since_epoch()).count();
-      if (auto t = (*ledger)->tick(now_ms, *block_time * 1000); !t)
+      const bool resume = std::exchange(first_tick, false);
+      if (auto t = (*ledger)->tick(now_ms, *block_time * 1000, resume); !t)
         std::fprintf(stderr, "lpnode orchestrator: ledger clock: %s\n", t.error().message.c_str());
     }
     redeem(**queue, redeemed);

@@ -451,18 +451,21 @@ Status LocalLedger::advance_blocks(std::int64_t blocks) {
   });
 }
 
-Result<std::int64_t> LocalLedger::tick(std::int64_t now_ms, std::int64_t block_ms) {
+Result<std::int64_t> LocalLedger::tick(std::int64_t now_ms, std::int64_t block_ms, bool resume) {
   std::lock_guard lock(mu_);
   return sql::guarded("tick", [&]() -> Result<std::int64_t> {
     if (block_ms <= 0) return make_error(ErrorKind::invalid_input, "bad_block_time", "the block time must be positive");
     sql::Transaction tx(*db_);
     auto st = db_->prepare("SELECT value FROM meta WHERE key='clock_ms'");
-    if (!st.step()) {
+    const bool running = st.step();
+    const std::int64_t last = running ? std::stoll(st.text(0)) : 0;
+    // A resume only restarts the clock when it stood still for a while: a second process
+    // joining a running one keeps the shared clock (its last tick is recent).
+    if (!running || (resume && now_ms - last > 10 * block_ms)) {
       set_meta("clock_ms", std::to_string(now_ms));
       tx.commit();
       return std::int64_t{0};
     }
-    const std::int64_t last = std::stoll(st.text(0));
     const std::int64_t blocks = now_ms > last ? (now_ms - last) / block_ms : 0;
     if (blocks == 0) return std::int64_t{0};
     const std::int64_t before = current_round();

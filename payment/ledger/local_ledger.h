@@ -73,8 +73,10 @@ class LocalLedger final : public Ledger {
   /// The block clock on wall time: advances one block per `block_ms` elapsed since the clock
   /// was last ticked (the first tick only starts it) and returns the blocks added. The last
   /// tick time is stored in the ledger, so several processes ticking one ledger share one
-  /// clock rather than adding their blocks up.
-  Result<std::int64_t> tick(std::int64_t now_ms, std::int64_t block_ms);
+  /// clock rather than adding their blocks up. `resume`: a process's first tick; the time
+  /// since the last tick of any process is not counted (the local chain stands still while no
+  /// node runs, so that winners queued at a stop are still redeemable at the next start).
+  Result<std::int64_t> tick(std::int64_t now_ms, std::int64_t block_ms, bool resume = false);
   /// Wei paid to an address: redeemed face values and withdrawals.
   Result<U256> account_balance(const Address& addr);
   Result<LedgerStatus> status();

@@ -77,6 +77,17 @@ TEST_F(LocalLedger_, Tick_GivenTwoHandlesOnOneFile_SharesOneClock) {
   EXPECT_FALSE(ledger->tick(0, 0));
 }
 
+TEST_F(LocalLedger_, Tick_GivenResumeAfterAPause_DoesNotCountThePause) {
+  EXPECT_EQ(ledger->tick(10'000, 1000).value(), 0);
+  EXPECT_EQ(ledger->tick(13'000, 1000).value(), 3);
+  // Every node stopped for an hour: the local chain stood still.
+  EXPECT_EQ(ledger->tick(3'613'000, 1000, true).value(), 0);
+  EXPECT_EQ(ledger->tick(3'615'000, 1000).value(), 2);
+  // A second process joining a running clock keeps it.
+  EXPECT_EQ(ledger->tick(3'617'000, 1000, true).value(), 2);
+  EXPECT_EQ(ledger->status()->block, 107);
+}
+
 TEST_F(LocalLedger_, Redeem_GivenWinningTicket_PaysFaceValueFromDepositOnce) {
   auto w = make_ticket(*ledger, gw, o1.address(), 300, 1);
   auto r = redeem(w);
