@@ -441,14 +441,18 @@ Status LocalLedger::advance_blocks(std::int64_t blocks) {
   return sql::guarded("advance_blocks", [&]() -> Status {
     if (blocks < 0) return make_error(ErrorKind::invalid_input, "bad_blocks", "the block clock only moves forward");
     sql::Transaction tx(*db_);
-    const std::int64_t before = current_round();
-    const std::int64_t block = meta_int("block") + blocks;
-    set_meta("block", std::to_string(block));
-    const std::int64_t round = current_round();
-    if (round != before) initialize_round(round, round * meta_int("round_length"));
+    add_blocks(blocks);
     tx.commit();
     return ok_status();
   });
+}
+
+void LocalLedger::add_blocks(std::int64_t blocks) {
+  const std::int64_t before = current_round();
+  set_meta("block", std::to_string(meta_int("block") + blocks));
+  const std::int64_t round = current_round();
+  // Several rounds may pass at once: the latest one is initialized, as a keeper would.
+  if (round != before) initialize_round(round, round * meta_int("round_length"));
 }
 
 Result<std::int64_t> LocalLedger::tick(std::int64_t now_ms, std::int64_t block_ms, bool resume) {
@@ -468,12 +472,8 @@ Result<std::int64_t> LocalLedger::tick(std::int64_t now_ms, std::int64_t block_m
     }
     const std::int64_t blocks = now_ms > last ? (now_ms - last) / block_ms : 0;
     if (blocks == 0) return std::int64_t{0};
-    const std::int64_t before = current_round();
-    set_meta("block", std::to_string(meta_int("block") + blocks));
+    add_blocks(blocks);
     set_meta("clock_ms", std::to_string(last + blocks * block_ms));
-    const std::int64_t round = current_round();
-    // A tick may cross several rounds: the latest one is initialized, as a keeper would.
-    if (round != before) initialize_round(round, round * meta_int("round_length"));
     tx.commit();
     return blocks;
   });

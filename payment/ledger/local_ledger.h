@@ -95,6 +95,8 @@ class LocalLedger final : public Ledger {
   void credit_account(const Address& addr, const U256& amount);
   void log_event(const std::string& name, const std::string& data);
   void initialize_round(std::int64_t round, std::int64_t block);
+  /// Moves the block clock inside a transaction, initializing a new round when one starts.
+  void add_blocks(std::int64_t blocks);
   Result<Redemption> redeem_locked(const pm::Ticket& ticket, ByteSpan sig, const U256& recipient_rand);
 
   std::mutex mu_;
