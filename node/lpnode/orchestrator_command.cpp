@@ -320,8 +320,7 @@ int orchestrator_main(const std::vector<std::string>& argv) {
   redeem(**queue, redeemed);
   admin.stop();
   std::size_t waiting = 0;
-  if (auto all = (*queue)->list())
-    for (const auto& q : *all) waiting += q.state != "redeemed" && q.state != "dropped";
+  for (const auto& [state, n] : queue_states(**queue)) waiting += state != "redeemed" && state != "dropped" ? n : 0;
   std::fprintf(stderr, "lpnode orchestrator: stopped (%zu winning tickets queued in %s for the next start)\n", waiting,
                ledger_path->c_str());
   return kExitOk;
