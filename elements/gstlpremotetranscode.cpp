@@ -328,30 +328,18 @@ static bool ensure_started(LpRemoteTranscode* self) {
     return false;
   }
   lp::gw::RemoteConfig config;
-  gchar** parts = g_strsplit_set(s.orchestrators.c_str(), ", ", -1);
-  for (gchar** it = parts; *it; ++it)
-    if (**it) {
-      std::string t = *it;
-      if (g_str_has_prefix(t.c_str(), "https://")) t = t.substr(8);
-      config.orchestrators.push_back(t);
-    }
-  g_strfreev(parts);
+  std::vector<lp::ledger::OrchestratorEntry> registry;
   if (!s.ledger.empty()) {
-    // The registry's active orchestrators, after the listed ones.
     auto ledger = lp::ledger::LocalLedger::open(s.ledger);
-    auto registry = ledger ? (*ledger)->orchestrators() : lp::Result<std::vector<lp::ledger::OrchestratorEntry>>(ledger.error());
-    if (!registry) {
-      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("ledger %s: %s", s.ledger.c_str(), registry.error().message.c_str()),
+    auto entries = ledger ? (*ledger)->orchestrators() : lp::Result<std::vector<lp::ledger::OrchestratorEntry>>(ledger.error());
+    if (!entries) {
+      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("ledger %s: %s", s.ledger.c_str(), entries.error().message.c_str()),
                         (nullptr));
       return false;
     }
-    for (const auto& e : *registry) {
-      std::string t = e.service_uri;
-      if (g_str_has_prefix(t.c_str(), "https://")) t = t.substr(8);
-      if (e.active && !t.empty() && std::find(config.orchestrators.begin(), config.orchestrators.end(), t) == config.orchestrators.end())
-        config.orchestrators.push_back(t);
-    }
+    registry = std::move(*entries);
   }
+  config.orchestrators = lp::gw::orchestrator_targets(s.orchestrators, registry);
   if (config.orchestrators.empty()) {
     GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
                       ("lpremote-transcode needs orchestrators (host:port, comma-separated, or a ledger whose registry "

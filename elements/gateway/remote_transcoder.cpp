@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <thread>
 
 #include "node/net/client.h"
@@ -395,6 +396,21 @@ std::vector<RemoteTranscoder::OrchestratorState> RemoteTranscoder::state() const
     s.suspended = o->suspended_until > now;
     s.last_error = o->last_error;
     out.push_back(s);
+  }
+  return out;
+}
+
+std::vector<std::string> orchestrator_targets(const std::string& list,
+                                              const std::vector<ledger::OrchestratorEntry>& registry) {
+  const auto target = [](std::string t) { return t.rfind("https://", 0) == 0 ? t.substr(8) : t; };
+  std::vector<std::string> out;
+  std::string item;
+  std::istringstream in(list);
+  while (std::getline(in, item, ','))
+    for (std::istringstream words(item); words >> item;) out.push_back(target(item));
+  for (const auto& e : registry) {
+    const std::string t = target(e.service_uri);
+    if (e.active && !t.empty() && std::find(out.begin(), out.end(), t) == out.end()) out.push_back(t);
   }
   return out;
 }

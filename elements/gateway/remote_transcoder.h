@@ -18,6 +18,7 @@
 #include "elements/gateway/wallet.h"
 #include "elements/transcode/profiles.h"
 #include "node/net/lp_rpc.pb.h"
+#include "payment/ledger/local_ledger.h"
 
 namespace lp::gw {
 
@@ -149,5 +150,11 @@ class RemoteTranscoder {
 
 /// The ladder as the wire's VideoProfile messages (H.264 in MPEG-TS).
 std::vector<::net::VideoProfile> to_wire_profiles(const std::vector<media::VideoProfile>& ladder);
+
+/// The gRPC targets (host:port) to ask: a comma- or space-separated list (an https:// prefix
+/// dropped), then the registry's active entries not already listed (go-livepeer: -orchAddr,
+/// or discovery).
+std::vector<std::string> orchestrator_targets(const std::string& list,
+                                              const std::vector<ledger::OrchestratorEntry>& registry = {});
 
 }  // namespace lp::gw

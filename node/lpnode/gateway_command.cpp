@@ -19,6 +19,7 @@
 
 #include "elements/common/gst_ptr.h"
 #include "elements/transcode/profiles.h"
+#include "elements/gateway/remote_transcoder.h"
 #include "node/gateway/push_ingest.h"
 #include "node/lpnode/admin.h"
 #include "node/lpnode/cli_util.h"
@@ -113,8 +114,6 @@ std::string error_code(const std::string& e) {
   if (has("EV") || has("price") || has("ayment") || has("alance")) return "Payment";
   return "Unknown";
 }
-
-
 
 /// tsdemux's pads: H.264 to the segmenter's video pad, AAC to a requested audio pad.
 void on_demux_pad(GstElement*, GstPad* pad, gpointer data) {
@@ -496,16 +495,10 @@ int gateway_main(const std::vector<std::string>& argv) {
   auto ledger = ledger::LocalLedger::open(*ledger_path);
   if (!ledger) return fail(cmd, *ledger_path + ": " + ledger.error().message, kExitFailed);
   // The orchestrators: the list, or the ledger's registry (go-livepeer: -orchAddr, or discovery).
-  std::vector<std::string> targets;
-  if (!orchestrators.empty()) {
-    gchar** parts = g_strsplit_set(orchestrators.c_str(), ", ", -1);
-    for (gchar** it = parts; *it; ++it)
-      if (**it) targets.push_back(g_str_has_prefix(*it, "https://") ? *it + 8 : *it);
-    g_strfreev(parts);
-  } else if (auto registry = (*ledger)->orchestrators()) {
-    for (const auto& e : *registry)
-      if (e.active) targets.push_back(e.service_uri.rfind("https://", 0) == 0 ? e.service_uri.substr(8) : e.service_uri);
-  }
+  std::vector<ledger::OrchestratorEntry> registry;
+  if (orchestrators.empty())
+    if (auto entries = (*ledger)->orchestrators()) registry = std::move(*entries);
+  const std::vector<std::string> targets = gw::orchestrator_targets(orchestrators, registry);
   if (targets.empty())
     return fail(cmd, "no orchestrators: give --orchestrators HOST:PORT,... or register some in the ledger", kExitUsage);
   const std::string hls_dir = args.get("hls-dir").value_or("hls");
