@@ -1,16 +1,24 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// What the media benchmarks share: the clip cut into segments, medians and percentiles.
+// What the media benchmarks share: the clip cut into segments, medians and percentiles, a
+// funded local ledger.
 #pragma once
 
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "elements/common/gst_ptr.h"
+#include "payment/eth/signature.h"
+#include "payment/ledger/local_ledger.h"
+#include "payment/pm/ticket_queue.h"
 
 namespace lp {
 
@@ -52,6 +60,36 @@ inline double percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
   const auto rank = static_cast<std::size_t>(std::max(0.0, std::ceil(p / 100.0 * static_cast<double>(v.size())) - 1));
   return v[std::min(rank, v.size() - 1)];
+}
+
+/// A gateway funded with 1 ETH deposit and 1 ETH reserve and a registered orchestrator on a
+/// fresh local ledger in a temporary directory (the caller removes `dir`).
+struct BenchLedger {
+  std::filesystem::path dir;
+  std::string db;
+  std::unique_ptr<ledger::LocalLedger> ledger;
+  std::unique_ptr<pm::TicketQueue> queue;
+  PrivateKey gw = PrivateKey::generate();
+  PrivateKey orch = PrivateKey::generate();
+};
+
+/// nullptr when the ledger cannot be set up.
+inline std::unique_ptr<BenchLedger> funded_ledger(const std::string& prefix) {
+  auto w = std::make_unique<BenchLedger>();
+  w->dir = std::filesystem::temp_directory_path() / (prefix + std::to_string(getpid()));
+  std::filesystem::create_directories(w->dir);
+  w->db = (w->dir / "ledger.db").string();
+  auto ledger = ledger::LocalLedger::open(w->db);
+  if (!ledger) return nullptr;
+  w->ledger = std::move(*ledger);
+  auto queue = pm::TicketQueue::open(w->db, *w->ledger);
+  if (!queue) return nullptr;
+  w->queue = std::move(*queue);
+  const U256 ether(1'000'000'000'000'000'000ull);
+  if (!w->ledger->register_orchestrator(w->orch.address(), "https://127.0.0.1:8935") ||
+      !w->ledger->fund(w->gw.address(), ether, ether))
+    return nullptr;
+  return w;
 }
 
 }  // namespace lp

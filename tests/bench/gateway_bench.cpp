@@ -82,15 +82,14 @@ int main(int argc, char** argv) {
   if (!ladder) return fail(ladder.error().message);
 
   // A funded gateway and an orchestrator on a fresh local ledger, as lpnode runs them.
-  const auto dir = std::filesystem::temp_directory_path() / ("lpgwbench-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  const std::string db = (dir / "ledger.db").string();
-  auto ledger = ledger::LocalLedger::open(db).value();
-  auto queue = pm::TicketQueue::open(db, *ledger).value();
-  PrivateKey gw = PrivateKey::generate(), orch = PrivateKey::generate();
-  const U256 ether(1'000'000'000'000'000'000ull);
-  if (!ledger->register_orchestrator(orch.address(), "https://127.0.0.1:8935") || !ledger->fund(gw.address(), ether, ether))
-    return fail("cannot set up the local ledger");
+  auto world = funded_ledger("lpgwbench-");
+  if (!world) return fail("cannot set up the local ledger");
+  const auto& dir = world->dir;
+  const std::string& db = world->db;
+  auto& ledger = world->ledger;
+  auto& queue = world->queue;
+  const PrivateKey& gw = world->gw;
+  const PrivateKey& orch = world->orch;
   const std::string key_file = (dir / "gateway.key").string();
   std::ofstream(key_file) << to_hex(gw.secret(), false) << "\n";
   std::filesystem::permissions(key_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);

@@ -50,15 +50,13 @@ int main(int argc, char** argv) {
   const auto segments = segment_clip(argv[1]);
 
   // A funded gateway and a priced orchestrator on a fresh local ledger.
-  const auto dir = std::filesystem::temp_directory_path() / ("lpbench-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  const std::string db = (dir / "ledger.db").string();
-  auto ledger = ledger::LocalLedger::open(db).value();
-  auto queue = pm::TicketQueue::open(db, *ledger).value();
-  PrivateKey gw = PrivateKey::generate(), orch = PrivateKey::generate();
-  const U256 ether(1'000'000'000'000'000'000ull);
-  if (!ledger->register_orchestrator(orch.address(), "https://127.0.0.1:8935") || !ledger->fund(gw.address(), ether, ether))
-    return fail("cannot set up the local ledger");
+  auto world = funded_ledger("lpbench-");
+  if (!world) return fail("cannot set up the local ledger");
+  const auto& dir = world->dir;
+  auto& ledger = world->ledger;
+  auto& queue = world->queue;
+  const PrivateKey& gw = world->gw;
+  const PrivateKey& orch = world->orch;
   pm::Recipient recipient(orch.address(), *ledger, *queue, pm::RecipientConfig{});
   pm::Sender sender(gw, *ledger, pm::SenderConfig{});
   orch::OrchestratorConfig config;
