@@ -218,6 +218,21 @@ gboolean on_signal(gpointer data) {
   return G_SOURCE_CONTINUE;
 }
 
+/// Answers 200 with a file's bytes, or 404 when it cannot be read; returns whether it was 200.
+bool serve_file(SoupServerMessage* msg, const fs::path& file, const char* content_type) {
+  std::ifstream f(file, std::ios::binary);
+  if (!f || fs::is_directory(file)) {
+    soup_server_message_set_status(msg, SOUP_STATUS_NOT_FOUND, nullptr);
+    return false;
+  }
+  std::ostringstream body;
+  body << f.rdbuf();
+  const std::string b = body.str();
+  soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
+  soup_server_message_set_response(msg, content_type, SOUP_MEMORY_COPY, b.data(), b.size());
+  return true;
+}
+
 /// GET /hls/...: files under the HLS directory, nothing outside it.
 void on_hls(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*, gpointer data) {
   const auto* dir = static_cast<const std::string*>(data);
@@ -232,21 +247,11 @@ void on_hls(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*, 
     return;
   }
   const fs::path file = fs::path(*dir) / (rel.empty() || rel == "/" ? std::string("index.m3u8") : rel.substr(1));
-  std::ifstream f(file, std::ios::binary);
-  if (!f || fs::is_directory(file)) {
-    soup_server_message_set_status(msg, SOUP_STATUS_NOT_FOUND, nullptr);
-    return;
-  }
-  std::ostringstream body;
-  body << f.rdbuf();
-  const std::string b = body.str();
   const bool playlist = file.extension() == ".m3u8";
+  if (!serve_file(msg, file, playlist ? "application/vnd.apple.mpegurl" : "video/mp2t")) return;
   SoupMessageHeaders* h = soup_server_message_get_response_headers(msg);
   soup_message_headers_append(h, "Access-Control-Allow-Origin", "*");
   soup_message_headers_append(h, "Cache-Control", playlist ? "no-cache" : "max-age=3600");
-  soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
-  soup_server_message_set_response(msg, playlist ? "application/vnd.apple.mpegurl" : "video/mp2t", SOUP_MEMORY_COPY,
-                                   b.data(), b.size());
 }
 
 /// A GstStructure (element stats) as JSON: numbers, strings, booleans, arrays of structures.
@@ -430,17 +435,11 @@ void on_player(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable
       {"/hls.min.js", {"node_modules/hls.js/dist/hls.min.js", "text/javascript; charset=utf-8"}},
   };
   auto it = files.find(rel);
-  std::ifstream f;
-  if (it != files.end()) f.open(fs::path(*web) / it->second.first, std::ios::binary);
-  if (!f) {
+  if (it == files.end()) {
     soup_server_message_set_status(msg, SOUP_STATUS_NOT_FOUND, nullptr);
     return;
   }
-  std::ostringstream body;
-  body << f.rdbuf();
-  const std::string b = body.str();
-  soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
-  soup_server_message_set_response(msg, it->second.second, SOUP_MEMORY_COPY, b.data(), b.size());
+  serve_file(msg, fs::path(*web) / it->second.first, it->second.second);
 }
 
 void on_root(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*, gpointer) {
