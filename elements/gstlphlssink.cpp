@@ -13,7 +13,8 @@
  * ## Example launch line
  * |[
  * gst-launch-1.0 -e filesrc location=in.ts ! tsdemux ! h264parse ! lpsegmenter \
- *   ! lpremote-transcode orchestrators=127.0.0.1:8935 ! lphlssink location=/srv/hls playlist-length=6
+ *   ! lpremote-transcode orchestrators=127.0.0.1:8935 ! lphlssink location=/srv/hls
+ * playlist-length=6
  * ]|
  */
 #include "elements/gstlphlssink.h"
@@ -31,14 +32,15 @@ GST_DEBUG_CATEGORY_STATIC(lp_hls_sink_debug);
 
 enum { PROP_0, PROP_LOCATION, PROP_PLAYLIST_LENGTH, PROP_INCLUDE_SOURCE };
 
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
-    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/mpegts, systemstream=(boolean)true"));
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
+                            GST_STATIC_CAPS("video/mpegts, systemstream=(boolean)true"));
 
 struct LpHlsSinkPriv {
   std::mutex lock;
-  std::string location = "hls";  // guarded by lock
-  guint playlist_length = 6;     // guarded by lock
-  bool include_source = true;    // guarded by lock
+  std::string location = "hls";               // guarded by lock
+  guint playlist_length = 6;                  // guarded by lock
+  bool include_source = true;                 // guarded by lock
   std::unique_ptr<lp::gw::HlsWriter> writer;  // streaming thread, between start and stop
   bool with_source = true;
 };
@@ -54,7 +56,8 @@ GST_ELEMENT_REGISTER_DEFINE(lphlssink, "lphlssink", GST_RANK_NONE, LP_TYPE_HLS_S
 static gboolean lp_hls_sink_start(GstBaseSink* sink) noexcept {
   auto* self = LP_HLS_SINK(sink);
   std::lock_guard lock(self->priv->lock);
-  self->priv->writer = std::make_unique<lp::gw::HlsWriter>(self->priv->location, self->priv->playlist_length);
+  self->priv->writer =
+      std::make_unique<lp::gw::HlsWriter>(self->priv->location, self->priv->playlist_length);
   self->priv->with_source = self->priv->include_source;
   return TRUE;
 }
@@ -68,20 +71,23 @@ static GstFlowReturn write_one(LpHlsSink* self, GstBuffer* buf) {
   const LpSegmentMeta* sm = lp_buffer_get_segment_meta(buf);
   const LpRenditionMeta* rm = lp_buffer_get_rendition_meta(buf);
   if (!sm && !rm) {
-    GST_ELEMENT_ERROR(self, STREAM, WRONG_TYPE, ("lphlssink takes whole segments (lpsegmenter, lpremote-transcode)"),
+    GST_ELEMENT_ERROR(self, STREAM, WRONG_TYPE,
+                      ("lphlssink takes whole segments (lpsegmenter, lpremote-transcode)"),
                       ("a buffer without a segment or rendition meta"));
     return GST_FLOW_ERROR;
   }
   if (!rm && !self->priv->with_source) return GST_FLOW_OK;
   const std::string name = rm ? rm->profile : "source";
   const guint64 seq = rm ? rm->seq : sm->seq;
-  GstClockTime d = sm && GST_CLOCK_TIME_IS_VALID(sm->duration) ? sm->duration : GST_BUFFER_DURATION(buf);
+  GstClockTime d =
+      sm && GST_CLOCK_TIME_IS_VALID(sm->duration) ? sm->duration : GST_BUFFER_DURATION(buf);
   const double seconds = GST_CLOCK_TIME_IS_VALID(d) ? static_cast<double>(d) / GST_SECOND : 2.0;
   GstMapInfo map;
   if (!gst_buffer_map(buf, &map, GST_MAP_READ)) return GST_FLOW_ERROR;
-  auto st = self->priv->writer->add(name, static_cast<std::int64_t>(seq),
-                                    std::string_view(reinterpret_cast<const char*>(map.data), map.size), seconds,
-                                    rm ? rm->width : 0, rm ? rm->height : 0);
+  auto st =
+      self->priv->writer->add(name, static_cast<std::int64_t>(seq),
+                              std::string_view(reinterpret_cast<const char*>(map.data), map.size),
+                              seconds, rm ? rm->width : 0, rm ? rm->height : 0);
   gst_buffer_unmap(buf, &map);
   if (!st) {
     GST_ELEMENT_ERROR(self, RESOURCE, WRITE, ("%s", st.error().message.c_str()), (nullptr));
@@ -97,7 +103,9 @@ static GstFlowReturn lp_hls_sink_render(GstBaseSink* sink, GstBuffer* buffer) no
 
 static GstFlowReturn lp_hls_sink_render_list(GstBaseSink* sink, GstBufferList* list) noexcept {
   for (guint i = 0; i < gst_buffer_list_length(list); ++i)
-    if (GstFlowReturn r = write_one(LP_HLS_SINK(sink), gst_buffer_list_get(list, i)); r != GST_FLOW_OK) return r;
+    if (GstFlowReturn r = write_one(LP_HLS_SINK(sink), gst_buffer_list_get(list, i));
+        r != GST_FLOW_OK)
+      return r;
   return GST_FLOW_OK;
 }
 
@@ -117,14 +125,22 @@ static void lp_hls_sink_finalize(GObject* object) {
   G_OBJECT_CLASS(lp_hls_sink_parent_class)->finalize(object);
 }
 
-static void lp_hls_sink_set_property(GObject* object, guint id, const GValue* value, GParamSpec* pspec) {
+static void lp_hls_sink_set_property(GObject* object, guint id, const GValue* value,
+                                     GParamSpec* pspec) {
   auto* self = LP_HLS_SINK(object);
   std::lock_guard lock(self->priv->lock);
   switch (id) {
-    case PROP_LOCATION: self->priv->location = g_value_get_string(value) ? g_value_get_string(value) : "hls"; break;
-    case PROP_PLAYLIST_LENGTH: self->priv->playlist_length = g_value_get_uint(value); break;
-    case PROP_INCLUDE_SOURCE: self->priv->include_source = g_value_get_boolean(value); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+    case PROP_LOCATION:
+      self->priv->location = g_value_get_string(value) ? g_value_get_string(value) : "hls";
+      break;
+    case PROP_PLAYLIST_LENGTH:
+      self->priv->playlist_length = g_value_get_uint(value);
+      break;
+    case PROP_INCLUDE_SOURCE:
+      self->priv->include_source = g_value_get_boolean(value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
   }
 }
 
@@ -132,10 +148,17 @@ static void lp_hls_sink_get_property(GObject* object, guint id, GValue* value, G
   auto* self = LP_HLS_SINK(object);
   std::lock_guard lock(self->priv->lock);
   switch (id) {
-    case PROP_LOCATION: g_value_set_string(value, self->priv->location.c_str()); break;
-    case PROP_PLAYLIST_LENGTH: g_value_set_uint(value, self->priv->playlist_length); break;
-    case PROP_INCLUDE_SOURCE: g_value_set_boolean(value, self->priv->include_source); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+    case PROP_LOCATION:
+      g_value_set_string(value, self->priv->location.c_str());
+      break;
+    case PROP_PLAYLIST_LENGTH:
+      g_value_set_uint(value, self->priv->playlist_length);
+      break;
+    case PROP_INCLUDE_SOURCE:
+      g_value_set_boolean(value, self->priv->include_source);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
   }
 }
 
@@ -146,19 +169,25 @@ static void lp_hls_sink_class_init(LpHlsSinkClass* klass) {
   gobject_class->finalize = lp_hls_sink_finalize;
   gobject_class->set_property = lp_hls_sink_set_property;
   gobject_class->get_property = lp_hls_sink_get_property;
-  const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
-  g_object_class_install_property(gobject_class, PROP_LOCATION,
-      g_param_spec_string("location", "Location", "Directory the playlists and segments are written to", "hls", rw));
-  g_object_class_install_property(gobject_class, PROP_PLAYLIST_LENGTH,
-      g_param_spec_uint("playlist-length", "Playlist length",
-                        "Segments per media playlist, a sliding window for live (0: all, an event playlist)", 0,
-                        G_MAXUINT, 6, rw));
-  g_object_class_install_property(gobject_class, PROP_INCLUDE_SOURCE,
-      g_param_spec_boolean("include-source", "Include source", "Publish the source segments as a rendition named source",
-                           TRUE, rw));
-  gst_element_class_set_static_metadata(element_class, "Livepeer HLS sink", "Sink/Network",
-                                        "Writes a multivariant HLS playlist and one media playlist per rendition",
-                                        "livepeer-gst");
+  const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                           GST_PARAM_MUTABLE_READY);
+  g_object_class_install_property(
+      gobject_class, PROP_LOCATION,
+      g_param_spec_string("location", "Location",
+                          "Directory the playlists and segments are written to", "hls", rw));
+  g_object_class_install_property(
+      gobject_class, PROP_PLAYLIST_LENGTH,
+      g_param_spec_uint(
+          "playlist-length", "Playlist length",
+          "Segments per media playlist, a sliding window for live (0: all, an event playlist)", 0,
+          G_MAXUINT, 6, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_INCLUDE_SOURCE,
+      g_param_spec_boolean("include-source", "Include source",
+                           "Publish the source segments as a rendition named source", TRUE, rw));
+  gst_element_class_set_static_metadata(
+      element_class, "Livepeer HLS sink", "Sink/Network",
+      "Writes a multivariant HLS playlist and one media playlist per rendition", "livepeer-gst");
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   sink_class->start = lp_hls_sink_start;
   sink_class->stop = lp_hls_sink_stop;

@@ -19,9 +19,10 @@
  * orchestrator address, result signature) and the source's #LpSegmentMeta. A segment no
  * orchestrator could do is posted as a warning and announced downstream with an
  * "lp-segment-skipped" event. Each segment is also posted as an element message "lp-segment"
- * (seq, ok, orchestrator, target, seconds, attempts, error, price-per-pixel) when it goes downstream;
- * the same line is logged at INFO in the lpremote-transcode debug category. An upstream "lp-verify-failed" event (from lpverify) suspends
- * the orchestrator and has the segment done again elsewhere.
+ * (seq, ok, orchestrator, target, seconds, attempts, error, price-per-pixel) when it goes
+ * downstream; the same line is logged at INFO in the lpremote-transcode debug category. An upstream
+ * "lp-verify-failed" event (from lpverify) suspends the orchestrator and has the segment done again
+ * elsewhere.
  *
  * ## Example launch line
  * |[
@@ -65,10 +66,12 @@ enum {
 
 #define DEFAULT_PROFILES "P240p30fps16x9,P360p30fps16x9"
 
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
-    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/mpegts, systemstream=(boolean)true"));
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
+                            GST_STATIC_CAPS("video/mpegts, systemstream=(boolean)true"));
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
-    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/mpegts, systemstream=(boolean)true, packetsize=(int)188"));
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS,
+    GST_STATIC_CAPS("video/mpegts, systemstream=(boolean)true, packetsize=(int)188"));
 
 namespace {
 
@@ -93,28 +96,31 @@ class QueryPayer : public lp::gw::Payer {
   lp::Result<lp::Signature> sign(lp::ByteSpan message) override {
     return query_sign(std::string(reinterpret_cast<const char*>(message.data()), message.size()));
   }
-  lp::Result<Payment> pay(const lp::Address& orchestrator, const std::string& session, const ::net::TicketParams& params,
-                          const ::net::PriceInfo& price, const lp::Rational& fee) override {
+  lp::Result<Payment> pay(const lp::Address& orchestrator, const std::string& session,
+                          const ::net::TicketParams& params, const ::net::PriceInfo& price,
+                          const lp::Rational& fee) override {
     GBytes* p = lp::gw::bytes_from(params.SerializeAsString());
     GBytes* pr = lp::gw::bytes_from(price.SerializeAsString());
     GstQuery* q = gst_query_new_custom(
         GST_QUERY_CUSTOM,
-        gst_structure_new(lp::gw::kPaymentQuery, "orchestrator", G_TYPE_STRING, lp::to_checksum(orchestrator).c_str(),
-                          "session", G_TYPE_STRING, session.c_str(), "ticket-params", G_TYPE_BYTES, p, "price",
-                          G_TYPE_BYTES, pr, "fee", G_TYPE_STRING, lp::to_string(fee).c_str(), nullptr));
+        gst_structure_new(lp::gw::kPaymentQuery, "orchestrator", G_TYPE_STRING,
+                          lp::to_checksum(orchestrator).c_str(), "session", G_TYPE_STRING,
+                          session.c_str(), "ticket-params", G_TYPE_BYTES, p, "price", G_TYPE_BYTES,
+                          pr, "fee", G_TYPE_STRING, lp::to_string(fee).c_str(), nullptr));
     g_bytes_unref(p);
     g_bytes_unref(pr);
     const gboolean answered = gst_pad_peer_query(pad_, q);
     const GstStructure* s = gst_query_get_structure(q);
-    lp::Result<Payment> out = lp::make_error(lp::ErrorKind::fatal, "no_wallet", "no lpticketpay upstream answered");
+    lp::Result<Payment> out =
+        lp::make_error(lp::ErrorKind::fatal, "no_wallet", "no lpticketpay upstream answered");
     if (answered) {
       GBytes* payment = nullptr;
       guint64 grant = 0;
       guint tickets = 0;
       if (const char* err = gst_structure_get_string(s, "error")) {
         out = lp::make_error(lp::ErrorKind::forbidden, "payment_refused", err);
-      } else if (gst_structure_get(s, "payment", G_TYPE_BYTES, &payment, "grant", G_TYPE_UINT64, &grant, "tickets",
-                                   G_TYPE_UINT, &tickets, nullptr)) {
+      } else if (gst_structure_get(s, "payment", G_TYPE_BYTES, &payment, "grant", G_TYPE_UINT64,
+                                   &grant, "tickets", G_TYPE_UINT, &tickets, nullptr)) {
         out = Payment{lp::gw::to_string_bytes(payment), grant, tickets};
         g_bytes_unref(payment);
       }
@@ -122,11 +128,13 @@ class QueryPayer : public lp::gw::Payer {
     gst_query_unref(q);
     return out;
   }
-  void settle(std::uint64_t grant, lp::gw::SettleOutcome outcome, const lp::Rational& debit) override {
+  void settle(std::uint64_t grant, lp::gw::SettleOutcome outcome,
+              const lp::Rational& debit) override {
     GstQuery* q = gst_query_new_custom(
-        GST_QUERY_CUSTOM, gst_structure_new(lp::gw::kSettleQuery, "grant", G_TYPE_UINT64, grant, "outcome", G_TYPE_INT,
-                                            static_cast<gint>(outcome), "debit", G_TYPE_STRING,
-                                            lp::to_string(debit).c_str(), nullptr));
+        GST_QUERY_CUSTOM,
+        gst_structure_new(lp::gw::kSettleQuery, "grant", G_TYPE_UINT64, grant, "outcome",
+                          G_TYPE_INT, static_cast<gint>(outcome), "debit", G_TYPE_STRING,
+                          lp::to_string(debit).c_str(), nullptr));
     gst_pad_peer_query(pad_, q);
     gst_query_unref(q);
   }
@@ -134,10 +142,12 @@ class QueryPayer : public lp::gw::Payer {
  private:
   lp::Result<lp::Signature> query_sign(const std::string& message) {
     GBytes* m = lp::gw::bytes_from(message);
-    GstQuery* q = gst_query_new_custom(GST_QUERY_CUSTOM,
-                                       gst_structure_new(lp::gw::kSignQuery, "message", G_TYPE_BYTES, m, nullptr));
+    GstQuery* q = gst_query_new_custom(
+        GST_QUERY_CUSTOM,
+        gst_structure_new(lp::gw::kSignQuery, "message", G_TYPE_BYTES, m, nullptr));
     g_bytes_unref(m);
-    lp::Result<lp::Signature> out = lp::make_error(lp::ErrorKind::fatal, "no_wallet", "no lpticketpay upstream answered");
+    lp::Result<lp::Signature> out =
+        lp::make_error(lp::ErrorKind::fatal, "no_wallet", "no lpticketpay upstream answered");
     if (gst_pad_peer_query(pad_, q)) {
       const GstStructure* s = gst_query_get_structure(q);
       GBytes* sig = nullptr;
@@ -185,8 +195,8 @@ struct LpRemoteTranscodePriv {
   bool stopping = false;
   bool pushing = false;  // the output thread is pushing a segment (the lock is not held then)
   int in_flight = 0;
-  std::deque<std::int64_t> order;                  // seqs to push, in arrival order
-  std::deque<std::int64_t> redone;                 // seqs redone after a verification failure, to push when done
+  std::deque<std::int64_t> order;   // seqs to push, in arrival order
+  std::deque<std::int64_t> redone;  // seqs redone after a verification failure, to push when done
   std::map<std::int64_t, std::shared_ptr<Job>> jobs;  // by seq; kept a while after they are pushed
   GstFlowReturn last_flow = GST_FLOW_OK;
   guint64 segments_done = 0;     // pushed with renditions
@@ -204,24 +214,28 @@ struct _LpRemoteTranscode {
 };
 
 G_DEFINE_TYPE(LpRemoteTranscode, lp_remote_transcode, GST_TYPE_ELEMENT);
-GST_ELEMENT_REGISTER_DEFINE(lpremote_transcode, "lpremote-transcode", GST_RANK_NONE, LP_TYPE_REMOTE_TRANSCODE);
+GST_ELEMENT_REGISTER_DEFINE(lpremote_transcode, "lpremote-transcode", GST_RANK_NONE,
+                            LP_TYPE_REMOTE_TRANSCODE);
 
 static constexpr std::size_t kKeptJobs = 32;  // pushed segments kept for a redo
 
-static void run_job(LpRemoteTranscode* self, std::shared_ptr<Job> job, lp::gw::Placement placement, std::set<int> exclude) {
+static void run_job(LpRemoteTranscode* self, std::shared_ptr<Job> job, lp::gw::Placement placement,
+                    std::set<int> exclude) {
   LpRemoteTranscodePriv* p = self->priv;
   lp::gw::RemoteOutcome outcome = p->rt->transcode(job->segment, placement, std::move(exclude));
   if (outcome.ok)
-    GST_DEBUG_OBJECT(self, "segment %" G_GINT64_FORMAT ": %zu renditions from %s in %.0f ms (attempt %d)",
-                    job->segment.seq, outcome.renditions.size(), lp::to_checksum(outcome.orchestrator).c_str(),
-                    outcome.seconds * 1000.0, outcome.attempts);
+    GST_DEBUG_OBJECT(
+        self, "segment %" G_GINT64_FORMAT ": %zu renditions from %s in %.0f ms (attempt %d)",
+        job->segment.seq, outcome.renditions.size(), lp::to_checksum(outcome.orchestrator).c_str(),
+        outcome.seconds * 1000.0, outcome.attempts);
   std::lock_guard lock(p->lock);
   job->outcome = std::move(outcome);
   --p->in_flight;
   p->cv.notify_all();
 }
 
-static GstBufferList* make_list(const Job& job, const std::vector<lp::media::VideoProfile>& ladder) {
+static GstBufferList* make_list(const Job& job,
+                                const std::vector<lp::media::VideoProfile>& ladder) {
   GstBufferList* list = gst_buffer_list_new();
   GstBuffer* src = job.source.get();
   gst_buffer_list_add(list, gst_buffer_ref(src));
@@ -233,10 +247,13 @@ static GstBufferList* make_list(const Job& job, const std::vector<lp::media::Vid
     GST_BUFFER_PTS(b) = GST_BUFFER_PTS(src);
     GST_BUFFER_DTS(b) = GST_BUFFER_DTS(src);
     GST_BUFFER_DURATION(b) = GST_BUFFER_DURATION(src);
-    if (sm) lp_buffer_add_segment_meta(b, sm->stream_id, sm->seq, sm->start_pts, sm->duration, sm->video_frames, sm->flags);
+    if (sm)
+      lp_buffer_add_segment_meta(b, sm->stream_id, sm->seq, sm->start_pts, sm->duration,
+                                 sm->video_frames, sm->flags);
     const auto& profile = ladder[i];
-    LpRenditionMeta* rm = lp_buffer_add_rendition_meta(b, static_cast<guint64>(o.seq), r.profile.c_str(), profile.width,
-                                                       profile.height, 0, r.pixels);
+    LpRenditionMeta* rm =
+        lp_buffer_add_rendition_meta(b, static_cast<guint64>(o.seq), r.profile.c_str(),
+                                     profile.width, profile.height, 0, r.pixels);
     rm->orchestrator = g_strdup(lp::to_checksum(o.orchestrator).c_str());
     rm->signature = g_bytes_new(o.signature.data(), o.signature.size());
     rm->fps_n = profile.fps;
@@ -247,13 +264,15 @@ static GstBufferList* make_list(const Job& job, const std::vector<lp::media::Vid
 }
 
 static void push_skipped(LpRemoteTranscode* self, std::int64_t seq, const std::string& why) {
-  GST_ELEMENT_WARNING(self, STREAM, FAILED, ("segment %" G_GINT64_FORMAT " could not be transcoded", seq),
+  GST_ELEMENT_WARNING(self, STREAM, FAILED,
+                      ("segment %" G_GINT64_FORMAT " could not be transcoded", seq),
                       ("%s", why.c_str()));
-  gst_pad_push_event(self->srcpad,
-                     gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM,
-                                          gst_structure_new(lp::gw::kSegmentSkippedEvent, "seq", G_TYPE_UINT64,
-                                                            static_cast<guint64>(seq), "reason", G_TYPE_STRING,
-                                                            why.c_str(), nullptr)));
+  gst_pad_push_event(
+      self->srcpad,
+      gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM,
+                           gst_structure_new(lp::gw::kSegmentSkippedEvent, "seq", G_TYPE_UINT64,
+                                             static_cast<guint64>(seq), "reason", G_TYPE_STRING,
+                                             why.c_str(), nullptr)));
 }
 
 /// Pushes finished segments downstream in order (redone ones as soon as they are done).
@@ -267,7 +286,8 @@ static void output_loop(LpRemoteTranscode* self) {
       return it != p->jobs.end() && it->second->outcome.has_value();
     };
     p->cv.wait(lock, [&] {
-      return p->stopping || (!p->redone.empty() && ready(p->redone.front())) || (!p->order.empty() && ready(p->order.front()));
+      return p->stopping || (!p->redone.empty() && ready(p->redone.front())) ||
+             (!p->order.empty() && ready(p->order.front()));
     });
     if (p->stopping) return;
     std::int64_t seq;
@@ -287,21 +307,24 @@ static void output_loop(LpRemoteTranscode* self) {
     lock.unlock();
     const lp::gw::RemoteOutcome& o = *next->outcome;
     if (ok)
-      GST_INFO_OBJECT(self, "%s/%" G_GINT64_FORMAT " from %s (%s) in %.0f ms, attempt %d, %s wei/pixel",
-                      next->segment.manifest_id.c_str(), seq, lp::to_checksum(o.orchestrator).c_str(),
-                      o.orchestrator_target.c_str(), o.seconds * 1000.0, o.attempts, o.price_per_pixel.c_str());
+      GST_INFO_OBJECT(
+          self, "%s/%" G_GINT64_FORMAT " from %s (%s) in %.0f ms, attempt %d, %s wei/pixel",
+          next->segment.manifest_id.c_str(), seq, lp::to_checksum(o.orchestrator).c_str(),
+          o.orchestrator_target.c_str(), o.seconds * 1000.0, o.attempts, o.price_per_pixel.c_str());
     else
-      GST_INFO_OBJECT(self, "%s/%" G_GINT64_FORMAT " skipped: %s", next->segment.manifest_id.c_str(), seq, error.c_str());
+      GST_INFO_OBJECT(self, "%s/%" G_GINT64_FORMAT " skipped: %s",
+                      next->segment.manifest_id.c_str(), seq, error.c_str());
     // One message per segment, in order, for applications (lpnode logs it).
     gst_element_post_message(
         GST_ELEMENT(self),
         gst_message_new_element(
             GST_OBJECT(self),
-            gst_structure_new("lp-segment", "seq", G_TYPE_INT64, seq, "ok", G_TYPE_BOOLEAN, ok, "orchestrator",
-                              G_TYPE_STRING, ok ? lp::to_checksum(o.orchestrator).c_str() : "", "target", G_TYPE_STRING,
-                              o.orchestrator_target.c_str(), "seconds", G_TYPE_DOUBLE, o.seconds, "attempts", G_TYPE_INT,
-                              o.attempts, "error", G_TYPE_STRING, error.c_str(), "price-per-pixel", G_TYPE_STRING,
-                              o.price_per_pixel.c_str(), nullptr)));
+            gst_structure_new(
+                "lp-segment", "seq", G_TYPE_INT64, seq, "ok", G_TYPE_BOOLEAN, ok, "orchestrator",
+                G_TYPE_STRING, ok ? lp::to_checksum(o.orchestrator).c_str() : "", "target",
+                G_TYPE_STRING, o.orchestrator_target.c_str(), "seconds", G_TYPE_DOUBLE, o.seconds,
+                "attempts", G_TYPE_INT, o.attempts, "error", G_TYPE_STRING, error.c_str(),
+                "price-per-pixel", G_TYPE_STRING, o.price_per_pixel.c_str(), nullptr)));
     GstFlowReturn ret = GST_FLOW_OK;
     if (ok)
       ret = gst_pad_push_list(self->srcpad, list);
@@ -310,7 +333,8 @@ static void output_loop(LpRemoteTranscode* self) {
     lock.lock();
     p->pushing = false;
     if (ret != GST_FLOW_OK) p->last_flow = ret;
-    while (p->jobs.size() > kKeptJobs && p->jobs.begin()->second->outcome) p->jobs.erase(p->jobs.begin());
+    while (p->jobs.size() > kKeptJobs && p->jobs.begin()->second->outcome)
+      p->jobs.erase(p->jobs.begin());
     p->cv.notify_all();
   }
 }
@@ -324,16 +348,19 @@ static bool ensure_started(LpRemoteTranscode* self) {
   }
   auto ladder = lp::media::parse_profiles(s.profiles);
   if (!ladder) {
-    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("profiles: %s", ladder.error().message.c_str()), (nullptr));
+    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("profiles: %s", ladder.error().message.c_str()),
+                      (nullptr));
     return false;
   }
   lp::gw::RemoteConfig config;
   std::vector<lp::ledger::OrchestratorEntry> registry;
   if (!s.ledger.empty()) {
     auto ledger = lp::ledger::LocalLedger::open(s.ledger);
-    auto entries = ledger ? (*ledger)->orchestrators() : lp::Result<std::vector<lp::ledger::OrchestratorEntry>>(ledger.error());
+    auto entries = ledger ? (*ledger)->orchestrators()
+                          : lp::Result<std::vector<lp::ledger::OrchestratorEntry>>(ledger.error());
     if (!entries) {
-      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("ledger %s: %s", s.ledger.c_str(), entries.error().message.c_str()),
+      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ,
+                        ("ledger %s: %s", s.ledger.c_str(), entries.error().message.c_str()),
                         (nullptr));
       return false;
     }
@@ -342,7 +369,8 @@ static bool ensure_started(LpRemoteTranscode* self) {
   config.orchestrators = lp::gw::orchestrator_targets(s.orchestrators, registry);
   if (config.orchestrators.empty()) {
     GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
-                      ("lpremote-transcode needs orchestrators (host:port, comma-separated, or a ledger whose registry "
+                      ("lpremote-transcode needs orchestrators (host:port, comma-separated, or a "
+                       "ledger whose registry "
                        "has active ones)"),
                       (nullptr));
     return false;
@@ -352,7 +380,8 @@ static bool ensure_started(LpRemoteTranscode* self) {
   config.suspend_for = std::chrono::seconds(s.suspend_seconds);
   auto payer = std::make_unique<QueryPayer>(self->sinkpad);
   const bool has_wallet = static_cast<bool>(payer->address());
-  if (!has_wallet) GST_INFO_OBJECT(self, "no lpticketpay upstream: segments are sent without payment");
+  if (!has_wallet)
+    GST_INFO_OBJECT(self, "no lpticketpay upstream: segments are sent without payment");
   auto rt = std::make_unique<lp::gw::RemoteTranscoder>(config, has_wallet ? payer.get() : nullptr);
   rt->set_logger([self](const std::string& line) { GST_WARNING_OBJECT(self, "%s", line.c_str()); });
   const std::size_t usable = rt->discover();
@@ -395,13 +424,15 @@ static void stop_all(LpRemoteTranscode* self) {
   p->last_flow = GST_FLOW_OK;
 }
 
-static GstFlowReturn lp_remote_transcode_chain(GstPad*, GstObject* parent, GstBuffer* buffer) noexcept {
+static GstFlowReturn lp_remote_transcode_chain(GstPad*, GstObject* parent,
+                                               GstBuffer* buffer) noexcept {
   auto* self = LP_REMOTE_TRANSCODE(parent);
   LpRemoteTranscodePriv* p = self->priv;
   lp::gst::BufferPtr buf(buffer);
   const LpSegmentMeta* meta = lp_buffer_get_segment_meta(buffer);
   if (!meta) {
-    GST_ELEMENT_ERROR(self, STREAM, WRONG_TYPE, ("lpremote-transcode takes whole segments from lpsegmenter"),
+    GST_ELEMENT_ERROR(self, STREAM, WRONG_TYPE,
+                      ("lpremote-transcode takes whole segments from lpsegmenter"),
                       ("a buffer without an LpSegmentMeta"));
     return GST_FLOW_ERROR;
   }
@@ -413,7 +444,9 @@ static GstFlowReturn lp_remote_transcode_chain(GstPad*, GstObject* parent, GstBu
   }
   {
     std::unique_lock lock(p->lock);
-    p->cv.wait(lock, [&] { return p->flushing || p->stopping || p->in_flight < static_cast<int>(max_in_flight); });
+    p->cv.wait(lock, [&] {
+      return p->flushing || p->stopping || p->in_flight < static_cast<int>(max_in_flight);
+    });
     if (p->flushing || p->stopping) return GST_FLOW_FLUSHING;
     if (p->last_flow != GST_FLOW_OK) return p->last_flow;
     ++p->in_flight;
@@ -421,15 +454,17 @@ static GstFlowReturn lp_remote_transcode_chain(GstPad*, GstObject* parent, GstBu
   auto job = std::make_shared<Job>();
   job->segment.manifest_id = meta->stream_id ? meta->stream_id : "stream";
   job->segment.seq = static_cast<std::int64_t>(meta->seq);
-  job->segment.duration_seconds =
-      GST_CLOCK_TIME_IS_VALID(meta->duration) ? static_cast<double>(meta->duration) / GST_SECOND : 2.0;
+  job->segment.duration_seconds = GST_CLOCK_TIME_IS_VALID(meta->duration)
+                                      ? static_cast<double>(meta->duration) / GST_SECOND
+                                      : 2.0;
   GstMapInfo map;
   if (gst_buffer_map(buffer, &map, GST_MAP_READ)) {
     job->segment.bytes.assign(reinterpret_cast<const char*>(map.data), map.size);
     gst_buffer_unmap(buffer, &map);
   }
   job->source = std::move(buf);
-  const lp::gw::Placement placement = p->rt->place();  // in segment order: the orchestrator's upload line
+  const lp::gw::Placement placement =
+      p->rt->place();  // in segment order: the orchestrator's upload line
   std::thread oldest;
   {
     std::lock_guard lock(p->lock);
@@ -450,10 +485,14 @@ static GstFlowReturn lp_remote_transcode_chain(GstPad*, GstObject* parent, GstBu
 static void drain(LpRemoteTranscode* self) {
   LpRemoteTranscodePriv* p = self->priv;
   std::unique_lock lock(p->lock);
-  p->cv.wait(lock, [&] { return p->stopping || p->flushing || (p->in_flight == 0 && p->order.empty() && p->redone.empty() && !p->pushing); });
+  p->cv.wait(lock, [&] {
+    return p->stopping || p->flushing ||
+           (p->in_flight == 0 && p->order.empty() && p->redone.empty() && !p->pushing);
+  });
 }
 
-static gboolean lp_remote_transcode_sink_event(GstPad* pad, GstObject* parent, GstEvent* event) noexcept {
+static gboolean lp_remote_transcode_sink_event(GstPad* pad, GstObject* parent,
+                                               GstEvent* event) noexcept {
   auto* self = LP_REMOTE_TRANSCODE(parent);
   LpRemoteTranscodePriv* p = self->priv;
   switch (GST_EVENT_TYPE(event)) {
@@ -480,15 +519,18 @@ static gboolean lp_remote_transcode_sink_event(GstPad* pad, GstObject* parent, G
       p->last_flow = GST_FLOW_OK;
       break;
     }
-    default: break;
+    default:
+      break;
   }
   return gst_pad_event_default(pad, parent, event);
 }
 
-static gboolean lp_remote_transcode_src_event(GstPad* pad, GstObject* parent, GstEvent* event) noexcept {
+static gboolean lp_remote_transcode_src_event(GstPad* pad, GstObject* parent,
+                                              GstEvent* event) noexcept {
   auto* self = LP_REMOTE_TRANSCODE(parent);
   LpRemoteTranscodePriv* p = self->priv;
-  if (GST_EVENT_TYPE(event) == GST_EVENT_CUSTOM_UPSTREAM && lp::gw::is_custom_event(event, lp::gw::kVerifyFailedEvent)) {
+  if (GST_EVENT_TYPE(event) == GST_EVENT_CUSTOM_UPSTREAM &&
+      lp::gw::is_custom_event(event, lp::gw::kVerifyFailedEvent)) {
     const GstStructure* s = gst_event_get_structure(event);
     guint64 seq = 0;
     gst_structure_get_uint64(s, "seq", &seq);
@@ -500,14 +542,18 @@ static gboolean lp_remote_transcode_src_event(GstPad* pad, GstObject* parent, Gs
       return FALSE;
     }
     auto addr = lp::parse_address(orch ? orch : "");
-    const int bad = addr ? p->rt->suspend(*addr, std::string("verification failed: ") + (reason ? reason : "")) : -1;
+    const int bad =
+        addr ? p->rt->suspend(*addr, std::string("verification failed: ") + (reason ? reason : ""))
+             : -1;
     auto it = p->jobs.find(static_cast<std::int64_t>(seq));
     if (it != p->jobs.end() && it->second->outcome) {
       auto job = it->second;
       ++job->verify_failures;
       const std::string why = std::string("verification failed: ") + (reason ? reason : "");
-      GST_WARNING_OBJECT(self, "segment %" G_GUINT64_FORMAT " from %s failed verification (%s): redoing it elsewhere", seq,
-                         orch ? orch : "?", reason ? reason : "");
+      GST_WARNING_OBJECT(self,
+                         "segment %" G_GUINT64_FORMAT
+                         " from %s failed verification (%s): redoing it elsewhere",
+                         seq, orch ? orch : "?", reason ? reason : "");
       p->redone.push_back(job->segment.seq);
       if (job->verify_failures >= 3) {
         job->outcome->ok = false;
@@ -529,14 +575,16 @@ static gboolean lp_remote_transcode_src_event(GstPad* pad, GstObject* parent, Gs
   return gst_pad_event_default(pad, parent, event);
 }
 
-static GstStateChangeReturn lp_remote_transcode_change_state(GstElement* element, GstStateChange transition) noexcept {
+static GstStateChangeReturn lp_remote_transcode_change_state(GstElement* element,
+                                                             GstStateChange transition) noexcept {
   auto* self = LP_REMOTE_TRANSCODE(element);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
     std::lock_guard lock(self->priv->lock);
     self->priv->flushing = true;
     self->priv->cv.notify_all();
   }
-  GstStateChangeReturn ret = GST_ELEMENT_CLASS(lp_remote_transcode_parent_class)->change_state(element, transition);
+  GstStateChangeReturn ret =
+      GST_ELEMENT_CLASS(lp_remote_transcode_parent_class)->change_state(element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
     stop_all(self);
     std::lock_guard lock(self->priv->lock);
@@ -552,18 +600,32 @@ static void lp_remote_transcode_finalize(GObject* object) {
   G_OBJECT_CLASS(lp_remote_transcode_parent_class)->finalize(object);
 }
 
-static void lp_remote_transcode_set_property(GObject* object, guint id, const GValue* value, GParamSpec* pspec) {
+static void lp_remote_transcode_set_property(GObject* object, guint id, const GValue* value,
+                                             GParamSpec* pspec) {
   auto* self = LP_REMOTE_TRANSCODE(object);
   std::lock_guard lock(self->priv->settings_lock);
   Settings& s = self->priv->settings;
   switch (id) {
-    case PROP_ORCHESTRATORS: s.orchestrators = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
-    case PROP_LEDGER: s.ledger = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
-    case PROP_PROFILES: s.profiles = g_value_get_string(value) ? g_value_get_string(value) : DEFAULT_PROFILES; break;
-    case PROP_ATTEMPTS: s.attempts = g_value_get_uint(value); break;
-    case PROP_MAX_IN_FLIGHT: s.max_in_flight = g_value_get_uint(value); break;
-    case PROP_SUSPEND_SECONDS: s.suspend_seconds = g_value_get_uint(value); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+    case PROP_ORCHESTRATORS:
+      s.orchestrators = g_value_get_string(value) ? g_value_get_string(value) : "";
+      break;
+    case PROP_LEDGER:
+      s.ledger = g_value_get_string(value) ? g_value_get_string(value) : "";
+      break;
+    case PROP_PROFILES:
+      s.profiles = g_value_get_string(value) ? g_value_get_string(value) : DEFAULT_PROFILES;
+      break;
+    case PROP_ATTEMPTS:
+      s.attempts = g_value_get_uint(value);
+      break;
+    case PROP_MAX_IN_FLIGHT:
+      s.max_in_flight = g_value_get_uint(value);
+      break;
+    case PROP_SUSPEND_SECONDS:
+      s.suspend_seconds = g_value_get_uint(value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
   }
 }
 
@@ -571,28 +633,31 @@ static void lp_remote_transcode_set_property(GObject* object, guint id, const GV
 static GstStructure* make_stats(LpRemoteTranscode* self) {
   LpRemoteTranscodePriv* p = self->priv;
   std::lock_guard lock(p->lock);
-  GstStructure* st = gst_structure_new("lpremote-transcode-stats", "segments", G_TYPE_UINT64, p->segments_done,
-                                       "skipped", G_TYPE_UINT64, p->segments_skipped, nullptr);
+  GstStructure* st =
+      gst_structure_new("lpremote-transcode-stats", "segments", G_TYPE_UINT64, p->segments_done,
+                        "skipped", G_TYPE_UINT64, p->segments_skipped, nullptr);
   GValue list = G_VALUE_INIT;
   gst_value_array_init(&list, 0);
   for (const auto& o : p->rt ? p->rt->state() : p->last_state) {
-      GValue v = G_VALUE_INIT;
-      g_value_init(&v, GST_TYPE_STRUCTURE);
-      GstStructure* os = gst_structure_new(
-          "orchestrator", "target", G_TYPE_STRING, o.target.c_str(), "transcoder", G_TYPE_STRING, o.transcoder.c_str(),
-          "address", G_TYPE_STRING, o.address.c_str(), "price-per-pixel", G_TYPE_STRING, o.price_per_pixel.c_str(),
-          "latency-ms", G_TYPE_DOUBLE, o.latency_ms, "successes", G_TYPE_UINT64, static_cast<guint64>(o.successes),
-          "failures", G_TYPE_UINT64, static_cast<guint64>(o.failures), "suspended", G_TYPE_BOOLEAN, o.suspended,
-          "last-error", G_TYPE_STRING, o.last_error.c_str(), nullptr);
-      gst_value_set_structure(&v, os);
-      gst_structure_free(os);
-      gst_value_array_append_and_take_value(&list, &v);
-    }
+    GValue v = G_VALUE_INIT;
+    g_value_init(&v, GST_TYPE_STRUCTURE);
+    GstStructure* os = gst_structure_new(
+        "orchestrator", "target", G_TYPE_STRING, o.target.c_str(), "transcoder", G_TYPE_STRING,
+        o.transcoder.c_str(), "address", G_TYPE_STRING, o.address.c_str(), "price-per-pixel",
+        G_TYPE_STRING, o.price_per_pixel.c_str(), "latency-ms", G_TYPE_DOUBLE, o.latency_ms,
+        "successes", G_TYPE_UINT64, static_cast<guint64>(o.successes), "failures", G_TYPE_UINT64,
+        static_cast<guint64>(o.failures), "suspended", G_TYPE_BOOLEAN, o.suspended, "last-error",
+        G_TYPE_STRING, o.last_error.c_str(), nullptr);
+    gst_value_set_structure(&v, os);
+    gst_structure_free(os);
+    gst_value_array_append_and_take_value(&list, &v);
+  }
   gst_structure_take_value(st, "orchestrators", &list);
   return st;
 }
 
-static void lp_remote_transcode_get_property(GObject* object, guint id, GValue* value, GParamSpec* pspec) {
+static void lp_remote_transcode_get_property(GObject* object, guint id, GValue* value,
+                                             GParamSpec* pspec) {
   auto* self = LP_REMOTE_TRANSCODE(object);
   if (id == PROP_STATS) {
     g_value_take_boxed(value, make_stats(self));
@@ -601,13 +666,26 @@ static void lp_remote_transcode_get_property(GObject* object, guint id, GValue* 
   std::lock_guard lock(self->priv->settings_lock);
   const Settings& s = self->priv->settings;
   switch (id) {
-    case PROP_ORCHESTRATORS: g_value_set_string(value, s.orchestrators.c_str()); break;
-    case PROP_LEDGER: g_value_set_string(value, s.ledger.c_str()); break;
-    case PROP_PROFILES: g_value_set_string(value, s.profiles.c_str()); break;
-    case PROP_ATTEMPTS: g_value_set_uint(value, s.attempts); break;
-    case PROP_MAX_IN_FLIGHT: g_value_set_uint(value, s.max_in_flight); break;
-    case PROP_SUSPEND_SECONDS: g_value_set_uint(value, s.suspend_seconds); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+    case PROP_ORCHESTRATORS:
+      g_value_set_string(value, s.orchestrators.c_str());
+      break;
+    case PROP_LEDGER:
+      g_value_set_string(value, s.ledger.c_str());
+      break;
+    case PROP_PROFILES:
+      g_value_set_string(value, s.profiles.c_str());
+      break;
+    case PROP_ATTEMPTS:
+      g_value_set_uint(value, s.attempts);
+      break;
+    case PROP_MAX_IN_FLIGHT:
+      g_value_set_uint(value, s.max_in_flight);
+      break;
+    case PROP_SUSPEND_SECONDS:
+      g_value_set_uint(value, s.suspend_seconds);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
   }
 }
 
@@ -617,39 +695,56 @@ static void lp_remote_transcode_class_init(LpRemoteTranscodeClass* klass) {
   gobject_class->finalize = lp_remote_transcode_finalize;
   gobject_class->set_property = lp_remote_transcode_set_property;
   gobject_class->get_property = lp_remote_transcode_get_property;
-  const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
-  g_object_class_install_property(gobject_class, PROP_ORCHESTRATORS,
+  const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                           GST_PARAM_MUTABLE_READY);
+  g_object_class_install_property(
+      gobject_class, PROP_ORCHESTRATORS,
       g_param_spec_string("orchestrators", "Orchestrators",
-                          "Orchestrators' service addresses (gRPC), host:port, comma-separated", nullptr, rw));
-  g_object_class_install_property(gobject_class, PROP_LEDGER,
-      g_param_spec_string("ledger", "Ledger",
-                          "A local ledger file whose orchestrator registry adds its active orchestrators to the list",
+                          "Orchestrators' service addresses (gRPC), host:port, comma-separated",
                           nullptr, rw));
-  g_object_class_install_property(gobject_class, PROP_STATS,
+  g_object_class_install_property(
+      gobject_class, PROP_LEDGER,
+      g_param_spec_string("ledger", "Ledger",
+                          "A local ledger file whose orchestrator registry adds its active "
+                          "orchestrators to the list",
+                          nullptr, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",
-                         "Segments done and skipped, and per orchestrator: target, address, price, latency, successes, "
+                         "Segments done and skipped, and per orchestrator: target, address, price, "
+                         "latency, successes, "
                          "failures, suspended, last error",
-                         GST_TYPE_STRUCTURE, static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
-  g_object_class_install_property(gobject_class, PROP_PROFILES,
+                         GST_TYPE_STRUCTURE,
+                         static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(
+      gobject_class, PROP_PROFILES,
       g_param_spec_string("profiles", "Profiles",
-                          "The ladder: go-livepeer preset names (comma-separated), a ladder JSON text, or a path to one",
+                          "The ladder: go-livepeer preset names (comma-separated), a ladder JSON "
+                          "text, or a path to one",
                           DEFAULT_PROFILES, rw));
-  g_object_class_install_property(gobject_class, PROP_ATTEMPTS,
-      g_param_spec_uint("attempts", "Attempts", "Orchestrators tried per segment before it is skipped (-maxAttempts)", 1,
+  g_object_class_install_property(
+      gobject_class, PROP_ATTEMPTS,
+      g_param_spec_uint("attempts", "Attempts",
+                        "Orchestrators tried per segment before it is skipped (-maxAttempts)", 1,
                         10, 3, rw));
-  g_object_class_install_property(gobject_class, PROP_MAX_IN_FLIGHT,
-      g_param_spec_uint("max-in-flight", "Max in flight", "Segments submitted at the same time", 1, 32, 3, rw));
-  g_object_class_install_property(gobject_class, PROP_SUSPEND_SECONDS,
-      g_param_spec_uint("suspend-seconds", "Suspend seconds",
-                        "How long an orchestrator that failed is left out (doubling while it keeps failing)", 1, 3600,
-                        30, rw));
-  gst_element_class_set_static_metadata(element_class, "Livepeer remote transcoder", "Filter/Network/Video",
-                                        "Has segments transcoded by Livepeer orchestrators, paid with tickets",
-                                        "livepeer-gst");
+  g_object_class_install_property(
+      gobject_class, PROP_MAX_IN_FLIGHT,
+      g_param_spec_uint("max-in-flight", "Max in flight", "Segments submitted at the same time", 1,
+                        32, 3, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_SUSPEND_SECONDS,
+      g_param_spec_uint(
+          "suspend-seconds", "Suspend seconds",
+          "How long an orchestrator that failed is left out (doubling while it keeps failing)", 1,
+          3600, 30, rw));
+  gst_element_class_set_static_metadata(
+      element_class, "Livepeer remote transcoder", "Filter/Network/Video",
+      "Has segments transcoded by Livepeer orchestrators, paid with tickets", "livepeer-gst");
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
   element_class->change_state = lp_remote_transcode_change_state;
-  GST_DEBUG_CATEGORY_INIT(lp_remote_transcode_debug, "lpremote-transcode", 0, "Livepeer remote transcoder");
+  GST_DEBUG_CATEGORY_INIT(lp_remote_transcode_debug, "lpremote-transcode", 0,
+                          "Livepeer remote transcoder");
 }
 
 static void lp_remote_transcode_init(LpRemoteTranscode* self) {

@@ -97,13 +97,16 @@ G_DEFINE_TYPE(LpSegmenter, lp_segmenter, GST_TYPE_AGGREGATOR);
 GST_ELEMENT_REGISTER_DEFINE(lpsegmenter, "lpsegmenter", GST_RANK_NONE, LP_TYPE_SEGMENTER);
 
 static void lp_segmenter_finalize(GObject* object);
-static void lp_segmenter_set_property(GObject* object, guint id, const GValue* value, GParamSpec* pspec);
+static void lp_segmenter_set_property(GObject* object, guint id, const GValue* value,
+                                      GParamSpec* pspec);
 static void lp_segmenter_get_property(GObject* object, guint id, GValue* value, GParamSpec* pspec);
 static GstAggregatorPad* lp_segmenter_create_new_pad(GstAggregator* agg, GstPadTemplate* templ,
-                                                      const gchar* req_name, const GstCaps* caps) noexcept;
+                                                     const gchar* req_name,
+                                                     const GstCaps* caps) noexcept;
 static gboolean lp_segmenter_start(GstAggregator* agg) noexcept;
 static gboolean lp_segmenter_stop(GstAggregator* agg) noexcept;
-static gboolean lp_segmenter_sink_event(GstAggregator* agg, GstAggregatorPad* pad, GstEvent* event) noexcept;
+static gboolean lp_segmenter_sink_event(GstAggregator* agg, GstAggregatorPad* pad,
+                                        GstEvent* event) noexcept;
 static GstFlowReturn lp_segmenter_aggregate(GstAggregator* agg, gboolean timeout) noexcept;
 static void lp_segmenter_release_pad(GstElement* element, GstPad* pad) noexcept;
 
@@ -118,11 +121,12 @@ static void lp_segmenter_class_init(LpSegmenterClass* klass) {
 
   g_object_class_install_property(
       gobject_class, PROP_TARGET_DURATION,
-      g_param_spec_uint64("target-duration", "Target duration",
-                          "Cut at the first IDR frame at least this long (ns) after the segment's start",
-                          GST_MSECOND, 60 * GST_SECOND, DEFAULT_TARGET_DURATION,
-                          static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-                                                   GST_PARAM_MUTABLE_READY)));
+      g_param_spec_uint64(
+          "target-duration", "Target duration",
+          "Cut at the first IDR frame at least this long (ns) after the segment's start",
+          GST_MSECOND, 60 * GST_SECOND, DEFAULT_TARGET_DURATION,
+          static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                   GST_PARAM_MUTABLE_READY)));
   g_object_class_install_property(
       gobject_class, PROP_STREAM_ID,
       g_param_spec_string("stream-id", "Stream id",
@@ -133,19 +137,23 @@ static void lp_segmenter_class_init(LpSegmenterClass* klass) {
                                                    GST_PARAM_MUTABLE_READY)));
   g_object_class_install_property(
       gobject_class, PROP_FORCE_KEY_UNITS,
-      g_param_spec_boolean("force-key-units", "Force key units",
-                           "Ask upstream for a keyframe (force-key-unit event) when a segment reaches "
-                           "the target duration",
-                           DEFAULT_FORCE_KEY_UNITS,
-                           static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-                                                    GST_PARAM_MUTABLE_READY)));
+      g_param_spec_boolean(
+          "force-key-units", "Force key units",
+          "Ask upstream for a keyframe (force-key-unit event) when a segment reaches "
+          "the target duration",
+          DEFAULT_FORCE_KEY_UNITS,
+          static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                   GST_PARAM_MUTABLE_READY)));
 
-  gst_element_class_add_static_pad_template_with_gtype(element_class, &video_template, GST_TYPE_AGGREGATOR_PAD);
-  gst_element_class_add_static_pad_template_with_gtype(element_class, &audio_template, GST_TYPE_AGGREGATOR_PAD);
-  gst_element_class_add_static_pad_template_with_gtype(element_class, &src_template, GST_TYPE_AGGREGATOR_PAD);
-  gst_element_class_set_static_metadata(element_class, "Livepeer segmenter", "Codec/Muxer",
-                                        "Cuts parsed H.264 (+ AAC) into MPEG-TS segments at IDR frames",
-                                        "livepeer-gst developers");
+  gst_element_class_add_static_pad_template_with_gtype(element_class, &video_template,
+                                                       GST_TYPE_AGGREGATOR_PAD);
+  gst_element_class_add_static_pad_template_with_gtype(element_class, &audio_template,
+                                                       GST_TYPE_AGGREGATOR_PAD);
+  gst_element_class_add_static_pad_template_with_gtype(element_class, &src_template,
+                                                       GST_TYPE_AGGREGATOR_PAD);
+  gst_element_class_set_static_metadata(
+      element_class, "Livepeer segmenter", "Codec/Muxer",
+      "Cuts parsed H.264 (+ AAC) into MPEG-TS segments at IDR frames", "livepeer-gst developers");
 
   element_class->release_pad = lp_segmenter_release_pad;
   agg_class->create_new_pad = lp_segmenter_create_new_pad;
@@ -160,8 +168,9 @@ static void lp_segmenter_class_init(LpSegmenterClass* klass) {
 static void lp_segmenter_init(LpSegmenter* self) {
   self->priv = new LpSegmenterPriv();
   GstPadTemplate* templ = gst_static_pad_template_get(&video_template);
-  self->video_pad = GST_AGGREGATOR_PAD(
-      g_object_new(GST_TYPE_AGGREGATOR_PAD, "name", "video", "direction", GST_PAD_SINK, "template", templ, nullptr));
+  self->video_pad =
+      GST_AGGREGATOR_PAD(g_object_new(GST_TYPE_AGGREGATOR_PAD, "name", "video", "direction",
+                                      GST_PAD_SINK, "template", templ, nullptr));
   gst_object_unref(templ);
   gst_element_add_pad(GST_ELEMENT(self), GST_PAD(self->video_pad));
   self->audio_pad = nullptr;
@@ -172,18 +181,25 @@ static void lp_segmenter_finalize(GObject* object) {
   G_OBJECT_CLASS(lp_segmenter_parent_class)->finalize(object);
 }
 
-static void lp_segmenter_set_property(GObject* object, guint id, const GValue* value, GParamSpec* pspec) {
+static void lp_segmenter_set_property(GObject* object, guint id, const GValue* value,
+                                      GParamSpec* pspec) {
   LpSegmenterPriv* priv = LP_SEGMENTER(object)->priv;
   std::lock_guard lock(priv->settings_lock);
   switch (id) {
-    case PROP_TARGET_DURATION: priv->settings.target_duration = g_value_get_uint64(value); break;
+    case PROP_TARGET_DURATION:
+      priv->settings.target_duration = g_value_get_uint64(value);
+      break;
     case PROP_STREAM_ID: {
       const gchar* s = g_value_get_string(value);
       priv->settings.stream_id = s ? s : "";
       break;
     }
-    case PROP_FORCE_KEY_UNITS: priv->settings.force_key_units = g_value_get_boolean(value); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
+    case PROP_FORCE_KEY_UNITS:
+      priv->settings.force_key_units = g_value_get_boolean(value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+      break;
   }
 }
 
@@ -191,17 +207,24 @@ static void lp_segmenter_get_property(GObject* object, guint id, GValue* value, 
   LpSegmenterPriv* priv = LP_SEGMENTER(object)->priv;
   std::lock_guard lock(priv->settings_lock);
   switch (id) {
-    case PROP_TARGET_DURATION: g_value_set_uint64(value, priv->settings.target_duration); break;
-    case PROP_STREAM_ID:
-      g_value_set_string(value, priv->settings.stream_id.empty() ? nullptr : priv->settings.stream_id.c_str());
+    case PROP_TARGET_DURATION:
+      g_value_set_uint64(value, priv->settings.target_duration);
       break;
-    case PROP_FORCE_KEY_UNITS: g_value_set_boolean(value, priv->settings.force_key_units); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
+    case PROP_STREAM_ID:
+      g_value_set_string(
+          value, priv->settings.stream_id.empty() ? nullptr : priv->settings.stream_id.c_str());
+      break;
+    case PROP_FORCE_KEY_UNITS:
+      g_value_set_boolean(value, priv->settings.force_key_units);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+      break;
   }
 }
 
-static GstAggregatorPad* lp_segmenter_create_new_pad(GstAggregator* agg, GstPadTemplate* templ, const gchar*,
-                                                      const GstCaps*) noexcept {
+static GstAggregatorPad* lp_segmenter_create_new_pad(GstAggregator* agg, GstPadTemplate* templ,
+                                                     const gchar*, const GstCaps*) noexcept {
   LpSegmenter* self = LP_SEGMENTER(agg);
   if (g_strcmp0(GST_PAD_TEMPLATE_NAME_TEMPLATE(templ), "audio") != 0) return nullptr;
   GST_OBJECT_LOCK(self);
@@ -211,8 +234,8 @@ static GstAggregatorPad* lp_segmenter_create_new_pad(GstAggregator* agg, GstPadT
     GST_WARNING_OBJECT(self, "only one audio pad is supported");
     return nullptr;
   }
-  auto* pad = GST_AGGREGATOR_PAD(
-      g_object_new(GST_TYPE_AGGREGATOR_PAD, "name", "audio", "direction", GST_PAD_SINK, "template", templ, nullptr));
+  auto* pad = GST_AGGREGATOR_PAD(g_object_new(GST_TYPE_AGGREGATOR_PAD, "name", "audio", "direction",
+                                              GST_PAD_SINK, "template", templ, nullptr));
   GST_OBJECT_LOCK(self);
   self->audio_pad = pad;
   GST_OBJECT_UNLOCK(self);
@@ -260,7 +283,8 @@ static gboolean lp_segmenter_stop(GstAggregator* agg) noexcept {
   return TRUE;
 }
 
-static gboolean lp_segmenter_sink_event(GstAggregator* agg, GstAggregatorPad* pad, GstEvent* event) noexcept {
+static gboolean lp_segmenter_sink_event(GstAggregator* agg, GstAggregatorPad* pad,
+                                        GstEvent* event) noexcept {
   LpSegmenter* self = LP_SEGMENTER(agg);
   LpSegmenterPriv* priv = self->priv;
   if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
@@ -276,7 +300,8 @@ static gboolean lp_segmenter_sink_event(GstAggregator* agg, GstAggregatorPad* pa
         gst_structure_get_int(old, "width", &ow);
         gst_structure_get_int(old, "height", &oh);
         if ((w != ow || h != oh) && priv->cutter) {
-          GST_INFO_OBJECT(self, "resolution %dx%d -> %dx%d: the next IDR starts a new segment", ow, oh, w, h);
+          GST_INFO_OBJECT(self, "resolution %dx%d -> %dx%d: the next IDR starts a new segment", ow,
+                          oh, w, h);
           priv->cutter->on_format_change();
         }
       }
@@ -318,7 +343,8 @@ static GstClockTime estimated_end(const std::vector<lp::gst::BufferPtr>& video) 
   std::sort(pts.begin(), pts.end());
   std::vector<GstClockTime> gaps;
   for (std::size_t i = 1; i < pts.size(); ++i) gaps.push_back(pts[i] - pts[i - 1]);
-  std::nth_element(gaps.begin(), gaps.begin() + static_cast<std::ptrdiff_t>(gaps.size() / 2), gaps.end());
+  std::nth_element(gaps.begin(), gaps.begin() + static_cast<std::ptrdiff_t>(gaps.size() / 2),
+                   gaps.end());
   return pts.back() + gaps[gaps.size() / 2];
 }
 
@@ -334,7 +360,8 @@ static GstFlowReturn finish_segment(LpSegmenter* self, const SegmentInfo& info, 
     priv->src_caps_set = true;
   }
   std::string error;
-  GstCaps* vcaps = priv->segment_video_caps ? priv->segment_video_caps.get() : priv->video_caps.get();
+  GstCaps* vcaps =
+      priv->segment_video_caps ? priv->segment_video_caps.get() : priv->video_caps.get();
   GstBuffer* out = priv->muxer.mux(vcaps, seg.video, priv->audio_caps.get(), seg.audio, &error);
   if (!out) {
     GST_ELEMENT_ERROR(self, STREAM, MUX, ("Could not mux segment %" G_GUINT64_FORMAT, info.seq),
@@ -345,17 +372,21 @@ static GstFlowReturn finish_segment(LpSegmenter* self, const SegmentInfo& info, 
   if (!GST_CLOCK_TIME_IS_VALID(end)) end = estimated_end(seg.video);
   GST_BUFFER_PTS(out) = start;
   GST_BUFFER_DTS(out) = GST_BUFFER_DTS(seg.video.front().get());
-  GST_BUFFER_DURATION(out) = GST_CLOCK_TIME_IS_VALID(end) && end > start ? end - start : GST_CLOCK_TIME_NONE;
+  GST_BUFFER_DURATION(out) =
+      GST_CLOCK_TIME_IS_VALID(end) && end > start ? end - start : GST_CLOCK_TIME_NONE;
   guint flags = info.marked ? LP_SEGMENT_FLAG_DISCONT : LP_SEGMENT_FLAG_NONE;
-  if (GST_BUFFER_FLAG_IS_SET(seg.video.front().get(), GST_BUFFER_FLAG_DELTA_UNIT)) flags |= LP_SEGMENT_FLAG_NO_KEYFRAME;
+  if (GST_BUFFER_FLAG_IS_SET(seg.video.front().get(), GST_BUFFER_FLAG_DELTA_UNIT))
+    flags |= LP_SEGMENT_FLAG_NO_KEYFRAME;
   if (flags & LP_SEGMENT_FLAG_DISCONT) GST_BUFFER_FLAG_SET(out, GST_BUFFER_FLAG_DISCONT);
   lp_buffer_add_segment_meta(out, priv->active.stream_id.c_str(), info.seq, start,
                              GST_BUFFER_DURATION(out), static_cast<guint>(seg.video.size()),
                              static_cast<LpSegmentFlags>(flags));
-  GST_INFO_OBJECT(self, "segment %s/%" G_GUINT64_FORMAT ": %zu video + %zu audio frames, start %" GST_TIME_FORMAT
-                  ", duration %" GST_TIME_FORMAT ", %" G_GSIZE_FORMAT " bytes",
-                  priv->active.stream_id.c_str(), info.seq, seg.video.size(), seg.audio.size(),
-                  GST_TIME_ARGS(start), GST_TIME_ARGS(GST_BUFFER_DURATION(out)), gst_buffer_get_size(out));
+  GST_INFO_OBJECT(
+      self,
+      "segment %s/%" G_GUINT64_FORMAT ": %zu video + %zu audio frames, start %" GST_TIME_FORMAT
+      ", duration %" GST_TIME_FORMAT ", %" G_GSIZE_FORMAT " bytes",
+      priv->active.stream_id.c_str(), info.seq, seg.video.size(), seg.audio.size(),
+      GST_TIME_ARGS(start), GST_TIME_ARGS(GST_BUFFER_DURATION(out)), gst_buffer_get_size(out));
   return gst_aggregator_finish_buffer(GST_AGGREGATOR(self), out);
 }
 
@@ -373,14 +404,16 @@ static GstFlowReturn handle_video(LpSegmenter* self, GstBuffer* buf) {
     return GST_FLOW_ERROR;
   }
   const bool keyframe = !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
-  const bool discont = GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DISCONT) && priv->cutter->started();
+  const bool discont =
+      GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DISCONT) && priv->cutter->started();
   const bool first = !priv->cutter->started();
   const SegmentInfo before = first ? SegmentInfo{} : current_info(priv);
   auto d = priv->cutter->on_video(pts, keyframe, discont);
   GstFlowReturn ret = GST_FLOW_OK;
   if (d.cut) ret = finish_segment(self, before, pts);
   if (first || d.cut) {
-    priv->segment_video_caps.reset(priv->video_caps ? gst_caps_ref(priv->video_caps.get()) : nullptr);
+    priv->segment_video_caps.reset(priv->video_caps ? gst_caps_ref(priv->video_caps.get())
+                                                    : nullptr);
     for (auto& a : priv->early_audio) priv->current.audio.push_back(std::move(a));
     priv->early_audio.clear();
   }
@@ -388,19 +421,22 @@ static GstFlowReturn handle_video(LpSegmenter* self, GstBuffer* buf) {
     GST_ELEMENT_WARNING(self, STREAM, FORMAT, ("The stream does not start with a keyframe"),
                         ("the first segment cannot be decoded on its own until its first IDR"));
   if (d.request_keyframe && priv->active.force_key_units) {
-    GstClockTime running = gst_segment_to_running_time(&GST_AGGREGATOR_PAD(self->video_pad)->segment,
-                                                       GST_FORMAT_TIME, pts);
-    GST_DEBUG_OBJECT(self, "segment reached its target: asking upstream for a keyframe at %" GST_TIME_FORMAT,
-                     GST_TIME_ARGS(running));
-    gst_pad_push_event(GST_PAD(self->video_pad),
-                       gst_video_event_new_upstream_force_key_unit(running, TRUE, priv->cutter->seq() + 1));
+    GstClockTime running = gst_segment_to_running_time(
+        &GST_AGGREGATOR_PAD(self->video_pad)->segment, GST_FORMAT_TIME, pts);
+    GST_DEBUG_OBJECT(
+        self, "segment reached its target: asking upstream for a keyframe at %" GST_TIME_FORMAT,
+        GST_TIME_ARGS(running));
+    gst_pad_push_event(GST_PAD(self->video_pad), gst_video_event_new_upstream_force_key_unit(
+                                                     running, TRUE, priv->cutter->seq() + 1));
   }
   if (d.long_segment)
-    GST_ELEMENT_WARNING(self, STREAM, FORMAT, ("Long GOP: segments are longer than twice the target duration"),
-                        ("no keyframe %" GST_TIME_FORMAT " after the segment started at %" GST_TIME_FORMAT
-                         "; segments follow the source's keyframes, no frame is dropped",
-                         GST_TIME_ARGS(pts - priv->cutter->start()), GST_TIME_ARGS(priv->cutter->start())));
-  if (GST_BUFFER_DURATION_IS_VALID(buf)) priv->current.last_video_end = pts + GST_BUFFER_DURATION(buf);
+    GST_ELEMENT_WARNING(
+        self, STREAM, FORMAT, ("Long GOP: segments are longer than twice the target duration"),
+        ("no keyframe %" GST_TIME_FORMAT " after the segment started at %" GST_TIME_FORMAT
+         "; segments follow the source's keyframes, no frame is dropped",
+         GST_TIME_ARGS(pts - priv->cutter->start()), GST_TIME_ARGS(priv->cutter->start())));
+  if (GST_BUFFER_DURATION_IS_VALID(buf))
+    priv->current.last_video_end = pts + GST_BUFFER_DURATION(buf);
   priv->current.video.emplace_back(buf);
   return ret;
 }
@@ -409,7 +445,8 @@ static GstFlowReturn lp_segmenter_aggregate(GstAggregator* agg, gboolean) noexce
   LpSegmenter* self = LP_SEGMENTER(agg);
   LpSegmenterPriv* priv = self->priv;
   GST_OBJECT_LOCK(self);
-  GstAggregatorPad* audio = self->audio_pad ? GST_AGGREGATOR_PAD(gst_object_ref(self->audio_pad)) : nullptr;
+  GstAggregatorPad* audio =
+      self->audio_pad ? GST_AGGREGATOR_PAD(gst_object_ref(self->audio_pad)) : nullptr;
   GST_OBJECT_UNLOCK(self);
   lp::gst::ObjectPtr<GstAggregatorPad> audio_ref(audio);
 

@@ -55,12 +55,14 @@ GType lp_transcode_gpu_get_type(void) {
       {LP_TRANSCODE_GPU_ON, "NVIDIA decoding required (fail without it)", "on"},
       {LP_TRANSCODE_GPU_OFF, "CPU only: avdec_h264 and x264enc", "off"},
       {0, nullptr, nullptr}};
-  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("LpTranscodeGpu", values));
+  if (g_once_init_enter(&type))
+    g_once_init_leave(&type, g_enum_register_static("LpTranscodeGpu", values));
   return type;
 }
 
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
-    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/mpegts, systemstream=(boolean)true"));
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
+                            GST_STATIC_CAPS("video/mpegts, systemstream=(boolean)true"));
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
     "src_%u", GST_PAD_SRC, GST_PAD_REQUEST,
     GST_STATIC_CAPS("video/mpegts, systemstream=(boolean)true, packetsize=(int)188"));
@@ -77,7 +79,6 @@ struct LpTranscodePriv {
   guint64 next_out_seq = 0;
   std::deque<lp::gst::BufferPtr> in_flight;  // submitted, renditions not pushed yet
 };
-
 
 /* ---- The transcoding element inside the bin ---------------------------------------------- */
 
@@ -96,7 +97,8 @@ G_DEFINE_TYPE(LpTranscodeCore, lp_transcode_core, GST_TYPE_ELEMENT);
 static void core_finalize(GObject* object);
 static void core_set_property(GObject* object, guint id, const GValue* value, GParamSpec* pspec);
 static void core_get_property(GObject* object, guint id, GValue* value, GParamSpec* pspec);
-static GstStateChangeReturn core_change_state(GstElement* element, GstStateChange transition) noexcept;
+static GstStateChangeReturn core_change_state(GstElement* element,
+                                              GstStateChange transition) noexcept;
 static GstPad* core_request_new_pad(GstElement* element, GstPadTemplate* templ, const gchar* name,
                                     const GstCaps* caps) noexcept;
 static void core_release_pad(GstElement* element, GstPad* pad) noexcept;
@@ -108,28 +110,33 @@ static gboolean core_sink_event(GstPad* pad, GstObject* parent, GstEvent* event)
 static void install_interface(GObjectClass* gobject_class, GstElementClass* element_class) {
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
-  const auto ready = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  const auto ready = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                              GST_PARAM_MUTABLE_READY);
   const auto read_only = static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_property(
       gobject_class, PROP_PROFILES,
-      g_param_spec_string("profiles", "Profiles",
-                          "The ladder: go-livepeer preset names separated by commas "
-                          "(P240p30fps16x9,P360p30fps16x9), ladder JSON, or a path to a .json ladder file",
-                          DEFAULT_PROFILES, ready));
+      g_param_spec_string(
+          "profiles", "Profiles",
+          "The ladder: go-livepeer preset names separated by commas "
+          "(P240p30fps16x9,P360p30fps16x9), ladder JSON, or a path to a .json ladder file",
+          DEFAULT_PROFILES, ready));
   g_object_class_install_property(gobject_class, PROP_GPU,
-                                  g_param_spec_enum("gpu", "GPU", "Use NVIDIA nvcodec elements", LP_TYPE_TRANSCODE_GPU,
-                                                    DEFAULT_GPU, ready));
+                                  g_param_spec_enum("gpu", "GPU", "Use NVIDIA nvcodec elements",
+                                                    LP_TYPE_TRANSCODE_GPU, DEFAULT_GPU, ready));
   g_object_class_install_property(
       gobject_class, PROP_SPEED_PRESET,
       g_param_spec_string("speed-preset", "Speed preset",
-                          "x264enc speed-preset for CPU encoding (ultrafast ... placebo)", DEFAULT_SPEED_PRESET, ready));
+                          "x264enc speed-preset for CPU encoding (ultrafast ... placebo)",
+                          DEFAULT_SPEED_PRESET, ready));
   g_object_class_install_property(
       gobject_class, PROP_DECODER,
-      g_param_spec_string("decoder", "Decoder", "The decoder element in use (after the first segment)", nullptr,
+      g_param_spec_string("decoder", "Decoder",
+                          "The decoder element in use (after the first segment)", nullptr,
                           read_only));
   g_object_class_install_property(
       gobject_class, PROP_ENCODER,
-      g_param_spec_string("encoder", "Encoder", "The encoder element in use (after the first segment)", nullptr,
+      g_param_spec_string("encoder", "Encoder",
+                          "The encoder element in use (after the first segment)", nullptr,
                           read_only));
 }
 
@@ -140,8 +147,9 @@ static void lp_transcode_core_class_init(LpTranscodeCoreClass* klass) {
   gobject_class->set_property = core_set_property;
   gobject_class->get_property = core_get_property;
   install_interface(gobject_class, element_class);
-  gst_element_class_set_static_metadata(element_class, "Livepeer transcoder core", "Codec/Transcoder",
-                                        "The transcoding element inside lptranscode", "livepeer-gst developers");
+  gst_element_class_set_static_metadata(
+      element_class, "Livepeer transcoder core", "Codec/Transcoder",
+      "The transcoding element inside lptranscode", "livepeer-gst developers");
   element_class->change_state = core_change_state;
   element_class->request_new_pad = core_request_new_pad;
   element_class->release_pad = core_release_pad;
@@ -164,12 +172,19 @@ static void core_set_property(GObject* object, guint id, const GValue* value, GP
   LpTranscodePriv* priv = LP_TRANSCODE_CORE(object)->priv;
   std::lock_guard lock(priv->settings_lock);
   switch (id) {
-    case PROP_PROFILES: priv->profiles = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
-    case PROP_GPU: priv->gpu = static_cast<LpTranscodeGpu>(g_value_get_enum(value)); break;
-    case PROP_SPEED_PRESET:
-      priv->speed_preset = g_value_get_string(value) ? g_value_get_string(value) : DEFAULT_SPEED_PRESET;
+    case PROP_PROFILES:
+      priv->profiles = g_value_get_string(value) ? g_value_get_string(value) : "";
       break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
+    case PROP_GPU:
+      priv->gpu = static_cast<LpTranscodeGpu>(g_value_get_enum(value));
+      break;
+    case PROP_SPEED_PRESET:
+      priv->speed_preset =
+          g_value_get_string(value) ? g_value_get_string(value) : DEFAULT_SPEED_PRESET;
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+      break;
   }
 }
 
@@ -178,16 +193,28 @@ static void core_get_property(GObject* object, guint id, GValue* value, GParamSp
   std::lock_guard lock(priv->settings_lock);
   const bool known = priv->engine != nullptr;
   switch (id) {
-    case PROP_PROFILES: g_value_set_string(value, priv->profiles.c_str()); break;
-    case PROP_GPU: g_value_set_enum(value, priv->gpu); break;
-    case PROP_SPEED_PRESET: g_value_set_string(value, priv->speed_preset.c_str()); break;
+    case PROP_PROFILES:
+      g_value_set_string(value, priv->profiles.c_str());
+      break;
+    case PROP_GPU:
+      g_value_set_enum(value, priv->gpu);
+      break;
+    case PROP_SPEED_PRESET:
+      g_value_set_string(value, priv->speed_preset.c_str());
+      break;
     case PROP_DECODER:
-      g_value_set_string(value, known && !priv->engine->decoder().empty() ? priv->engine->decoder().c_str() : nullptr);
+      g_value_set_string(value, known && !priv->engine->decoder().empty()
+                                    ? priv->engine->decoder().c_str()
+                                    : nullptr);
       break;
     case PROP_ENCODER:
-      g_value_set_string(value, known && !priv->engine->encoder().empty() ? priv->engine->encoder().c_str() : nullptr);
+      g_value_set_string(value, known && !priv->engine->encoder().empty()
+                                    ? priv->engine->encoder().c_str()
+                                    : nullptr);
       break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+      break;
   }
 }
 
@@ -205,7 +232,8 @@ static bool start(LpTranscodeCore* self) {
   }
   auto profiles = lp::media::parse_profiles(spec);
   if (!profiles) {
-    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Invalid profiles: %s", profiles.error().message.c_str()), (nullptr));
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                      ("Invalid profiles: %s", profiles.error().message.c_str()), (nullptr));
     return false;
   }
   opts.profiles = *profiles;
@@ -217,10 +245,13 @@ static bool start(LpTranscodeCore* self) {
   return true;
 }
 
-static GstStateChangeReturn core_change_state(GstElement* element, GstStateChange transition) noexcept {
+static GstStateChangeReturn core_change_state(GstElement* element,
+                                              GstStateChange transition) noexcept {
   LpTranscodeCore* self = LP_TRANSCODE_CORE(element);
-  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED && !start(self)) return GST_STATE_CHANGE_FAILURE;
-  GstStateChangeReturn ret = GST_ELEMENT_CLASS(lp_transcode_core_parent_class)->change_state(element, transition);
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED && !start(self))
+    return GST_STATE_CHANGE_FAILURE;
+  GstStateChangeReturn ret =
+      GST_ELEMENT_CLASS(lp_transcode_core_parent_class)->change_state(element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
     std::lock_guard lock(self->priv->settings_lock);
     self->priv->engine.reset();
@@ -264,7 +295,8 @@ static void core_release_pad(GstElement* element, GstPad* pad) noexcept {
 static std::vector<lp::gst::ObjectPtr<GstPad>> src_pads(GstElement* element) {
   std::vector<lp::gst::ObjectPtr<GstPad>> pads;
   GST_OBJECT_LOCK(element);
-  for (GList* l = element->srcpads; l; l = l->next) pads.emplace_back(GST_PAD(gst_object_ref(l->data)));
+  for (GList* l = element->srcpads; l; l = l->next)
+    pads.emplace_back(GST_PAD(gst_object_ref(l->data)));
   GST_OBJECT_UNLOCK(element);
   return pads;
 }
@@ -275,8 +307,10 @@ static guint pad_index(GstPad* pad) {
   return index;
 }
 
-/* Each source pad is its own stream: stream-start, caps and a time segment before its first data. */
-static void ensure_stream(GstElement* element, GstPad* pad, const lp::media::VideoProfile& profile) {
+/* Each source pad is its own stream: stream-start, caps and a time segment before its first data.
+ */
+static void ensure_stream(GstElement* element, GstPad* pad,
+                          const lp::media::VideoProfile& profile) {
   if (gst_pad_has_current_caps(pad)) return;
   gchar* sid = gst_pad_create_stream_id(pad, element, profile.name.c_str());
   gst_pad_push_event(pad, gst_event_new_stream_start(sid));
@@ -290,7 +324,8 @@ static void ensure_stream(GstElement* element, GstPad* pad, const lp::media::Vid
 }
 
 // Pushes the renditions of one source segment, each on its profile's pad.
-static GstFlowReturn push_renditions(LpTranscodeCore* self, GstBuffer* buf, std::vector<lp::media::Rendition>& out) {
+static GstFlowReturn push_renditions(LpTranscodeCore* self, GstBuffer* buf,
+                                     std::vector<lp::media::Rendition>& out) {
   LpTranscodePriv* priv = self->priv;
   const LpSegmentMeta* sm = lp_buffer_get_segment_meta(buf);
   const guint64 seq = sm ? sm->seq : priv->next_out_seq;
@@ -309,10 +344,13 @@ static GstFlowReturn push_renditions(LpTranscodeCore* self, GstBuffer* buf, std:
     GST_BUFFER_PTS(b) = GST_BUFFER_PTS(buf);
     GST_BUFFER_DTS(b) = GST_BUFFER_DTS(buf);
     GST_BUFFER_DURATION(b) = GST_BUFFER_DURATION(buf);
-    LpRenditionMeta* rm = lp_buffer_add_rendition_meta(b, seq, p.name.c_str(), r.width, r.height, r.frames, r.pixels);
+    LpRenditionMeta* rm =
+        lp_buffer_add_rendition_meta(b, seq, p.name.c_str(), r.width, r.height, r.frames, r.pixels);
     rm->fps_n = p.fps;
     rm->fps_d = std::max(1, p.fps_den);
-    if (sm) lp_buffer_add_segment_meta(b, sm->stream_id, sm->seq, sm->start_pts, sm->duration, sm->video_frames, sm->flags);
+    if (sm)
+      lp_buffer_add_segment_meta(b, sm->stream_id, sm->seq, sm->start_pts, sm->duration,
+                                 sm->video_frames, sm->flags);
     ensure_stream(GST_ELEMENT(self), pad.get(), p);
     const GstFlowReturn ret = gst_pad_push(pad.get(), b);
     if (ret == GST_FLOW_NOT_LINKED) continue;
@@ -332,7 +370,8 @@ static GstFlowReturn finish_oldest(LpTranscodeCore* self) {
   std::vector<lp::media::Rendition> out;
   std::string error;
   if (!priv->engine->collect(&out, &error)) {
-    GST_ELEMENT_ERROR(self, STREAM, DECODE, ("Could not transcode segment %" G_GUINT64_FORMAT ": %s", seq, error.c_str()),
+    GST_ELEMENT_ERROR(self, STREAM, DECODE,
+                      ("Could not transcode segment %" G_GUINT64_FORMAT ": %s", seq, error.c_str()),
                       ("%s", error.c_str()));
     return GST_FLOW_ERROR;
   }
@@ -352,8 +391,8 @@ static GstFlowReturn core_chain(GstPad*, GstObject* parent, GstBuffer* buf) noex
   if (!priv->engine->submit(buf, &error)) {
     // Segments already in flight are lost with the pipeline: the error stops the stream.
     GST_ELEMENT_ERROR(self, STREAM, DECODE,
-                      ("Could not transcode segment %" G_GUINT64_FORMAT ": %s", sm ? sm->seq : priv->next_out_seq,
-                       error.c_str()),
+                      ("Could not transcode segment %" G_GUINT64_FORMAT ": %s",
+                       sm ? sm->seq : priv->next_out_seq, error.c_str()),
                       ("%s", error.c_str()));
     priv->in_flight.clear();
     return GST_FLOW_ERROR;
@@ -403,7 +442,8 @@ struct _LpTranscode {
 G_DEFINE_TYPE(LpTranscode, lp_transcode, GST_TYPE_BIN);
 GST_ELEMENT_REGISTER_DEFINE(lptranscode, "lptranscode", GST_RANK_NONE, LP_TYPE_TRANSCODE);
 
-static void lp_transcode_set_property(GObject* object, guint, const GValue* value, GParamSpec* pspec) {
+static void lp_transcode_set_property(GObject* object, guint, const GValue* value,
+                                      GParamSpec* pspec) {
   g_object_set_property(G_OBJECT(LP_TRANSCODE(object)->core), pspec->name, value);
 }
 
@@ -412,18 +452,20 @@ static void lp_transcode_get_property(GObject* object, guint, GValue* value, GPa
 }
 
 /* src_N of the bin: a ghost of a queue fed by the core's src_N. */
-static GstPad* lp_transcode_request_new_pad(GstElement* element, GstPadTemplate* templ, const gchar* name,
-                                            const GstCaps*) noexcept {
+static GstPad* lp_transcode_request_new_pad(GstElement* element, GstPadTemplate* templ,
+                                            const gchar* name, const GstCaps*) noexcept {
   LpTranscode* self = LP_TRANSCODE(element);
   guint index = 0;
   const std::string pad_name = new_src_pad_name(element, name, &index);
-  GstPad* core_src = pad_name.empty() ? nullptr : gst_element_request_pad_simple(self->core, pad_name.c_str());
+  GstPad* core_src =
+      pad_name.empty() ? nullptr : gst_element_request_pad_simple(self->core, pad_name.c_str());
   if (!core_src) return nullptr;
   gchar* queue_name = g_strdup_printf("queue_%u", index);
   GstElement* queue = gst_element_factory_make("queue", queue_name);
   g_free(queue_name);
   // Renditions are whole segments: a few of them, no byte or time limit.
-  g_object_set(queue, "max-size-buffers", 4u, "max-size-bytes", 0u, "max-size-time", static_cast<guint64>(0), nullptr);
+  g_object_set(queue, "max-size-buffers", 4u, "max-size-bytes", 0u, "max-size-time",
+               static_cast<guint64>(0), nullptr);
   gst_bin_add(GST_BIN(element), queue);
   lp::gst::ObjectPtr<GstPad> queue_sink(gst_element_get_static_pad(queue, "sink"));
   lp::gst::ObjectPtr<GstPad> queue_src(gst_element_get_static_pad(queue, "src"));
@@ -458,9 +500,10 @@ static void lp_transcode_class_init(LpTranscodeClass* klass) {
   gobject_class->set_property = lp_transcode_set_property;
   gobject_class->get_property = lp_transcode_get_property;
   install_interface(gobject_class, element_class);
-  gst_element_class_set_static_metadata(element_class, "Livepeer transcoder", "Codec/Transcoder",
-                                        "Transcodes MPEG-TS segments into an H.264 ABR ladder, one rendition per profile",
-                                        "livepeer-gst developers");
+  gst_element_class_set_static_metadata(
+      element_class, "Livepeer transcoder", "Codec/Transcoder",
+      "Transcodes MPEG-TS segments into an H.264 ABR ladder, one rendition per profile",
+      "livepeer-gst developers");
   element_class->request_new_pad = lp_transcode_request_new_pad;
   element_class->release_pad = lp_transcode_release_pad;
   GST_DEBUG_CATEGORY_INIT(lp_transcode_debug, "lptranscode", 0, "Livepeer transcoder");
@@ -468,10 +511,12 @@ static void lp_transcode_class_init(LpTranscodeClass* klass) {
 }
 
 static void lp_transcode_init(LpTranscode* self) {
-  self->core = GST_ELEMENT(g_object_new(lp_transcode_core_get_type(), "name", "transcoder", nullptr));
+  self->core =
+      GST_ELEMENT(g_object_new(lp_transcode_core_get_type(), "name", "transcoder", nullptr));
   gst_bin_add(GST_BIN(self), self->core);
   lp::gst::ObjectPtr<GstPad> core_sink(gst_element_get_static_pad(self->core, "sink"));
   GstPad* ghost = gst_ghost_pad_new_from_template(
-      "sink", core_sink.get(), gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(self), "sink"));
+      "sink", core_sink.get(),
+      gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(self), "sink"));
   gst_element_add_pad(GST_ELEMENT(self), ghost);
 }

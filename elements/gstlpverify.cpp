@@ -24,14 +24,14 @@
  */
 #include "elements/gstlpverify.h"
 
+#include <openssl/rand.h>
+
 #include <atomic>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <openssl/rand.h>
 
 #include "elements/gateway/contracts.h"
 #include "elements/gateway/verifier.h"
@@ -43,10 +43,12 @@ GST_DEBUG_CATEGORY_STATIC(lp_verify_debug);
 
 enum { PROP_0, PROP_SAMPLE, PROP_MIN_PSNR, PROP_VERIFIED, PROP_FAILED };
 
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
-    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/mpegts, systemstream=(boolean)true"));
-static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
-    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/mpegts, systemstream=(boolean)true"));
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
+                            GST_STATIC_CAPS("video/mpegts, systemstream=(boolean)true"));
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS,
+                            GST_STATIC_CAPS("video/mpegts, systemstream=(boolean)true"));
 
 struct LpVerifyPriv {
   std::mutex settings_lock;
@@ -55,7 +57,7 @@ struct LpVerifyPriv {
   std::atomic<guint64> verified{0}, failed{0};
   std::array<std::uint8_t, 32> secret{};
   // Streaming thread only (chain and serialized events).
-  std::optional<std::int64_t> next;            // the seq to release next
+  std::optional<std::int64_t> next;             // the seq to release next
   std::map<std::int64_t, GstBufferList*> held;  // verified, waiting for an earlier seq
   std::map<std::int64_t, GstEvent*> skipped;    // skipped segments, released in place
 };
@@ -120,7 +122,8 @@ static GstFlowReturn release(LpVerify* self, bool all = false) {
   }
 }
 
-static GstFlowReturn lp_verify_chain_list(GstPad*, GstObject* parent, GstBufferList* list) noexcept {
+static GstFlowReturn lp_verify_chain_list(GstPad*, GstObject* parent,
+                                          GstBufferList* list) noexcept {
   auto* self = LP_VERIFY(parent);
   LpVerifyPriv* p = self->priv;
   guint sample;
@@ -142,7 +145,8 @@ static GstFlowReturn lp_verify_chain_list(GstPad*, GstObject* parent, GstBufferL
   }
   if (!source || renditions.empty()) {
     gst_buffer_list_unref(list);
-    GST_ELEMENT_ERROR(self, STREAM, WRONG_TYPE, ("lpverify takes the segment lists of lpremote-transcode"),
+    GST_ELEMENT_ERROR(self, STREAM, WRONG_TYPE,
+                      ("lpverify takes the segment lists of lpremote-transcode"),
                       ("a list without a source segment or without renditions"));
     return GST_FLOW_ERROR;
   }
@@ -155,7 +159,8 @@ static GstFlowReturn lp_verify_chain_list(GstPad*, GstObject* parent, GstBufferL
   std::vector<GstMapInfo> maps(renditions.size() + 1);
   bool mapped = gst_buffer_map(source, &maps[0], GST_MAP_READ);
   lp::gw::VerifyRequest req;
-  if (mapped) req.source = std::string_view(reinterpret_cast<const char*>(maps[0].data), maps[0].size);
+  if (mapped)
+    req.source = std::string_view(reinterpret_cast<const char*>(maps[0].data), maps[0].size);
   std::string orchestrator;
   for (std::size_t i = 0; mapped && i < renditions.size(); ++i) {
     if (!gst_buffer_map(renditions[i], &maps[i + 1], GST_MAP_READ)) {
@@ -165,7 +170,8 @@ static GstFlowReturn lp_verify_chain_list(GstPad*, GstObject* parent, GstBufferL
     const LpRenditionMeta* rm = lp_buffer_get_rendition_meta(renditions[i]);
     req.renditions.push_back(lp::gw::VerifyRendition{
         rm->profile ? rm->profile : "", rm->width, rm->height, rm->fps_n, rm->fps_d,
-        std::string_view(reinterpret_cast<const char*>(maps[i + 1].data), maps[i + 1].size), rm->pixels});
+        std::string_view(reinterpret_cast<const char*>(maps[i + 1].data), maps[i + 1].size),
+        rm->pixels});
     if (i == 0) {
       orchestrator = rm->orchestrator ? rm->orchestrator : "";
       req.signature = lp::gw::to_string_bytes(rm->signature);
@@ -185,29 +191,34 @@ static GstFlowReturn lp_verify_chain_list(GstPad*, GstObject* parent, GstBufferL
     verdict = lp::gw::Verifier(config).verify(req);
   }
   gst_buffer_unmap(source, &maps[0]);
-  for (std::size_t i = 0; i < req.renditions.size(); ++i) gst_buffer_unmap(renditions[i], &maps[i + 1]);
+  for (std::size_t i = 0; i < req.renditions.size(); ++i)
+    gst_buffer_unmap(renditions[i], &maps[i + 1]);
 
   if (verdict.ok) {
     ++p->verified;
-    GST_DEBUG_OBJECT(self, "segment %" G_GINT64_FORMAT " from %s verified%s", seq, orchestrator.c_str(),
-                     req.compare_pictures ? " (pictures compared)" : "");
+    GST_DEBUG_OBJECT(self, "segment %" G_GINT64_FORMAT " from %s verified%s", seq,
+                     orchestrator.c_str(), req.compare_pictures ? " (pictures compared)" : "");
     p->held[seq] = list;
     return release(self);
   }
   ++p->failed;
   gst_buffer_list_unref(list);
-  GST_ELEMENT_WARNING(self, STREAM, FAILED, ("segment %" G_GINT64_FORMAT " from %s failed verification", seq, orchestrator.c_str()),
-                      ("%s", verdict.reason.c_str()));
+  GST_ELEMENT_WARNING(
+      self, STREAM, FAILED,
+      ("segment %" G_GINT64_FORMAT " from %s failed verification", seq, orchestrator.c_str()),
+      ("%s", verdict.reason.c_str()));
   GstEvent* ev = gst_event_new_custom(
       GST_EVENT_CUSTOM_UPSTREAM,
-      gst_structure_new(lp::gw::kVerifyFailedEvent, "seq", G_TYPE_UINT64, static_cast<guint64>(seq), "orchestrator",
-                        G_TYPE_STRING, orchestrator.c_str(), "reason", G_TYPE_STRING, verdict.reason.c_str(), nullptr));
+      gst_structure_new(lp::gw::kVerifyFailedEvent, "seq", G_TYPE_UINT64, static_cast<guint64>(seq),
+                        "orchestrator", G_TYPE_STRING, orchestrator.c_str(), "reason",
+                        G_TYPE_STRING, verdict.reason.c_str(), nullptr));
   if (!gst_pad_push_event(self->sinkpad, ev)) {
     // Nobody upstream redoes segments: this one is skipped, not waited for.
-    p->skipped[seq] = gst_event_new_custom(
-        GST_EVENT_CUSTOM_DOWNSTREAM,
-        gst_structure_new(lp::gw::kSegmentSkippedEvent, "seq", G_TYPE_UINT64, static_cast<guint64>(seq), "reason",
-                          G_TYPE_STRING, verdict.reason.c_str(), nullptr));
+    p->skipped[seq] =
+        gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM,
+                             gst_structure_new(lp::gw::kSegmentSkippedEvent, "seq", G_TYPE_UINT64,
+                                               static_cast<guint64>(seq), "reason", G_TYPE_STRING,
+                                               verdict.reason.c_str(), nullptr));
     return release(self);
   }
   return GST_FLOW_OK;
@@ -222,7 +233,8 @@ static GstFlowReturn lp_verify_chain(GstPad* pad, GstObject* parent, GstBuffer* 
 static gboolean lp_verify_sink_event(GstPad* pad, GstObject* parent, GstEvent* event) noexcept {
   auto* self = LP_VERIFY(parent);
   LpVerifyPriv* p = self->priv;
-  if (GST_EVENT_TYPE(event) == GST_EVENT_CUSTOM_DOWNSTREAM && lp::gw::is_custom_event(event, lp::gw::kSegmentSkippedEvent)) {
+  if (GST_EVENT_TYPE(event) == GST_EVENT_CUSTOM_DOWNSTREAM &&
+      lp::gw::is_custom_event(event, lp::gw::kSegmentSkippedEvent)) {
     guint64 seq = 0;
     gst_structure_get_uint64(gst_event_get_structure(event), "seq", &seq);
     const auto s = static_cast<std::int64_t>(seq);
@@ -237,15 +249,22 @@ static gboolean lp_verify_sink_event(GstPad* pad, GstObject* parent, GstEvent* e
     return TRUE;
   }
   switch (GST_EVENT_TYPE(event)) {
-    case GST_EVENT_EOS: release(self, true); break;
-    case GST_EVENT_FLUSH_STOP: clear_state(p); break;
-    default: break;
+    case GST_EVENT_EOS:
+      release(self, true);
+      break;
+    case GST_EVENT_FLUSH_STOP:
+      clear_state(p);
+      break;
+    default:
+      break;
   }
   return gst_pad_event_default(pad, parent, event);
 }
 
-static GstStateChangeReturn lp_verify_change_state(GstElement* element, GstStateChange transition) noexcept {
-  GstStateChangeReturn ret = GST_ELEMENT_CLASS(lp_verify_parent_class)->change_state(element, transition);
+static GstStateChangeReturn lp_verify_change_state(GstElement* element,
+                                                   GstStateChange transition) noexcept {
+  GstStateChangeReturn ret =
+      GST_ELEMENT_CLASS(lp_verify_parent_class)->change_state(element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) clear_state(LP_VERIFY(element)->priv);
   return ret;
 }
@@ -257,13 +276,19 @@ static void lp_verify_finalize(GObject* object) {
   G_OBJECT_CLASS(lp_verify_parent_class)->finalize(object);
 }
 
-static void lp_verify_set_property(GObject* object, guint id, const GValue* value, GParamSpec* pspec) {
+static void lp_verify_set_property(GObject* object, guint id, const GValue* value,
+                                   GParamSpec* pspec) {
   auto* p = LP_VERIFY(object)->priv;
   std::lock_guard lock(p->settings_lock);
   switch (id) {
-    case PROP_SAMPLE: p->sample = g_value_get_uint(value); break;
-    case PROP_MIN_PSNR: p->min_psnr = g_value_get_double(value); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+    case PROP_SAMPLE:
+      p->sample = g_value_get_uint(value);
+      break;
+    case PROP_MIN_PSNR:
+      p->min_psnr = g_value_get_double(value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
   }
 }
 
@@ -271,11 +296,20 @@ static void lp_verify_get_property(GObject* object, guint id, GValue* value, GPa
   auto* p = LP_VERIFY(object)->priv;
   std::lock_guard lock(p->settings_lock);
   switch (id) {
-    case PROP_SAMPLE: g_value_set_uint(value, p->sample); break;
-    case PROP_MIN_PSNR: g_value_set_double(value, p->min_psnr); break;
-    case PROP_VERIFIED: g_value_set_uint64(value, p->verified); break;
-    case PROP_FAILED: g_value_set_uint64(value, p->failed); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+    case PROP_SAMPLE:
+      g_value_set_uint(value, p->sample);
+      break;
+    case PROP_MIN_PSNR:
+      g_value_set_double(value, p->min_psnr);
+      break;
+    case PROP_VERIFIED:
+      g_value_set_uint64(value, p->verified);
+      break;
+    case PROP_FAILED:
+      g_value_set_uint64(value, p->failed);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
   }
 }
 
@@ -285,23 +319,32 @@ static void lp_verify_class_init(LpVerifyClass* klass) {
   gobject_class->finalize = lp_verify_finalize;
   gobject_class->set_property = lp_verify_set_property;
   gobject_class->get_property = lp_verify_get_property;
-  const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+  const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                           GST_PARAM_MUTABLE_PLAYING);
   const auto ro = static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
-  g_object_class_install_property(gobject_class, PROP_SAMPLE,
-      g_param_spec_uint("sample", "Sample",
-                        "Compare pictures with the source on 1 in N segments (0: never, 1: every segment)", 0,
-                        G_MAXUINT, 10, rw));
-  g_object_class_install_property(gobject_class, PROP_MIN_PSNR,
-      g_param_spec_double("min-psnr", "Minimum PSNR",
-                          "Pictures whose luma PSNR against the downscaled source is below this (dB) fail", 0, 100, 25,
-                          rw));
-  g_object_class_install_property(gobject_class, PROP_VERIFIED,
+  g_object_class_install_property(
+      gobject_class, PROP_SAMPLE,
+      g_param_spec_uint(
+          "sample", "Sample",
+          "Compare pictures with the source on 1 in N segments (0: never, 1: every segment)", 0,
+          G_MAXUINT, 10, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_MIN_PSNR,
+      g_param_spec_double(
+          "min-psnr", "Minimum PSNR",
+          "Pictures whose luma PSNR against the downscaled source is below this (dB) fail", 0, 100,
+          25, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_VERIFIED,
       g_param_spec_uint64("verified", "Verified", "Segments that passed", 0, G_MAXUINT64, 0, ro));
-  g_object_class_install_property(gobject_class, PROP_FAILED,
-      g_param_spec_uint64("failed", "Failed", "Segments that failed verification", 0, G_MAXUINT64, 0, ro));
-  gst_element_class_set_static_metadata(element_class, "Livepeer verifier", "Filter/Analyzer/Video",
-                                        "Checks orchestrators' renditions: signature, pixels, size, frames, pictures",
-                                        "livepeer-gst");
+  g_object_class_install_property(
+      gobject_class, PROP_FAILED,
+      g_param_spec_uint64("failed", "Failed", "Segments that failed verification", 0, G_MAXUINT64,
+                          0, ro));
+  gst_element_class_set_static_metadata(
+      element_class, "Livepeer verifier", "Filter/Analyzer/Video",
+      "Checks orchestrators' renditions: signature, pixels, size, frames, pictures",
+      "livepeer-gst");
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
   element_class->change_state = lp_verify_change_state;

@@ -5,9 +5,9 @@
 
 G_BEGIN_DECLS
 
-#define LP_TYPE_VERIFY (lp_verify_get_type ())
-G_DECLARE_FINAL_TYPE (LpVerify, lp_verify, LP, VERIFY, GstElement)
+#define LP_TYPE_VERIFY (lp_verify_get_type())
+G_DECLARE_FINAL_TYPE(LpVerify, lp_verify, LP, VERIFY, GstElement)
 
-GST_ELEMENT_REGISTER_DECLARE (lpverify);
+GST_ELEMENT_REGISTER_DECLARE(lpverify);
 
 G_END_DECLS

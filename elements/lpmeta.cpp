@@ -14,14 +14,16 @@ gboolean segment_meta_init(GstMeta* meta, gpointer, GstBuffer*) {
   return TRUE;
 }
 
-void segment_meta_free(GstMeta* meta, GstBuffer*) { g_free(reinterpret_cast<LpSegmentMeta*>(meta)->stream_id); }
+void segment_meta_free(GstMeta* meta, GstBuffer*) {
+  g_free(reinterpret_cast<LpSegmentMeta*>(meta)->stream_id);
+}
 
 gboolean segment_meta_transform(GstBuffer* dest, GstMeta* meta, GstBuffer*, GQuark type, gpointer) {
   // A segment stays the same segment through copies; any other transform drops the meta.
   if (!GST_META_TRANSFORM_IS_COPY(type)) return FALSE;
   auto* m = reinterpret_cast<LpSegmentMeta*>(meta);
-  return lp_buffer_add_segment_meta(dest, m->stream_id, m->seq, m->start_pts, m->duration, m->video_frames,
-                                    m->flags) != nullptr;
+  return lp_buffer_add_segment_meta(dest, m->stream_id, m->seq, m->start_pts, m->duration,
+                                    m->video_frames, m->flags) != nullptr;
 }
 
 gboolean rendition_meta_init(GstMeta* meta, gpointer, GstBuffer*) {
@@ -45,10 +47,12 @@ void rendition_meta_free(GstMeta* meta, GstBuffer*) {
   if (m->signature) g_bytes_unref(m->signature);
 }
 
-gboolean rendition_meta_transform(GstBuffer* dest, GstMeta* meta, GstBuffer*, GQuark type, gpointer) {
+gboolean rendition_meta_transform(GstBuffer* dest, GstMeta* meta, GstBuffer*, GQuark type,
+                                  gpointer) {
   if (!GST_META_TRANSFORM_IS_COPY(type)) return FALSE;
   auto* m = reinterpret_cast<LpRenditionMeta*>(meta);
-  LpRenditionMeta* d = lp_buffer_add_rendition_meta(dest, m->seq, m->profile, m->width, m->height, m->frames, m->pixels);
+  LpRenditionMeta* d = lp_buffer_add_rendition_meta(dest, m->seq, m->profile, m->width, m->height,
+                                                    m->frames, m->pixels);
   if (!d) return FALSE;
   d->orchestrator = g_strdup(m->orchestrator);
   d->signature = m->signature ? g_bytes_ref(m->signature) : nullptr;
@@ -83,10 +87,12 @@ const GstMetaInfo* lp_rendition_meta_get_info(void) {
   });
 }
 
-LpRenditionMeta* lp_buffer_add_rendition_meta(GstBuffer* buffer, guint64 seq, const gchar* profile, gint width,
-                                              gint height, guint frames, guint64 pixels) {
+LpRenditionMeta* lp_buffer_add_rendition_meta(GstBuffer* buffer, guint64 seq, const gchar* profile,
+                                              gint width, gint height, guint frames,
+                                              guint64 pixels) {
   g_return_val_if_fail(GST_IS_BUFFER(buffer), nullptr);
-  auto* m = reinterpret_cast<LpRenditionMeta*>(gst_buffer_add_meta(buffer, lp_rendition_meta_get_info(), nullptr));
+  auto* m = reinterpret_cast<LpRenditionMeta*>(
+      gst_buffer_add_meta(buffer, lp_rendition_meta_get_info(), nullptr));
   if (!m) return nullptr;
   m->seq = seq;
   m->profile = g_strdup(profile);
@@ -110,16 +116,17 @@ GType lp_segment_meta_api_get_type(void) {
 const GstMetaInfo* lp_segment_meta_get_info(void) {
   static const GstMetaInfo* info = nullptr;
   return register_once(&info, [] {
-    return gst_meta_register(LP_SEGMENT_META_API_TYPE, "LpSegmentMeta", sizeof(LpSegmentMeta), segment_meta_init,
-                             segment_meta_free, segment_meta_transform);
+    return gst_meta_register(LP_SEGMENT_META_API_TYPE, "LpSegmentMeta", sizeof(LpSegmentMeta),
+                             segment_meta_init, segment_meta_free, segment_meta_transform);
   });
 }
 
 LpSegmentMeta* lp_buffer_add_segment_meta(GstBuffer* buffer, const gchar* stream_id, guint64 seq,
-                                          GstClockTime start_pts, GstClockTime duration, guint video_frames,
-                                          LpSegmentFlags flags) {
+                                          GstClockTime start_pts, GstClockTime duration,
+                                          guint video_frames, LpSegmentFlags flags) {
   g_return_val_if_fail(GST_IS_BUFFER(buffer), nullptr);
-  auto* m = reinterpret_cast<LpSegmentMeta*>(gst_buffer_add_meta(buffer, lp_segment_meta_get_info(), nullptr));
+  auto* m = reinterpret_cast<LpSegmentMeta*>(
+      gst_buffer_add_meta(buffer, lp_segment_meta_get_info(), nullptr));
   if (!m) return nullptr;
   m->stream_id = g_strdup(stream_id);
   m->seq = seq;

@@ -31,7 +31,7 @@ typedef enum {
  */
 typedef struct {
   GstMeta meta;
-  gchar *stream_id;
+  gchar* stream_id;
   guint64 seq;
   GstClockTime start_pts;
   GstClockTime duration;
@@ -39,14 +39,15 @@ typedef struct {
   LpSegmentFlags flags;
 } LpSegmentMeta;
 
-GType lp_segment_meta_api_get_type (void);
-const GstMetaInfo *lp_segment_meta_get_info (void);
-#define LP_SEGMENT_META_API_TYPE (lp_segment_meta_api_get_type ())
+GType lp_segment_meta_api_get_type(void);
+const GstMetaInfo* lp_segment_meta_get_info(void);
+#define LP_SEGMENT_META_API_TYPE (lp_segment_meta_api_get_type())
 
-LpSegmentMeta *lp_buffer_add_segment_meta (GstBuffer * buffer, const gchar * stream_id, guint64 seq,
-    GstClockTime start_pts, GstClockTime duration, guint video_frames, LpSegmentFlags flags);
+LpSegmentMeta* lp_buffer_add_segment_meta(GstBuffer* buffer, const gchar* stream_id, guint64 seq,
+                                          GstClockTime start_pts, GstClockTime duration,
+                                          guint video_frames, LpSegmentFlags flags);
 #define lp_buffer_get_segment_meta(b) \
-  ((LpSegmentMeta *) gst_buffer_get_meta ((b), LP_SEGMENT_META_API_TYPE))
+  ((LpSegmentMeta*)gst_buffer_get_meta((b), LP_SEGMENT_META_API_TYPE))
 
 /**
  * LpRenditionMeta:
@@ -67,26 +68,27 @@ LpSegmentMeta *lp_buffer_add_segment_meta (GstBuffer * buffer, const gchar * str
 typedef struct {
   GstMeta meta;
   guint64 seq;
-  gchar *profile;
+  gchar* profile;
   gint width;
   gint height;
   guint frames;
   guint64 pixels;
-  gchar *orchestrator;
-  GBytes *signature;
+  gchar* orchestrator;
+  GBytes* signature;
   gint fps_n;
   gint fps_d;
 } LpRenditionMeta;
 
-GType lp_rendition_meta_api_get_type (void);
-const GstMetaInfo *lp_rendition_meta_get_info (void);
-#define LP_RENDITION_META_API_TYPE (lp_rendition_meta_api_get_type ())
+GType lp_rendition_meta_api_get_type(void);
+const GstMetaInfo* lp_rendition_meta_get_info(void);
+#define LP_RENDITION_META_API_TYPE (lp_rendition_meta_api_get_type())
 
 /* Adds a rendition meta; orchestrator, signature and the profile's frame rate are set
  * afterwards by whoever knows them. */
-LpRenditionMeta *lp_buffer_add_rendition_meta (GstBuffer * buffer, guint64 seq, const gchar * profile,
-    gint width, gint height, guint frames, guint64 pixels);
+LpRenditionMeta* lp_buffer_add_rendition_meta(GstBuffer* buffer, guint64 seq, const gchar* profile,
+                                              gint width, gint height, guint frames,
+                                              guint64 pixels);
 #define lp_buffer_get_rendition_meta(b) \
-  ((LpRenditionMeta *) gst_buffer_get_meta ((b), LP_RENDITION_META_API_TYPE))
+  ((LpRenditionMeta*)gst_buffer_get_meta((b), LP_RENDITION_META_API_TYPE))
 
 G_END_DECLS

@@ -14,7 +14,7 @@ debs=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav ffmpeg
-  # node/net/: Livepeer's wire protocol (protobuf, gRPC) and its HTTPS side (libsoup 3, TLS
+  # elements/net/: Livepeer's wire protocol (protobuf, gRPC) and its HTTPS side (libsoup 3, TLS
   # from glib-networking)
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev libsoup-3.0-dev glib-networking
   # tests and benchmarks

@@ -9,19 +9,29 @@ namespace lp::gst {
 
 /// unique_ptr owners for GStreamer references: each releases with the right unref.
 struct ObjectUnref {
-  void operator()(gpointer p) const { if (p) gst_object_unref(p); }
+  void operator()(gpointer p) const {
+    if (p) gst_object_unref(p);
+  }
 };
 struct BufferUnref {
-  void operator()(GstBuffer* b) const { if (b) gst_buffer_unref(b); }
+  void operator()(GstBuffer* b) const {
+    if (b) gst_buffer_unref(b);
+  }
 };
 struct CapsUnref {
-  void operator()(GstCaps* c) const { if (c) gst_caps_unref(c); }
+  void operator()(GstCaps* c) const {
+    if (c) gst_caps_unref(c);
+  }
 };
 struct SampleUnref {
-  void operator()(GstSample* s) const { if (s) gst_sample_unref(s); }
+  void operator()(GstSample* s) const {
+    if (s) gst_sample_unref(s);
+  }
 };
 struct MessageUnref {
-  void operator()(GstMessage* m) const { if (m) gst_message_unref(m); }
+  void operator()(GstMessage* m) const {
+    if (m) gst_message_unref(m);
+  }
 };
 
 template <class T>

@@ -23,6 +23,20 @@ std::string to_string_bytes(GBytes* b) {
 
 GBytes* bytes_from(const std::string& s) { return g_bytes_new(s.data(), s.size()); }
 
+void set_error(GstStructure* s, const Error& e) {
+  gst_structure_set(s, "error", G_TYPE_STRING, e.message.c_str(), "error-code", G_TYPE_STRING,
+                    e.code.c_str(), "error-kind", G_TYPE_STRING, error_kind_name(e.kind), nullptr);
+}
+
+std::optional<Error> get_error(const GstStructure* s) {
+  const char* message = s ? gst_structure_get_string(s, "error") : nullptr;
+  if (!message) return std::nullopt;
+  const char* code = gst_structure_get_string(s, "error-code");
+  const char* kind = gst_structure_get_string(s, "error-kind");
+  return make_error(kind ? error_kind_from_name(kind) : ErrorKind::fatal,
+                    code && *code ? code : "error", message);
+}
+
 std::optional<Rational> parse_rational(const char* text) {
   if (!text || !*text) return std::nullopt;
   const std::string t(text);

@@ -10,7 +10,8 @@
 //          "ticket-params" (GBytes: net.TicketParams), "price" (GBytes: net.PriceInfo),
 //          "fee" (wei, "n" or "n/d")
 //       out "payment" (GBytes: net.Payment), "grant" (guint64), "tickets" (guint)
-//           or "error" (string) when the wallet refuses
+//           or, when the wallet refuses, an error: "error" (message), "error-code" (the stable
+//           code, e.g. "ticket_params_expired"), "error-kind" (lp::error_kind_name)
 //   lp-payment-settle (query, upstream)  in "grant", "outcome" (0 not sent, 1 no result, 2 result),
 //                                           "debit" (wei)
 //   lp-verify-failed (event, upstream)   lpverify -> lpremote-transcode:
@@ -25,7 +26,7 @@
 #include <string>
 
 #include "elements/gateway/wallet.h"
-#include "node/net/lp_rpc.pb.h"
+#include "elements/net/lp_rpc.pb.h"
 
 namespace lp::gw {
 
@@ -41,6 +42,11 @@ bool is_custom_event(GstEvent* e, const char* name);
 
 std::string to_string_bytes(GBytes* b);
 GBytes* bytes_from(const std::string& s);
+
+/// An lp::Error as it travels in a structure ("error", "error-code", "error-kind"), and back:
+/// decisions read the code and the kind, never the message.
+void set_error(GstStructure* s, const Error& e);
+std::optional<Error> get_error(const GstStructure* s);
 
 /// A Rational as it travels in a structure field ("n" or "n/d"), and back.
 std::optional<Rational> parse_rational(const char* text);

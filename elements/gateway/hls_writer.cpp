@@ -21,16 +21,20 @@ Status write_file_atomic(const std::string& path, std::string_view content) {
   }
   std::error_code ec;
   fs::rename(tmp, path, ec);
-  if (ec) return make_error(ErrorKind::fatal, "write_failed", "cannot rename " + tmp + ": " + ec.message());
+  if (ec)
+    return make_error(ErrorKind::fatal, "write_failed",
+                      "cannot rename " + tmp + ": " + ec.message());
   return ok_status();
 }
 
 HlsWriter::HlsWriter(std::string dir, std::size_t window) : dir_(std::move(dir)), window_(window) {}
 
-Status HlsWriter::add(const std::string& rendition, std::int64_t seq, std::string_view bytes, double duration_seconds,
-                      int width, int height) {
-  if (rendition.empty() || rendition.find('/') != std::string::npos || rendition == "." || rendition == "..")
-    return make_error(ErrorKind::invalid_input, "bad_rendition_name", "not a usable rendition name: " + rendition);
+Status HlsWriter::add(const std::string& rendition, std::int64_t seq, std::string_view bytes,
+                      double duration_seconds, int width, int height) {
+  if (rendition.empty() || rendition.find('/') != std::string::npos || rendition == "." ||
+      rendition == "..")
+    return make_error(ErrorKind::invalid_input, "bad_rendition_name",
+                      "not a usable rendition name: " + rendition);
   std::lock_guard lock(mu_);
   const bool is_new = !renditions_.count(rendition);
   Rendition& r = renditions_[rendition];
@@ -38,7 +42,9 @@ Status HlsWriter::add(const std::string& rendition, std::int64_t seq, std::strin
     order_.push_back(rendition);
     std::error_code ec;
     fs::create_directories(fs::path(dir_) / rendition, ec);
-    if (ec) return make_error(ErrorKind::fatal, "mkdir_failed", "cannot create " + dir_ + "/" + rendition + ": " + ec.message());
+    if (ec)
+      return make_error(ErrorKind::fatal, "mkdir_failed",
+                        "cannot create " + dir_ + "/" + rendition + ": " + ec.message());
   }
   if (width > 0) r.width = width;
   if (height > 0) r.height = height;
@@ -46,7 +52,8 @@ Status HlsWriter::add(const std::string& rendition, std::int64_t seq, std::strin
   const auto bps = static_cast<std::uint64_t>(static_cast<double>(bytes.size()) * 8.0 / d);
   const bool bandwidth_grew = bps > r.bandwidth;
   r.bandwidth = std::max(r.bandwidth, bps);
-  const std::string seg_path = (fs::path(dir_) / rendition / (std::to_string(seq) + ".ts")).string();
+  const std::string seg_path =
+      (fs::path(dir_) / rendition / (std::to_string(seq) + ".ts")).string();
   if (auto st = write_file_atomic(seg_path, bytes); !st) return st;
   r.entries.push_back(Entry{seq, duration_seconds, r.pending_discontinuity});
   r.pending_discontinuity = false;
@@ -83,9 +90,11 @@ Status HlsWriter::finish() {
 
 Status HlsWriter::write_media(const std::string& name, Rendition& r) {
   std::string m = "#EXTM3U\n#EXT-X-VERSION:3\n";
-  m += "#EXT-X-TARGETDURATION:" + std::to_string(static_cast<long>(std::ceil(std::max(r.max_duration, 1.0)))) + "\n";
+  m += "#EXT-X-TARGETDURATION:" +
+       std::to_string(static_cast<long>(std::ceil(std::max(r.max_duration, 1.0)))) + "\n";
   m += "#EXT-X-MEDIA-SEQUENCE:" + std::to_string(r.media_sequence) + "\n";
-  if (r.discontinuity_sequence) m += "#EXT-X-DISCONTINUITY-SEQUENCE:" + std::to_string(r.discontinuity_sequence) + "\n";
+  if (r.discontinuity_sequence)
+    m += "#EXT-X-DISCONTINUITY-SEQUENCE:" + std::to_string(r.discontinuity_sequence) + "\n";
   if (window_ == 0) m += "#EXT-X-PLAYLIST-TYPE:EVENT\n";
   char extinf[64];
   for (const auto& e : r.entries) {
@@ -103,7 +112,8 @@ Status HlsWriter::write_multivariant() {
   for (const auto& name : order_) {
     const Rendition& r = renditions_[name];
     m += "#EXT-X-STREAM-INF:BANDWIDTH=" + std::to_string(std::max<std::uint64_t>(r.bandwidth, 1));
-    if (r.width > 0 && r.height > 0) m += ",RESOLUTION=" + std::to_string(r.width) + "x" + std::to_string(r.height);
+    if (r.width > 0 && r.height > 0)
+      m += ",RESOLUTION=" + std::to_string(r.width) + "x" + std::to_string(r.height);
     m += "\n" + name + "/index.m3u8\n";
   }
   return write_file_atomic((fs::path(dir_) / "index.m3u8").string(), m);

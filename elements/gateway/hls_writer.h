@@ -26,8 +26,8 @@ class HlsWriter {
 
   /// Adds a rendition's segment; its media playlist is rewritten, the multivariant playlist
   /// too when the rendition is new. width/height 0: not announced.
-  Status add(const std::string& rendition, std::int64_t seq, std::string_view bytes, double duration_seconds,
-             int width, int height);
+  Status add(const std::string& rendition, std::int64_t seq, std::string_view bytes,
+             double duration_seconds, int width, int height);
   /// The next segment of every rendition starts after a gap (EXT-X-DISCONTINUITY).
   void discontinuity();
   /// Ends every media playlist (EXT-X-ENDLIST).
@@ -42,8 +42,8 @@ class HlsWriter {
   };
   struct Rendition {
     int width = 0, height = 0;
-    std::uint64_t bandwidth = 0;  // peak bits per second seen
-    std::deque<Entry> entries;    // in the window
+    std::uint64_t bandwidth = 0;    // peak bits per second seen
+    std::deque<Entry> entries;      // in the window
     std::deque<std::int64_t> gone;  // left the window, files still on disk
     std::int64_t media_sequence = 0;
     std::int64_t discontinuity_sequence = 0;
@@ -57,7 +57,7 @@ class HlsWriter {
   std::string dir_;
   std::size_t window_;
   std::mutex mu_;
-  std::vector<std::string> order_;          // guarded by mu_: renditions as first seen
+  std::vector<std::string> order_;               // guarded by mu_: renditions as first seen
   std::map<std::string, Rendition> renditions_;  // guarded by mu_
 };
 

@@ -6,10 +6,10 @@
 #include <sstream>
 #include <thread>
 
-#include "node/net/client.h"
-#include "node/net/segment_client.h"
-#include "node/net/segment_line.h"
-#include "node/net/wire.h"
+#include "elements/net/client.h"
+#include "elements/net/segment_client.h"
+#include "elements/net/segment_line.h"
+#include "elements/net/wire.h"
 
 namespace lp::gw {
 
@@ -17,7 +17,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string bytes_of(ByteSpan b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
+std::string bytes_of(ByteSpan b) {
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
 
 /// One HTTPS client per worker thread: libsoup's sync API wants its session used from one
 /// thread, and a thread keeps its connections to each orchestrator alive.
@@ -33,13 +35,14 @@ std::chrono::milliseconds ms(double seconds) {
 }  // namespace
 
 Result<Payer::Payment> WalletPayer::pay(const Address& orchestrator, const std::string& session,
-                                        const ::net::TicketParams& params, const ::net::PriceInfo& price,
-                                        const Rational& fee) {
+                                        const ::net::TicketParams& params,
+                                        const ::net::PriceInfo& price, const Rational& fee) {
   auto p = net::from_proto(params);
   if (!p) return p.error();
   auto grant = w_.pay(orchestrator, session, *p, net::from_proto(price), fee);
   if (!grant) return grant.error();
-  return Payment{net::encode_header(net::to_proto(grant->batch)), grant->id, grant->batch.tickets.size()};
+  return Payment{net::encode_header(net::to_proto(grant->batch)), grant->id,
+                 grant->batch.tickets.size()};
 }
 
 std::vector<::net::VideoProfile> to_wire_profiles(const std::vector<media::VideoProfile>& ladder) {
@@ -54,11 +57,21 @@ std::vector<::net::VideoProfile> to_wire_profiles(const std::vector<media::Video
     v.set_fpsden(static_cast<std::uint32_t>(std::max(p.fps_den, 1)));
     v.set_gop(p.gop_ms);
     switch (p.profile) {
-      case media::H264Profile::baseline: v.set_profile(::net::VideoProfile::H264_BASELINE); break;
-      case media::H264Profile::main: v.set_profile(::net::VideoProfile::H264_MAIN); break;
-      case media::H264Profile::high: v.set_profile(::net::VideoProfile::H264_HIGH); break;
-      case media::H264Profile::constrained_high: v.set_profile(::net::VideoProfile::H264_CONSTRAINED_HIGH); break;
-      default: v.set_profile(::net::VideoProfile::ENCODER_DEFAULT); break;
+      case media::H264Profile::baseline:
+        v.set_profile(::net::VideoProfile::H264_BASELINE);
+        break;
+      case media::H264Profile::main:
+        v.set_profile(::net::VideoProfile::H264_MAIN);
+        break;
+      case media::H264Profile::high:
+        v.set_profile(::net::VideoProfile::H264_HIGH);
+        break;
+      case media::H264Profile::constrained_high:
+        v.set_profile(::net::VideoProfile::H264_CONSTRAINED_HIGH);
+        break;
+      default:
+        v.set_profile(::net::VideoProfile::ENCODER_DEFAULT);
+        break;
     }
     out.push_back(v);
   }
@@ -84,7 +97,8 @@ struct RemoteTranscoder::Orch {
 RemoteTranscoder::RemoteTranscoder(RemoteConfig config, Payer* payer)
     : config_(std::move(config)), payer_(payer), profiles_(to_wire_profiles(config_.ladder)) {
   if (!payer_) own_key_ = std::make_unique<PrivateKey>(PrivateKey::generate());
-  for (const auto& p : config_.ladder) boxes_.push_back(ProfileBox{p.width, p.height, p.fps, p.fps_den});
+  for (const auto& p : config_.ladder)
+    boxes_.push_back(ProfileBox{p.width, p.height, p.fps, p.fps_den});
   for (const auto& t : config_.orchestrators) {
     auto o = std::make_unique<Orch>();
     o->target = t;
@@ -119,15 +133,18 @@ Status RemoteTranscoder::refresh(Orch& o) {
   }
   req.set_address(bytes_of(self));
   const std::string message = to_checksum(self);
-  Result<Signature> sig = payer_ ? payer_->sign(as_bytes(message)) : Result<Signature>(sign_message(*own_key_, as_bytes(message)));
+  Result<Signature> sig = payer_ ? payer_->sign(as_bytes(message))
+                                 : Result<Signature>(sign_message(*own_key_, as_bytes(message)));
   if (!sig) return sig.error();
   req.set_sig(bytes_of(*sig));
   const auto t0 = Clock::now();
   auto info = o.rpc->get_orchestrator(req);
   const double latency = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   if (!info) return info.error();
-  if (info->transcoder().empty()) return make_error(ErrorKind::retryable, "no_transcoder", "no transcoder URI in its info");
-  std::string addr_bytes = info->address().empty() ? info->ticket_params().recipient() : info->address();
+  if (info->transcoder().empty())
+    return make_error(ErrorKind::retryable, "no_transcoder", "no transcoder URI in its info");
+  std::string addr_bytes =
+      info->address().empty() ? info->ticket_params().recipient() : info->address();
   auto addr = net::address_field(addr_bytes, "address");
   if (!addr) return addr.error();
   std::lock_guard lock(mu_);
@@ -146,7 +163,8 @@ std::size_t RemoteTranscoder::discover() {
     });
   for (auto& t : threads) t.join();
   std::lock_guard lock(mu_);
-  return static_cast<std::size_t>(std::count_if(orchs_.begin(), orchs_.end(), [](const auto& o) { return o->has_info; }));
+  return static_cast<std::size_t>(
+      std::count_if(orchs_.begin(), orchs_.end(), [](const auto& o) { return o->has_info; }));
 }
 
 void RemoteTranscoder::fail(Orch& o, const std::string& why) {
@@ -163,7 +181,9 @@ void RemoteTranscoder::fail(Orch& o, const std::string& why) {
     o.has_info = false;  // asked again before it is used again
     log = log_;
   }
-  if (log) log("orchestrator " + o.target + " suspended for " + std::to_string(for_how_long.count()) + " s: " + why);
+  if (log)
+    log("orchestrator " + o.target + " suspended for " + std::to_string(for_how_long.count()) +
+        " s: " + why);
 }
 
 int RemoteTranscoder::suspend(const Address& orchestrator, const std::string& reason) {
@@ -175,7 +195,8 @@ int RemoteTranscoder::suspend(const Address& orchestrator, const std::string& re
 int RemoteTranscoder::index_of(const Address& orchestrator) const {
   std::lock_guard lock(mu_);
   for (std::size_t i = 0; i < orchs_.size(); ++i)
-    if (orchs_[i]->address == orchestrator && orchs_[i]->address != Address{}) return static_cast<int>(i);
+    if (orchs_[i]->address == orchestrator && orchs_[i]->address != Address{})
+      return static_cast<int>(i);
   return -1;
 }
 
@@ -187,7 +208,8 @@ Placement RemoteTranscoder::place(const std::set<int>& exclude) {
   {
     std::lock_guard lock(mu_);
     for (std::size_t i = 0; i < orchs_.size(); ++i)
-      if (!exclude.count(static_cast<int>(i)) && !orchs_[i]->has_info && orchs_[i]->suspended_until <= now)
+      if (!exclude.count(static_cast<int>(i)) && !orchs_[i]->has_info &&
+          orchs_[i]->suspended_until <= now)
         ask.push_back(orchs_[i].get());
   }
   for (Orch* o : ask)
@@ -204,7 +226,9 @@ Placement RemoteTranscoder::place(const std::set<int>& exclude) {
       continue;
     }
     const Orch& b = *orchs_[static_cast<std::size_t>(best)];
-    const auto key = [this](const Orch& x) { return std::make_tuple(x.in_flight, per_pixel(x), x.latency_ms); };
+    const auto key = [this](const Orch& x) {
+      return std::make_tuple(x.in_flight, per_pixel(x), x.latency_ms);
+    };
     if (key(o) < key(b)) best = static_cast<int>(i);
   }
   if (best < 0) {
@@ -215,7 +239,8 @@ Placement RemoteTranscoder::place(const std::set<int>& exclude) {
     int fill = -1;
     for (std::size_t i = 0; i < orchs_.size(); ++i)
       if (!exclude.count(static_cast<int>(i)) &&
-          (fill < 0 || orchs_[i]->suspended_until < orchs_[static_cast<std::size_t>(fill)]->suspended_until))
+          (fill < 0 ||
+           orchs_[i]->suspended_until < orchs_[static_cast<std::size_t>(fill)]->suspended_until))
         fill = static_cast<int>(i);
     if (fill < 0) return {};
     Orch& f = *orchs_[static_cast<std::size_t>(fill)];
@@ -236,7 +261,8 @@ Placement RemoteTranscoder::place(const std::set<int>& exclude) {
   return Placement{best, place.value_or(0)};
 }
 
-Result<RemoteOutcome> RemoteTranscoder::attempt(const SourceSegment& segment, Orch& o, std::uint64_t place) {
+Result<RemoteOutcome> RemoteTranscoder::attempt(const SourceSegment& segment, Orch& o,
+                                                std::uint64_t place) {
   // This orchestrator's uploads go in placement order; the turn passes on when the upload is
   // done (its 200 arrived) or when this attempt fails before that.
   o.line.wait_turn(place);
@@ -257,7 +283,8 @@ Result<RemoteOutcome> RemoteTranscoder::attempt(const SourceSegment& segment, Or
     std::lock_guard lock(mu_);
     // go-livepeer refreshes in the auth token's last 10% of its life (30 min).
     const std::int64_t expiration = o.info.auth_token().expiration();
-    fresh = o.has_info && (expiration <= 0 || expiration - static_cast<std::int64_t>(time(nullptr)) >= 180);
+    fresh = o.has_info &&
+            (expiration <= 0 || expiration - static_cast<std::int64_t>(time(nullptr)) >= 180);
   }
   if (!fresh)
     if (auto st = refresh(o); !st) return st.error();
@@ -296,8 +323,8 @@ Result<RemoteOutcome> RemoteTranscoder::attempt(const SourceSegment& segment, Or
   const auto upload_timeout = ms(std::max(2.0, 0.5 * segment.duration_seconds));
   const auto timeout = ms(std::max(8.0, 4.0 * segment.duration_seconds));
   const auto t0 = Clock::now();
-  auto result = thread_client().submit(info.transcoder(), payment_header, net::encode_header(seg), segment.bytes,
-                                       upload_timeout, timeout, leave);
+  auto result = thread_client().submit(info.transcoder(), payment_header, net::encode_header(seg),
+                                       segment.bytes, upload_timeout, timeout, leave);
   if (!result) {
     // Refused from its headers (402/403): nothing was credited there; anything else may have been.
     const bool refused = result.error().code == "http_402" || result.error().code == "http_403";
@@ -306,28 +333,35 @@ Result<RemoteOutcome> RemoteTranscoder::attempt(const SourceSegment& segment, Or
   }
   if (!result->error().empty() || !result->has_data()) {
     std::uint64_t pixels = 0;
-    for (const auto& d : result->data().segments()) pixels += static_cast<std::uint64_t>(std::max<std::int64_t>(d.pixels(), 0));
+    for (const auto& d : result->data().segments())
+      pixels += static_cast<std::uint64_t>(std::max<std::int64_t>(d.pixels(), 0));
     settle(SettleOutcome::result, price * Rational(pixels));
-    return make_error(ErrorKind::retryable, "transcode_error",
-                      result->error().empty() ? std::string("no transcoded data") : result->error());
+    return make_error(
+        ErrorKind::retryable, "transcode_error",
+        result->error().empty() ? std::string("no transcoded data") : result->error());
   }
   const auto& data = result->data();
   RemoteOutcome out;
   out.seq = segment.seq;
   std::uint64_t pixels = 0;
-  for (const auto& d : data.segments()) pixels += static_cast<std::uint64_t>(std::max<std::int64_t>(d.pixels(), 0));
+  for (const auto& d : data.segments())
+    pixels += static_cast<std::uint64_t>(std::max<std::int64_t>(d.pixels(), 0));
   settle(SettleOutcome::result, price * Rational(pixels));
   if (static_cast<std::size_t>(data.segments_size()) != config_.ladder.size())
     return make_error(ErrorKind::retryable, "mismatched_segments",
-                      "MismatchedSegments: " + std::to_string(data.segments_size()) + " renditions for " +
-                          std::to_string(config_.ladder.size()) + " profiles");
+                      "MismatchedSegments: " + std::to_string(data.segments_size()) +
+                          " renditions for " + std::to_string(config_.ladder.size()) + " profiles");
   for (int i = 0; i < data.segments_size(); ++i) {
-    const auto remaining = timeout - std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
-    auto bytes = thread_client().fetch(data.segments(i).url(),
-                                       std::max(std::chrono::seconds(1), std::chrono::ceil<std::chrono::seconds>(remaining)));
-    if (!bytes) return make_error(ErrorKind::retryable, "download", "Download: " + bytes.error().message);
-    out.renditions.push_back(RemoteRendition{config_.ladder[static_cast<std::size_t>(i)].name, std::move(*bytes),
-                                             static_cast<std::uint64_t>(std::max<std::int64_t>(data.segments(i).pixels(), 0))});
+    const auto remaining =
+        timeout - std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+    auto bytes = thread_client().fetch(
+        data.segments(i).url(),
+        std::max(std::chrono::seconds(1), std::chrono::ceil<std::chrono::seconds>(remaining)));
+    if (!bytes)
+      return make_error(ErrorKind::retryable, "download", "Download: " + bytes.error().message);
+    out.renditions.push_back(RemoteRendition{
+        config_.ladder[static_cast<std::size_t>(i)].name, std::move(*bytes),
+        static_cast<std::uint64_t>(std::max<std::int64_t>(data.segments(i).pixels(), 0))});
   }
   out.ok = true;
   out.orchestrator = address;
@@ -335,19 +369,23 @@ Result<RemoteOutcome> RemoteTranscoder::attempt(const SourceSegment& segment, Or
   out.price_per_pixel = to_string(per_pixel(o));
   out.signature = data.sig();
   out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  // Adopt the info that came back (fresh ticket params), keeping the session (go-livepeer updateSession).
+  // Adopt the info that came back (fresh ticket params), keeping the session (go-livepeer
+  // updateSession).
   std::lock_guard lock(mu_);
-  if (result->has_info() && !result->info().transcoder().empty() && result->info().has_ticket_params()) {
+  if (result->has_info() && !result->info().transcoder().empty() &&
+      result->info().has_ticket_params()) {
     o.info = result->info();
     if (!o.info.has_auth_token()) *o.info.mutable_auth_token() = info.auth_token();
   }
   ++o.successes;
   o.consecutive_failures = 0;
-  o.latency_ms = 0.8 * o.latency_ms + 0.2 * out.seconds * 1000.0 / std::max(1.5, segment.duration_seconds);
+  o.latency_ms =
+      0.8 * o.latency_ms + 0.2 * out.seconds * 1000.0 / std::max(1.5, segment.duration_seconds);
   return out;
 }
 
-RemoteOutcome RemoteTranscoder::transcode(const SourceSegment& segment, Placement first, std::set<int> exclude) {
+RemoteOutcome RemoteTranscoder::transcode(const SourceSegment& segment, Placement first,
+                                          std::set<int> exclude) {
   RemoteOutcome out;
   out.seq = segment.seq;
   Placement p = first;
@@ -400,8 +438,8 @@ std::vector<RemoteTranscoder::OrchestratorState> RemoteTranscoder::state() const
   return out;
 }
 
-std::vector<std::string> orchestrator_targets(const std::string& list,
-                                              const std::vector<ledger::OrchestratorEntry>& registry) {
+std::vector<std::string> orchestrator_targets(
+    const std::string& list, const std::vector<ledger::OrchestratorEntry>& registry) {
   const auto target = [](std::string t) { return t.rfind("https://", 0) == 0 ? t.substr(8) : t; };
   std::vector<std::string> out;
   std::string item;
@@ -410,7 +448,8 @@ std::vector<std::string> orchestrator_targets(const std::string& list,
     for (std::istringstream words(item); words >> item;) out.push_back(target(item));
   for (const auto& e : registry) {
     const std::string t = target(e.service_uri);
-    if (e.active && !t.empty() && std::find(out.begin(), out.end(), t) == out.end()) out.push_back(t);
+    if (e.active && !t.empty() && std::find(out.begin(), out.end(), t) == out.end())
+      out.push_back(t);
   }
   return out;
 }

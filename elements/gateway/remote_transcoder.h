@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "elements/gateway/wallet.h"
+#include "elements/net/lp_rpc.pb.h"
 #include "elements/transcode/profiles.h"
-#include "node/net/lp_rpc.pb.h"
 #include "payment/ledger/local_ledger.h"
 
 namespace lp::gw {
@@ -34,8 +34,9 @@ class Payer {
     std::uint64_t grant = 0;
     std::size_t tickets = 0;
   };
-  virtual Result<Payment> pay(const Address& orchestrator, const std::string& session, const ::net::TicketParams& params,
-                              const ::net::PriceInfo& price, const Rational& fee) = 0;
+  virtual Result<Payment> pay(const Address& orchestrator, const std::string& session,
+                              const ::net::TicketParams& params, const ::net::PriceInfo& price,
+                              const Rational& fee) = 0;
   virtual void settle(std::uint64_t grant, SettleOutcome outcome, const Rational& debit) = 0;
 };
 
@@ -44,8 +45,9 @@ class WalletPayer : public Payer {
   explicit WalletPayer(Wallet& w) : w_(w) {}
   Result<Address> address() override { return w_.address(); }
   Result<Signature> sign(ByteSpan message) override { return w_.sign(message); }
-  Result<Payment> pay(const Address& orchestrator, const std::string& session, const ::net::TicketParams& params,
-                      const ::net::PriceInfo& price, const Rational& fee) override;
+  Result<Payment> pay(const Address& orchestrator, const std::string& session,
+                      const ::net::TicketParams& params, const ::net::PriceInfo& price,
+                      const Rational& fee) override;
   void settle(std::uint64_t grant, SettleOutcome outcome, const Rational& debit) override {
     w_.settle(grant, outcome, debit);
   }
@@ -57,9 +59,9 @@ class WalletPayer : public Payer {
 struct RemoteConfig {
   std::vector<std::string> orchestrators;  ///< gRPC service addresses, host:port
   std::vector<media::VideoProfile> ladder;
-  int attempts = 3;                                     ///< per segment (go-livepeer -maxAttempts)
-  std::chrono::seconds suspend_for{30};                 ///< after a failure; doubles while it keeps failing
-  std::chrono::milliseconds call_timeout{3000};         ///< GetOrchestrator
+  int attempts = 3;                      ///< per segment (go-livepeer -maxAttempts)
+  std::chrono::seconds suspend_for{30};  ///< after a failure; doubles while it keeps failing
+  std::chrono::milliseconds call_timeout{3000};  ///< GetOrchestrator
 };
 
 struct SourceSegment {
@@ -78,14 +80,14 @@ struct RemoteRendition {
 struct RemoteOutcome {
   std::int64_t seq = 0;
   bool ok = false;
-  std::string error;                       ///< the last attempt's, when !ok
+  std::string error;                        ///< the last attempt's, when !ok
   std::vector<RemoteRendition> renditions;  ///< ladder order
   Address orchestrator{};
   std::string orchestrator_target;
-  std::string price_per_pixel;             ///< what it asked, wei ("n" or "n/d")
-  std::string signature;                   ///< TranscodeData.sig
+  std::string price_per_pixel;  ///< what it asked, wei ("n" or "n/d")
+  std::string signature;        ///< TranscodeData.sig
   int attempts = 0;
-  double seconds = 0;                      ///< the successful attempt's round trip
+  double seconds = 0;  ///< the successful attempt's round trip
 };
 
 /// An orchestrator chosen for a segment, with its place in that orchestrator's upload line
@@ -110,7 +112,8 @@ class RemoteTranscoder {
   Placement place(const std::set<int>& exclude = {});
   /// Runs a segment to the end: the placed attempt, then retries elsewhere. Blocks for the
   /// upload, the remote transcode and the downloads. Thread-safe (several segments in flight).
-  RemoteOutcome transcode(const SourceSegment& segment, Placement first, std::set<int> exclude = {});
+  RemoteOutcome transcode(const SourceSegment& segment, Placement first,
+                          std::set<int> exclude = {});
   /// Suspends an orchestrator (its result failed verification, say); returns its index or -1.
   int suspend(const Address& orchestrator, const std::string& reason);
   /// The index of an orchestrator by address, -1 when unknown.
@@ -154,7 +157,7 @@ std::vector<::net::VideoProfile> to_wire_profiles(const std::vector<media::Video
 /// The gRPC targets (host:port) to ask: a comma- or space-separated list (an https:// prefix
 /// dropped), then the registry's active entries not already listed (go-livepeer: -orchAddr,
 /// or discovery).
-std::vector<std::string> orchestrator_targets(const std::string& list,
-                                              const std::vector<ledger::OrchestratorEntry>& registry = {});
+std::vector<std::string> orchestrator_targets(
+    const std::string& list, const std::vector<ledger::OrchestratorEntry>& registry = {});
 
 }  // namespace lp::gw

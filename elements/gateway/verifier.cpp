@@ -35,14 +35,18 @@ MediaProbe probe_segment(std::string_view ts, int decode_width, int decode_heigh
   MediaProbe out;
   const bool decode = decode_width > 0 && decode_height > 0;
   std::string desc =
-      "appsrc name=src format=bytes caps=\"video/mpegts,systemstream=(boolean)true\" ! tsdemux name=demux ! "
+      "appsrc name=src format=bytes caps=\"video/mpegts,systemstream=(boolean)true\" ! tsdemux "
+      "name=demux ! "
       "h264parse name=parse ! "
       "video/x-h264,stream-format=byte-stream,alignment=au ! ";
   if (decode)
     // I420 and its luma plane as decoded: a conversion to GRAY8 would apply each stream's
     // signalled range (sources often signal none), making equal pictures differ.
-    desc += "avdec_h264 ! videoconvert ! videoscale add-borders=false ! video/x-raw,format=I420,width=" +
-            std::to_string(decode_width) + ",height=" + std::to_string(decode_height) + ",pixel-aspect-ratio=1/1 ! ";
+    desc +=
+        "avdec_h264 ! videoconvert ! videoscale add-borders=false ! "
+        "video/x-raw,format=I420,width=" +
+        std::to_string(decode_width) + ",height=" + std::to_string(decode_height) +
+        ",pixel-aspect-ratio=1/1 ! ";
   desc += "appsink name=sink sync=false";
   GError* err = nullptr;
   gst::ObjectPtr<GstElement> pipeline(gst_parse_launch(desc.c_str(), &err));
@@ -64,7 +68,8 @@ MediaProbe probe_segment(std::string_view ts, int decode_width, int decode_heigh
   gst_pad_add_probe(
       demux_sink.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
       [](GstPad*, GstPadProbeInfo* info, gpointer flag) {
-        if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_EOS) static_cast<std::atomic<bool>*>(flag)->store(true);
+        if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_EOS)
+          static_cast<std::atomic<bool>*>(flag)->store(true);
         return GST_PAD_PROBE_OK;
       },
       &demuxed, nullptr);
@@ -84,7 +89,8 @@ MediaProbe probe_segment(std::string_view ts, int decode_width, int decode_heigh
     GstSample* s = gst_app_sink_try_pull_sample(GST_APP_SINK(sink.get()), 50 * GST_MSECOND);
     if (!s) {
       if (gst_app_sink_is_eos(GST_APP_SINK(sink.get()))) break;
-      if (demuxed && !gst_pad_is_linked(parse_sink.get())) break;  // nothing for the parser: no video
+      if (demuxed && !gst_pad_is_linked(parse_sink.get()))
+        break;  // nothing for the parser: no video
       if (std::string e = bus_error(bus.get()); !e.empty()) {
         out.error = e;
         break;
@@ -115,9 +121,11 @@ MediaProbe probe_segment(std::string_view ts, int decode_width, int decode_heigh
         const int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
         const auto* data = static_cast<const char*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0));
         std::string plane;
-        plane.reserve(static_cast<std::size_t>(decode_width) * static_cast<std::size_t>(decode_height));
+        plane.reserve(static_cast<std::size_t>(decode_width) *
+                      static_cast<std::size_t>(decode_height));
         for (int y = 0; y < decode_height; ++y)
-          plane.append(data + static_cast<std::ptrdiff_t>(y) * stride, static_cast<std::size_t>(decode_width));
+          plane.append(data + static_cast<std::ptrdiff_t>(y) * stride,
+                       static_cast<std::size_t>(decode_width));
         out.gray.push_back(std::move(plane));
         gst_video_frame_unmap(&frame);
       }
@@ -139,12 +147,14 @@ double luma_psnr(const MediaProbe& source, const MediaProbe& rendition, std::siz
   double sum = 0;
   for (std::size_t k = 0; k < count; ++k) {
     const std::size_t i = count == 1 ? 0 : k * (n - 1) / (count - 1);
-    const std::size_t j =
-        std::min(source.gray.size() - 1, static_cast<std::size_t>(std::llround(static_cast<double>(i) * source.gray.size() / n)));
+    const std::size_t j = std::min(
+        source.gray.size() - 1,
+        static_cast<std::size_t>(std::llround(static_cast<double>(i) * source.gray.size() / n)));
     const std::string& a = rendition.gray[i];
     const std::string& b = source.gray[j];
     const int w = rendition.gray_width, h = rendition.gray_height;
-    if (a.size() != b.size() || a.size() != static_cast<std::size_t>(w) * static_cast<std::size_t>(h) || w < kBlock ||
+    if (a.size() != b.size() ||
+        a.size() != static_cast<std::size_t>(w) * static_cast<std::size_t>(h) || w < kBlock ||
         h < kBlock)
       return 0;
     // Compared as 4x4 block means: the picture's structure, not the encoder's fine noise (a
@@ -156,7 +166,8 @@ double luma_psnr(const MediaProbe& source, const MediaProbe& rendition, std::siz
         int sa = 0, sb = 0;
         for (int y = by; y < by + kBlock; ++y)
           for (int x = bx; x < bx + kBlock; ++x) {
-            const std::size_t p = static_cast<std::size_t>(y) * static_cast<std::size_t>(w) + static_cast<std::size_t>(x);
+            const std::size_t p = static_cast<std::size_t>(y) * static_cast<std::size_t>(w) +
+                                  static_cast<std::size_t>(x);
             sa += static_cast<unsigned char>(a[p]);
             sb += static_cast<unsigned char>(b[p]);
           }
@@ -192,7 +203,8 @@ Verdict Verifier::verify(const VerifyRequest& req) const {
     v.reason = "source unreadable: " + src.error;
     return v;
   }
-  const double src_fps = src.fps_n > 0 ? static_cast<double>(src.fps_n) / std::max(1, src.fps_d) : 0;
+  const double src_fps =
+      src.fps_n > 0 ? static_cast<double>(src.fps_n) / std::max(1, src.fps_d) : 0;
   for (const auto& r : req.renditions) {
     const std::string what = "profile " + r.profile + ": ";
     const MediaProbe m = probe_segment(r.bytes);
@@ -201,12 +213,13 @@ Verdict Verifier::verify(const VerifyRequest& req) const {
       return v;
     }
     // Claimed pixels = frames x width x height (what the orchestrator charged for).
-    const std::uint64_t counted =
-        static_cast<std::uint64_t>(m.frames) * static_cast<std::uint64_t>(m.width) * static_cast<std::uint64_t>(m.height);
+    const std::uint64_t counted = static_cast<std::uint64_t>(m.frames) *
+                                  static_cast<std::uint64_t>(m.width) *
+                                  static_cast<std::uint64_t>(m.height);
     if (counted != r.claimed_pixels) {
-      v.reason = what + "pixel count mismatch: claimed " + std::to_string(r.claimed_pixels) + ", counted " +
-                 std::to_string(counted) + " (" + std::to_string(m.frames) + " frames of " + std::to_string(m.width) +
-                 "x" + std::to_string(m.height) + ")";
+      v.reason = what + "pixel count mismatch: claimed " + std::to_string(r.claimed_pixels) +
+                 ", counted " + std::to_string(counted) + " (" + std::to_string(m.frames) +
+                 " frames of " + std::to_string(m.width) + "x" + std::to_string(m.height) + ")";
       return v;
     }
     // The size the transcoder must produce for this source (lptranscode's rule).
@@ -215,38 +228,44 @@ Verdict Verifier::verify(const VerifyRequest& req) const {
     box.height = r.box_height;
     const auto [ew, eh] = media::output_size(box, src.width, src.height);
     if (m.width != ew || m.height != eh) {
-      v.reason = what + "wrong resolution " + std::to_string(m.width) + "x" + std::to_string(m.height) + ", expected " +
-                 std::to_string(ew) + "x" + std::to_string(eh);
+      v.reason = what + "wrong resolution " + std::to_string(m.width) + "x" +
+                 std::to_string(m.height) + ", expected " + std::to_string(ew) + "x" +
+                 std::to_string(eh);
       return v;
     }
     // Frames: the source's, or fewer in proportion when the profile lowers the frame rate
     // (by more than 5%, as the transcoder decides).
-    const double profile_fps = r.fps_n > 0 ? static_cast<double>(r.fps_n) / std::max(1, r.fps_d) : 0;
+    const double profile_fps =
+        r.fps_n > 0 ? static_cast<double>(r.fps_n) / std::max(1, r.fps_d) : 0;
     const bool reduced = profile_fps > 0 && src_fps > 1.05 * profile_fps;
-    const double expected = reduced ? static_cast<double>(src.frames) * profile_fps / src_fps : src.frames;
+    const double expected =
+        reduced ? static_cast<double>(src.frames) * profile_fps / src_fps : src.frames;
     if (std::fabs(static_cast<double>(m.frames) - expected) > (reduced ? 1.0 : 0.0)) {
-      v.reason = what + std::to_string(m.frames) + " frames, expected " +
-                 (reduced ? "about " + std::to_string(std::lround(expected)) : std::to_string(src.frames));
+      v.reason =
+          what + std::to_string(m.frames) + " frames, expected " +
+          (reduced ? "about " + std::to_string(std::lround(expected)) : std::to_string(src.frames));
       return v;
     }
   }
   // 3. On sampled segments: the pictures of the smallest rendition against the source scaled
   //    to its size.
   if (req.compare_pictures) {
-    auto smallest = std::min_element(req.renditions.begin(), req.renditions.end(), [](const auto& a, const auto& b) {
-      return a.claimed_pixels < b.claimed_pixels;
-    });
+    auto smallest = std::min_element(
+        req.renditions.begin(), req.renditions.end(),
+        [](const auto& a, const auto& b) { return a.claimed_pixels < b.claimed_pixels; });
     const MediaProbe probe = probe_segment(smallest->bytes);
     const MediaProbe rend = probe_segment(smallest->bytes, probe.width, probe.height);
     const MediaProbe scaled = probe_segment(req.source, probe.width, probe.height);
     if (!rend.error.empty() || !scaled.error.empty()) {
-      v.reason = "profile " + smallest->profile + ": cannot decode for the picture check: " + rend.error + scaled.error;
+      v.reason = "profile " + smallest->profile +
+                 ": cannot decode for the picture check: " + rend.error + scaled.error;
       return v;
     }
     v.psnr = luma_psnr(scaled, rend);
     if (v.psnr < config_.min_psnr) {
       char buf[160];
-      std::snprintf(buf, sizeof buf, "profile %s: pictures differ from the source (PSNR %.1f dB, minimum %.1f)",
+      std::snprintf(buf, sizeof buf,
+                    "profile %s: pictures differ from the source (PSNR %.1f dB, minimum %.1f)",
                     smallest->profile.c_str(), v.psnr, config_.min_psnr);
       v.reason = buf;
       return v;

@@ -52,12 +52,13 @@ struct VerifyRequest {
 
 struct Verdict {
   bool ok = false;
-  std::string reason;   ///< why not, naming the profile
-  double psnr = 0;      ///< when pictures were compared
+  std::string reason;  ///< why not, naming the profile
+  double psnr = 0;     ///< when pictures were compared
 };
 
 struct VerifierConfig {
-  double min_psnr = 25.0;  ///< dB of 4x4 block means; honest renditions of the test clips: above 30, black or unrelated: 6-13
+  double min_psnr = 25.0;  ///< dB of 4x4 block means; honest renditions of the test clips: above
+                           ///< 30, black or unrelated: 6-13
 };
 
 class Verifier {

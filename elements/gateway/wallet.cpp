@@ -8,16 +8,19 @@ namespace lp::gw {
 Wallet::Wallet(PrivateKey key, ledger::ChainReader& chain, WalletConfig config)
     : key_(key), config_(std::move(config)), sender_(std::move(key), chain, config_.sender) {}
 
-Result<PaymentGrant> Wallet::pay(const Address& orchestrator, const std::string& session, const pm::TicketParams& params,
-                                 const pm::PriceInfo& price, const Rational& fee) {
+Result<PaymentGrant> Wallet::pay(const Address& orchestrator, const std::string& session,
+                                 const pm::TicketParams& params, const pm::PriceInfo& price,
+                                 const Rational& fee) {
   auto per_pixel = price.per_pixel();
   if (!per_pixel) return per_pixel.error();
   if (config_.max_price_per_pixel > 0 && *per_pixel > config_.max_price_per_pixel)
     return make_error(ErrorKind::forbidden, "price_too_high",
-                      "orchestrator " + to_checksum(orchestrator) + " asks " + to_string(*per_pixel) +
-                          " wei per pixel, above the maximum " + to_string(config_.max_price_per_pixel));
+                      "orchestrator " + to_checksum(orchestrator) + " asks " +
+                          to_string(*per_pixel) + " wei per pixel, above the maximum " +
+                          to_string(config_.max_price_per_pixel));
   const Rational ev = params.expected_value();
-  if (ev <= 0) return make_error(ErrorKind::forbidden, "zero_ev", "ticket params with zero expected value");
+  if (ev <= 0)
+    return make_error(ErrorKind::forbidden, "zero_ev", "ticket params with zero expected value");
   const Rational min_credit = std::max(fee, ev);
   const Rational existing = balances_.reserve(orchestrator, session);
   const std::size_t n = pm::Sender::tickets_for_fee(min_credit, existing, ev);
@@ -50,7 +53,8 @@ void Wallet::settle(std::uint64_t grant_id, SettleOutcome outcome, const Rationa
     if (it == pending_.end()) return;
     p = std::move(it->second);
     pending_.erase(it);
-    for (PaymentTotals* t : {static_cast<PaymentTotals*>(&totals_), &totals_.by_orchestrator[p.orchestrator]}) {
+    for (PaymentTotals* t :
+         {static_cast<PaymentTotals*>(&totals_), &totals_.by_orchestrator[p.orchestrator]}) {
       if (outcome != SettleOutcome::not_sent) {
         ++t->payments;
         t->tickets_sent += p.tickets;
@@ -60,9 +64,14 @@ void Wallet::settle(std::uint64_t grant_id, SettleOutcome outcome, const Rationa
     }
   }
   switch (outcome) {
-    case SettleOutcome::not_sent: balances_.credit(p.orchestrator, p.session, p.existing); break;
-    case SettleOutcome::sent_no_result: break;
-    case SettleOutcome::result: balances_.credit(p.orchestrator, p.session, p.existing + p.new_credit - debit); break;
+    case SettleOutcome::not_sent:
+      balances_.credit(p.orchestrator, p.session, p.existing);
+      break;
+    case SettleOutcome::sent_no_result:
+      break;
+    case SettleOutcome::result:
+      balances_.credit(p.orchestrator, p.session, p.existing + p.new_credit - debit);
+      break;
   }
 }
 
@@ -71,13 +80,17 @@ WalletTotals Wallet::totals() const {
   return totals_;
 }
 
-Rational estimate_fee(const std::vector<ProfileBox>& profiles, double duration_seconds, const Rational& price_per_pixel) {
+Rational estimate_fee(const std::vector<ProfileBox>& profiles, double duration_seconds,
+                      const Rational& price_per_pixel) {
   const auto seconds = static_cast<std::uint64_t>(std::ceil(std::max(duration_seconds, 0.0)));
   BigInt pixels = 0;
   for (const auto& p : profiles) {
     const std::uint64_t fps =
-        p.fps <= 0 ? 60 : static_cast<std::uint64_t>((p.fps + std::max(p.fps_den, 1) - 1) / std::max(p.fps_den, 1));
-    pixels += BigInt(static_cast<std::uint64_t>(p.width) * static_cast<std::uint64_t>(p.height)) * fps * seconds;
+        p.fps <= 0 ? 60
+                   : static_cast<std::uint64_t>((p.fps + std::max(p.fps_den, 1) - 1) /
+                                                std::max(p.fps_den, 1));
+    pixels += BigInt(static_cast<std::uint64_t>(p.width) * static_cast<std::uint64_t>(p.height)) *
+              fps * seconds;
   }
   return Rational(pixels) * Rational(102, 100) * price_per_pixel;
 }

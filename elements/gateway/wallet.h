@@ -16,15 +16,16 @@
 namespace lp::gw {
 
 struct WalletConfig {
-  pm::SenderConfig sender;           ///< max ticket EV, max total EV per batch, deposit multiplier
-  Rational max_price_per_pixel = 0;  ///< wei per pixel an orchestrator may ask; 0: any (-maxPricePerUnit 0)
+  pm::SenderConfig sender;  ///< max ticket EV, max total EV per batch, deposit multiplier
+  Rational max_price_per_pixel =
+      0;  ///< wei per pixel an orchestrator may ask; 0: any (-maxPricePerUnit 0)
 };
 
 /// What one segment's payment holds until its outcome is known.
 struct PaymentGrant {
   std::uint64_t id = 0;
-  pm::TicketBatch batch;   ///< possibly without tickets, when existing credit covers the fee
-  Rational new_credit = 0; ///< EV of the batch's tickets
+  pm::TicketBatch batch;    ///< possibly without tickets, when existing credit covers the fee
+  Rational new_credit = 0;  ///< EV of the batch's tickets
 };
 
 enum class SettleOutcome {
@@ -35,10 +36,10 @@ enum class SettleOutcome {
 
 /// Totals since start, for messages, /status and the tests' books.
 struct PaymentTotals {
-  std::uint64_t payments = 0;     ///< segments paid for (batches sent)
+  std::uint64_t payments = 0;  ///< segments paid for (batches sent)
   std::uint64_t tickets_sent = 0;
-  Rational ev_sent = 0;           ///< EV of the tickets that were sent
-  Rational debited = 0;           ///< fees charged by orchestrators' results
+  Rational ev_sent = 0;  ///< EV of the tickets that were sent
+  Rational debited = 0;  ///< fees charged by orchestrators' results
 };
 struct WalletTotals : PaymentTotals {
   std::map<Address, PaymentTotals> by_orchestrator;
@@ -54,8 +55,9 @@ class Wallet {
   /// A payment for one segment to an orchestrator session: its existing credit is reserved and
   /// tickets are added until credit covers max(fee, ticket EV) (go-livepeer newBalanceUpdate).
   /// Refused when the price is above the maximum or the params break the sender's limits.
-  Result<PaymentGrant> pay(const Address& orchestrator, const std::string& session, const pm::TicketParams& params,
-                           const pm::PriceInfo& price, const Rational& fee);
+  Result<PaymentGrant> pay(const Address& orchestrator, const std::string& session,
+                           const pm::TicketParams& params, const pm::PriceInfo& price,
+                           const Rational& fee);
   /// The outcome of the request a grant paid for (go-livepeer completeBalanceUpdate).
   void settle(std::uint64_t grant_id, SettleOutcome outcome, const Rational& debit = 0);
 
@@ -83,9 +85,9 @@ class Wallet {
   pm::Sender sender_;
   pm::Balances balances_;
   mutable std::mutex mu_;
-  std::uint64_t next_id_ = 1;                   // guarded by mu_
-  std::map<std::uint64_t, Pending> pending_;    // guarded by mu_
-  WalletTotals totals_;                         // guarded by mu_
+  std::uint64_t next_id_ = 1;                 // guarded by mu_
+  std::map<std::uint64_t, Pending> pending_;  // guarded by mu_
+  WalletTotals totals_;                       // guarded by mu_
 };
 
 /// go-livepeer's fee estimate for a segment (server/segment_rpc.go estimateFee): per profile
@@ -94,9 +96,10 @@ class Wallet {
 struct ProfileBox {
   int width = 0;
   int height = 0;
-  int fps = 0;      ///< 0: the source's (passthrough)
+  int fps = 0;  ///< 0: the source's (passthrough)
   int fps_den = 1;
 };
-Rational estimate_fee(const std::vector<ProfileBox>& profiles, double duration_seconds, const Rational& price_per_pixel);
+Rational estimate_fee(const std::vector<ProfileBox>& profiles, double duration_seconds,
+                      const Rational& price_per_pixel);
 
 }  // namespace lp::gw

@@ -18,14 +18,16 @@ bool SegmentMuxer::build(bool with_audio, std::string* error) {
   teardown();
   GError* err = nullptr;
   // Only fixed element names and properties here: nothing from users reaches this string.
-  const char* desc = with_audio
-                         ? "appsrc name=v format=time ! mpegtsmux name=m ! appsink name=out sync=false "
-                           "appsrc name=a format=time ! m."
-                         : "appsrc name=v format=time ! mpegtsmux ! appsink name=out sync=false";
+  const char* desc =
+      with_audio ? "appsrc name=v format=time ! mpegtsmux name=m ! appsink name=out sync=false "
+                   "appsrc name=a format=time ! m."
+                 : "appsrc name=v format=time ! mpegtsmux ! appsink name=out sync=false";
   GstElement* p = gst_parse_launch_full(desc, nullptr, GST_PARSE_FLAG_FATAL_ERRORS, &err);
   if (!p) {
-    *error = std::string("cannot build the segment muxer (is mpegtsmux from gst-plugins-bad installed?): ") +
-             (err ? err->message : "unknown error");
+    *error =
+        std::string(
+            "cannot build the segment muxer (is mpegtsmux from gst-plugins-bad installed?): ") +
+        (err ? err->message : "unknown error");
     g_clear_error(&err);
     return false;
   }
@@ -44,8 +46,9 @@ bool SegmentMuxer::build(bool with_audio, std::string* error) {
   return true;
 }
 
-GstBuffer* SegmentMuxer::mux(GstCaps* video_caps, const std::vector<gst::BufferPtr>& video, GstCaps* audio_caps,
-                             const std::vector<gst::BufferPtr>& audio, std::string* error) {
+GstBuffer* SegmentMuxer::mux(GstCaps* video_caps, const std::vector<gst::BufferPtr>& video,
+                             GstCaps* audio_caps, const std::vector<gst::BufferPtr>& audio,
+                             std::string* error) {
   const bool with_audio = audio_caps && !audio.empty();
   // A fresh muxer per segment: every segment starts with its own PAT/PMT and counters, and a
   // failure in one segment cannot leak into the next. It costs about a millisecond.
@@ -60,7 +63,8 @@ GstBuffer* SegmentMuxer::mux(GstCaps* video_caps, const std::vector<gst::BufferP
   for (const auto& b : video) gst_app_src_push_buffer(GST_APP_SRC(vsrc_), gst_buffer_ref(b.get()));
   gst_app_src_end_of_stream(GST_APP_SRC(vsrc_));
   if (with_audio) {
-    for (const auto& b : audio) gst_app_src_push_buffer(GST_APP_SRC(asrc_), gst_buffer_ref(b.get()));
+    for (const auto& b : audio)
+      gst_app_src_push_buffer(GST_APP_SRC(asrc_), gst_buffer_ref(b.get()));
     gst_app_src_end_of_stream(GST_APP_SRC(asrc_));
   }
 

@@ -13,19 +13,23 @@ namespace {
 
 using json = nlohmann::json;
 
-Error bad(const std::string& msg) { return make_error(ErrorKind::invalid_input, "bad_profile", msg); }
+Error bad(const std::string& msg) {
+  return make_error(ErrorKind::invalid_input, "bad_profile", msg);
+}
 
 int even(double v) { return std::max(2, static_cast<int>(std::lround(v / 2.0)) * 2); }
 
 Result<H264Profile> parse_h264_profile(const std::string& s) {
   std::string l = s;
-  std::transform(l.begin(), l.end(), l.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(l.begin(), l.end(), l.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (l.empty() || l == "none") return H264Profile::encoder_default;
   if (l == "h264baseline") return H264Profile::baseline;
   if (l == "h264main") return H264Profile::main;
   if (l == "h264high") return H264Profile::high;
   if (l == "h264constrainedhigh") return H264Profile::constrained_high;
-  return bad("unknown profile '" + s + "' (h264baseline, h264main, h264high, h264constrainedhigh, none)");
+  return bad("unknown profile '" + s +
+             "' (h264baseline, h264main, h264high, h264constrainedhigh, none)");
 }
 
 Result<int> json_int(const json& j, const char* key, int fallback, bool required) {
@@ -47,7 +51,9 @@ Result<int> json_int(const json& j, const char* key, int fallback, bool required
 }
 
 Result<VideoProfile> profile_from_json(const json& j, std::size_t index) {
-  auto where = [&](const std::string& m) { return bad("ladder entry " + std::to_string(index) + ": " + m); };
+  auto where = [&](const std::string& m) {
+    return bad("ladder entry " + std::to_string(index) + ": " + m);
+  };
   if (!j.is_object()) return where("not an object");
   VideoProfile p;
   if (auto n = j.find("name"); n != j.end() && n->is_string()) p.name = n->get<std::string>();
@@ -63,7 +69,8 @@ Result<VideoProfile> profile_from_json(const json& j, std::size_t index) {
   p.bitrate = *b;
   p.fps = *f;
   p.fps_den = *fd == 0 ? 1 : *fd;
-  if (p.width <= 0 || p.height <= 0 || p.width > 8192 || p.height > 8192) return where("width and height must be 1..8192");
+  if (p.width <= 0 || p.height <= 0 || p.width > 8192 || p.height > 8192)
+    return where("width and height must be 1..8192");
   if (p.bitrate <= 0) return where("bitrate must be positive (bits per second)");
   if (p.fps < 0 || p.fps_den < 0) return where("fps must not be negative");
   if (auto pr = j.find("profile"); pr != j.end() && pr->is_string()) {
@@ -143,21 +150,24 @@ Result<std::vector<VideoProfile>> parse_profiles(std::string_view spec) {
       if (name.empty()) continue;
       auto it = std::find_if(preset_profiles().begin(), preset_profiles().end(),
                              [&](const VideoProfile& p) { return p.name == name; });
-      if (it == preset_profiles().end()) return bad("unknown preset '" + name + "' (for example P360p30fps16x9)");
+      if (it == preset_profiles().end())
+        return bad("unknown preset '" + name + "' (for example P360p30fps16x9)");
       out.push_back(*it);
     }
   }
   if (out.empty()) return bad("no profiles given");
   for (std::size_t i = 0; i < out.size(); ++i)
     for (std::size_t j = i + 1; j < out.size(); ++j)
-      if (out[i].name == out[j].name) return bad("profile name '" + out[i].name + "' appears twice");
+      if (out[i].name == out[j].name)
+        return bad("profile name '" + out[i].name + "' appears twice");
   return out;
 }
 
 std::pair<int, int> output_size(const VideoProfile& p, int src_width, int src_height) {
   const int longer = std::max(p.width, p.height);
   if (src_width <= 0 || src_height <= 0) return {p.width, p.height};
-  if (src_width >= src_height) return {even(longer), even(static_cast<double>(longer) * src_height / src_width)};
+  if (src_width >= src_height)
+    return {even(longer), even(static_cast<double>(longer) * src_height / src_width)};
   return {even(static_cast<double>(longer) * src_width / src_height), even(longer)};
 }
 

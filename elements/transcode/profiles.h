@@ -17,11 +17,11 @@ struct VideoProfile {
   std::string name;
   int width = 0;
   int height = 0;
-  int bitrate = 0;   ///< bits per second
-  int fps = 0;       ///< 0: keep the source's frame rate
+  int bitrate = 0;  ///< bits per second
+  int fps = 0;      ///< 0: keep the source's frame rate
   int fps_den = 1;
   H264Profile profile = H264Profile::encoder_default;
-  int gop_ms = 0;    ///< 0: encoder default; -1: every frame a keyframe
+  int gop_ms = 0;  ///< 0: encoder default; -1: every frame a keyframe
 };
 
 /// go-livepeer's presets (lpms videoprofile.go), by name.

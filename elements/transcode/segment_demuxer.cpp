@@ -42,7 +42,8 @@ GstElement* add_branch(GstBin* bin, GstPad* pad, const char* parser, const char*
   g_object_set(filter, "caps", c.get(), nullptr);
   // async=false: one tsdemux thread feeds every branch, so a sink waiting to preroll would
   // block the others' data (no queues here: the whole segment is in memory anyway).
-  g_object_set(sink, "sync", FALSE, "async", FALSE, "wait-on-eos", FALSE, "max-buffers", 0u, nullptr);
+  g_object_set(sink, "sync", FALSE, "async", FALSE, "wait-on-eos", FALSE, "max-buffers", 0u,
+               nullptr);
   gst_bin_add_many(bin, parse, filter, sink, nullptr);
   gst_element_link_many(parse, filter, sink, nullptr);
   for (GstElement* e : {sink, filter, parse}) gst_element_sync_state_with_parent(e);
@@ -60,9 +61,11 @@ void on_pad_added(GstElement* demux, GstPad* pad, gpointer data) {
   std::lock_guard lock(b->mu);
   GstElement* sink = nullptr;
   if (g_str_equal(name, "video/x-h264") && !b->video_sink) {
-    sink = b->video_sink = add_branch(bin, pad, "h264parse", "video/x-h264, stream-format=byte-stream, alignment=au");
+    sink = b->video_sink =
+        add_branch(bin, pad, "h264parse", "video/x-h264, stream-format=byte-stream, alignment=au");
   } else if (g_str_equal(name, "audio/mpeg") && !b->audio_sink) {
-    sink = b->audio_sink = add_branch(bin, pad, "aacparse", "audio/mpeg, mpegversion=4, stream-format=adts");
+    sink = b->audio_sink =
+        add_branch(bin, pad, "aacparse", "audio/mpeg, mpegversion=4, stream-format=adts");
   }
   if (sink) b->sinks.push_back(sink);
 }
@@ -75,7 +78,8 @@ void on_no_more_pads(GstElement*, gpointer data) {
 
 void drain(GstElement* sink, gst::CapsPtr* caps, std::vector<gst::BufferPtr>* out) {
   while (gst::SamplePtr s{gst_app_sink_try_pull_sample(GST_APP_SINK(sink), 0)}) {
-    if (!*caps && gst_sample_get_caps(s.get())) caps->reset(gst_caps_ref(gst_sample_get_caps(s.get())));
+    if (!*caps && gst_sample_get_caps(s.get()))
+      caps->reset(gst_caps_ref(gst_sample_get_caps(s.get())));
     out->emplace_back(gst_buffer_ref(gst_sample_get_buffer(s.get())));
   }
 }
@@ -95,12 +99,14 @@ std::optional<std::uint64_t> first_video_pts_90k(GstBuffer* segment) {
     if (afc == 3) pos += 1 + p[4];
     if (pos + 14 > 188) continue;
     const guint8* pes = p + pos;
-    if (pes[0] != 0 || pes[1] != 0 || pes[2] != 1 || (pes[3] & 0xF0) != 0xE0) continue;  // video PES only
+    if (pes[0] != 0 || pes[1] != 0 || pes[2] != 1 || (pes[3] & 0xF0) != 0xE0)
+      continue;                      // video PES only
     if (!(pes[7] & 0x80)) continue;  // no PTS
     const guint8* t = pes + 9;
-    const std::uint64_t pts = (static_cast<std::uint64_t>(t[0] & 0x0E) << 29) | (static_cast<std::uint64_t>(t[1]) << 22) |
-                              (static_cast<std::uint64_t>(t[2] & 0xFE) << 14) | (static_cast<std::uint64_t>(t[3]) << 7) |
-                              (static_cast<std::uint64_t>(t[4]) >> 1);
+    const std::uint64_t pts =
+        (static_cast<std::uint64_t>(t[0] & 0x0E) << 29) | (static_cast<std::uint64_t>(t[1]) << 22) |
+        (static_cast<std::uint64_t>(t[2] & 0xFE) << 14) | (static_cast<std::uint64_t>(t[3]) << 7) |
+        (static_cast<std::uint64_t>(t[4]) >> 1);
     if (!best || pts < *best) best = pts;
   }
   gst_buffer_unmap(segment, &map);
@@ -146,7 +152,8 @@ std::optional<std::string> check_ts_framing(GstBuffer* segment) {
   gst_buffer_extract(segment, 0, &sync, 1);
   if (sync != 0x47) return std::string("the segment is not MPEG-TS (no sync byte at its start)");
   if (size % 188 != 0)
-    return "the segment is truncated: it ends " + std::to_string(size % 188) + " bytes into a 188-byte MPEG-TS packet";
+    return "the segment is truncated: it ends " + std::to_string(size % 188) +
+           " bytes into a 188-byte MPEG-TS packet";
   return std::nullopt;
 }
 
@@ -170,7 +177,8 @@ bool SegmentDemuxer::demux(GstBuffer* segment, DemuxedSegment* out, std::string*
   g_signal_connect(demux, "pad-added", G_CALLBACK(on_pad_added), &branches);
   g_signal_connect(demux, "no-more-pads", G_CALLBACK(on_no_more_pads), &branches);
   gst::ObjectPtr<GstPad> demux_sink(gst_element_get_static_pad(demux, "sink"));
-  gst_pad_add_probe(demux_sink.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_demux_eos, &branches, nullptr);
+  gst_pad_add_probe(demux_sink.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_demux_eos, &branches,
+                    nullptr);
 
   gst_element_set_state(pipeline.get(), GST_STATE_PLAYING);
   gst_app_src_push_buffer(GST_APP_SRC(src), gst_buffer_ref(segment));
@@ -186,12 +194,14 @@ bool SegmentDemuxer::demux(GstBuffer* segment, DemuxedSegment* out, std::string*
       break;
     }
     // The bus says when something failed; the sinks say when everything arrived.
-    gst::MessagePtr m(gst_bus_timed_pop_filtered(bus.get(), 20 * GST_MSECOND,
-                                                 static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_EOS)));
+    gst::MessagePtr m(gst_bus_timed_pop_filtered(
+        bus.get(), 20 * GST_MSECOND,
+        static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_EOS)));
     if (m && GST_MESSAGE_TYPE(m.get()) == GST_MESSAGE_ERROR) {
       GError* err = nullptr;
       gst_message_parse_error(m.get(), &err, nullptr);
-      *error = std::string("the segment cannot be demuxed: ") + (err ? err->message : "unknown error");
+      *error =
+          std::string("the segment cannot be demuxed: ") + (err ? err->message : "unknown error");
       g_clear_error(&err);
       break;
     }

@@ -22,11 +22,15 @@ bool registered(const char* factory) {
 
 const char* x264_profile_caps(H264Profile p) {
   switch (p) {
-    case H264Profile::baseline: return "constrained-baseline";
-    case H264Profile::main: return "main";
+    case H264Profile::baseline:
+      return "constrained-baseline";
+    case H264Profile::main:
+      return "main";
     case H264Profile::high:
-    case H264Profile::constrained_high: return "high";
-    case H264Profile::encoder_default: break;
+    case H264Profile::constrained_high:
+      return "high";
+    case H264Profile::encoder_default:
+      break;
   }
   return nullptr;
 }
@@ -34,7 +38,8 @@ const char* x264_profile_caps(H264Profile p) {
 // Sets a property when the element's version has it (nvcodec's properties vary by release).
 template <class T>
 void set_if(GstElement* e, const char* name, T value) {
-  if (g_object_class_find_property(G_OBJECT_GET_CLASS(e), name)) g_object_set(e, name, value, nullptr);
+  if (g_object_class_find_property(G_OBJECT_GET_CLASS(e), name))
+    g_object_set(e, name, value, nullptr);
 }
 
 GstElement* make(const char* factory, std::string* error) {
@@ -78,7 +83,8 @@ GstPadProbeReturn TranscodeEngine::on_sink_event(GstPad*, GstPadProbeInfo* info,
   // Only our drain markers count: the pipeline's first STREAM_START may reach an encoder late,
   // after the first segment's frames, and must not be taken for the end of a segment.
   if (!sid || !g_str_has_prefix(sid, kDrainPrefix)) return GST_PAD_PROBE_OK;
-  const unsigned n = static_cast<unsigned>(g_ascii_strtoull(sid + strlen(kDrainPrefix), nullptr, 10));
+  const unsigned n =
+      static_cast<unsigned>(g_ascii_strtoull(sid + strlen(kDrainPrefix), nullptr, 10));
   auto* ctx = static_cast<ProbeContext*>(data);
   TranscodeEngine* self = ctx->engine;
   std::vector<gst::BufferPtr> frames;
@@ -116,7 +122,8 @@ GstPadProbeReturn TranscodeEngine::on_decimate(GstPad*, GstPadProbeInfo* info, g
                                                       static_cast<guint64>(b->fps_num));
     if (b->have_due && pts + period / 4 < b->next_due) return GST_PAD_PROBE_DROP;
     // After a gap in the input, the grid starts again at this frame.
-    b->next_due = b->have_due && b->next_due + period / 4 > pts ? b->next_due + period : pts + period;
+    b->next_due =
+        b->have_due && b->next_due + period / 4 > pts ? b->next_due + period : pts + period;
     b->have_due = true;
     return GST_PAD_PROBE_OK;
   }
@@ -151,7 +158,8 @@ bool TranscodeEngine::build(GstCaps* video_caps, std::string* error) {
   encoder_ = gpu_encode ? "nvh264enc" : "x264enc";
   // After NVDEC the frames stay in CUDA memory for scaling (cudascale, GStreamer >= 1.20
   // nvcodec) and are downloaded only for a CPU encoder.
-  const bool cuda_scale = gpu_decode && registered("cudascale") && (gpu_encode || registered("cudadownload"));
+  const bool cuda_scale =
+      gpu_decode && registered("cudascale") && (gpu_encode || registered("cudadownload"));
   scaler_ = cuda_scale ? "cudascale" : "videoscale";
 
   pipeline_.reset(gst_pipeline_new("lptranscode-internal"));
@@ -180,16 +188,22 @@ bool TranscodeEngine::build(GstCaps* video_caps, std::string* error) {
     GstElement* raw = make("capsfilter", error);
     // CPU: videoscale ! videoconvert ! capsfilter(size). CUDA: cudascale ! capsfilter(size, in
     // CUDA memory) ! cudadownload for x264enc, or straight into nvh264enc (identity).
-    GstElement* convert = make(!cuda_scale ? "videoconvert" : gpu_encode ? "identity" : "cudadownload", error);
+    GstElement* convert = make(!cuda_scale  ? "videoconvert"
+                               : gpu_encode ? "identity"
+                                            : "cudadownload",
+                               error);
     GstElement* enc = make(encoder_.c_str(), error);
     GstElement* h264 = make("capsfilter", error);
     GstElement* sink = make("appsink", error);
     if (!queue || !scale || !convert || !raw || !enc || !h264 || !sink) return false;
-    g_object_set(queue, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time", static_cast<guint64>(0), nullptr);
-    gst::CapsPtr raw_caps(gst_caps_new_simple("video/x-raw", "width", G_TYPE_INT, w, "height", G_TYPE_INT, h,
-                                              "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, nullptr));
+    g_object_set(queue, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
+                 static_cast<guint64>(0), nullptr);
+    gst::CapsPtr raw_caps(gst_caps_new_simple("video/x-raw", "width", G_TYPE_INT, w, "height",
+                                              G_TYPE_INT, h, "pixel-aspect-ratio",
+                                              GST_TYPE_FRACTION, 1, 1, nullptr));
     if (cuda_scale)
-      gst_caps_set_features(raw_caps.get(), 0, gst_caps_features_new(GST_CAPS_FEATURE_MEMORY_CUDA_MEMORY, nullptr));
+      gst_caps_set_features(raw_caps.get(), 0,
+                            gst_caps_features_new(GST_CAPS_FEATURE_MEMORY_CUDA_MEMORY, nullptr));
     g_object_set(raw, "caps", raw_caps.get(), nullptr);
     if (encoder_ == "x264enc") {
       // Bitrate as lpms sets it. No B-frames for any profile (lpms uses 3 for main/high) and
@@ -197,12 +211,14 @@ bool TranscodeEngine::build(GstCaps* video_caps, std::string* error) {
       // DTS = PTS (see restamp). docs/media.md records this difference.
       gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", options_.x264_preset.c_str());
       gst_util_set_object_arg(G_OBJECT(enc), "tune", "zerolatency");
-      g_object_set(enc, "bitrate", static_cast<guint>(std::max(1, p.bitrate / 1000)), "bframes", 0u, nullptr);
+      g_object_set(enc, "bitrate", static_cast<guint>(std::max(1, p.bitrate / 1000)), "bframes", 0u,
+                   nullptr);
       if (p.gop_ms > 0) {
-        const double fps = decimate                  ? static_cast<double>(p.fps) / std::max(1, p.fps_den)
+        const double fps = decimate        ? static_cast<double>(p.fps) / std::max(1, p.fps_den)
                            : src_fps_n > 0 ? static_cast<double>(src_fps_n) / std::max(1, src_fps_d)
                                            : 30.0;
-        g_object_set(enc, "key-int-max", static_cast<guint>(std::max(1.0, p.gop_ms * fps / 1000.0)), nullptr);
+        g_object_set(enc, "key-int-max", static_cast<guint>(std::max(1.0, p.gop_ms * fps / 1000.0)),
+                     nullptr);
       } else if (p.gop_ms < 0) {
         g_object_set(enc, "key-int-max", 1u, nullptr);
       }
@@ -212,18 +228,24 @@ bool TranscodeEngine::build(GstCaps* video_caps, std::string* error) {
       set_if(enc, "bframes", 0u);
       set_if(enc, "zerolatency", TRUE);
       if (p.gop_ms != 0) {
-        const double fps = src_fps_n > 0 ? static_cast<double>(src_fps_n) / std::max(1, src_fps_d) : 30.0;
-        set_if(enc, "gop-size", p.gop_ms < 0 ? 1 : static_cast<int>(std::max(1.0, p.gop_ms * fps / 1000.0)));
+        const double fps =
+            src_fps_n > 0 ? static_cast<double>(src_fps_n) / std::max(1, src_fps_d) : 30.0;
+        set_if(enc, "gop-size",
+               p.gop_ms < 0 ? 1 : static_cast<int>(std::max(1.0, p.gop_ms * fps / 1000.0)));
       }
     }
-    gst::CapsPtr out_caps(gst_caps_from_string("video/x-h264, stream-format=byte-stream, alignment=au"));
+    gst::CapsPtr out_caps(
+        gst_caps_from_string("video/x-h264, stream-format=byte-stream, alignment=au"));
     if (const char* prof = x264_profile_caps(p.profile))
       gst_caps_set_simple(out_caps.get(), "profile", G_TYPE_STRING, prof, nullptr);
     g_object_set(h264, "caps", out_caps.get(), nullptr);
-    g_object_set(sink, "sync", FALSE, "async", FALSE, "wait-on-eos", FALSE, "max-buffers", 0u, nullptr);
+    g_object_set(sink, "sync", FALSE, "async", FALSE, "wait-on-eos", FALSE, "max-buffers", 0u,
+                 nullptr);
     gst_bin_add_many(bin, queue, scale, convert, raw, enc, h264, sink, nullptr);
-    const bool linked = cuda_scale ? gst_element_link_many(tee, queue, scale, raw, convert, enc, h264, sink, nullptr)
-                                   : gst_element_link_many(tee, queue, scale, convert, raw, enc, h264, sink, nullptr);
+    const bool linked =
+        cuda_scale
+            ? gst_element_link_many(tee, queue, scale, raw, convert, enc, h264, sink, nullptr)
+            : gst_element_link_many(tee, queue, scale, convert, raw, enc, h264, sink, nullptr);
     if (!linked) {
       *error = "cannot link the branch for profile " + p.name;
       return false;
@@ -244,7 +266,8 @@ bool TranscodeEngine::build(GstCaps* video_caps, std::string* error) {
       branch.fps_den = std::max(1, p.fps_den);
       gst::ObjectPtr<GstPad> scalesink(gst_element_get_static_pad(scale, "sink"));
       gst_pad_add_probe(scalesink.get(),
-                        static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+                        static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER |
+                                                     GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
                         on_decimate, &branch, nullptr);
     }
   }
@@ -253,7 +276,8 @@ bool TranscodeEngine::build(GstCaps* video_caps, std::string* error) {
   feed_.reset(GST_PAD(gst_object_ref_sink(gst_pad_new("feed", GST_PAD_SRC))));
   gst_pad_set_active(feed_.get(), TRUE);
   gst::ObjectPtr<GstPad> decsink(gst_element_get_static_pad(dec, "sink"));
-  if (gst_pad_link_full(feed_.get(), decsink.get(), GST_PAD_LINK_CHECK_NOTHING) != GST_PAD_LINK_OK) {
+  if (gst_pad_link_full(feed_.get(), decsink.get(), GST_PAD_LINK_CHECK_NOTHING) !=
+      GST_PAD_LINK_OK) {
     *error = "cannot link the decoder's input";
     return false;
   }
@@ -280,7 +304,8 @@ std::optional<std::string> TranscodeEngine::bus_error() {
   GError* err = nullptr;
   gchar* debug = nullptr;
   gst_message_parse_error(m.get(), &err, &debug);
-  std::string text = std::string("transcoding failed in ") + GST_OBJECT_NAME(GST_MESSAGE_SRC(m.get())) + ": " +
+  std::string text = std::string("transcoding failed in ") +
+                     GST_OBJECT_NAME(GST_MESSAGE_SRC(m.get())) + ": " +
                      (err ? err->message : "unknown error");
   g_clear_error(&err);
   g_free(debug);
@@ -340,7 +365,8 @@ void TranscodeEngine::with_frame_rate(DemuxedSegment* d) {
     for (std::size_t i = 1; i < pts.size(); ++i)
       if (pts[i] > pts[i - 1]) gaps.push_back(pts[i] - pts[i - 1]);
     if (gaps.empty()) return;
-    std::nth_element(gaps.begin(), gaps.begin() + static_cast<std::ptrdiff_t>(gaps.size() / 2), gaps.end());
+    std::nth_element(gaps.begin(), gaps.begin() + static_cast<std::ptrdiff_t>(gaps.size() / 2),
+                     gaps.end());
     if (!gst_video_guess_framerate(gaps[gaps.size() / 2], &guessed_fps_n_, &guessed_fps_d_)) {
       guessed_fps_n_ = 0;
       return;
@@ -402,7 +428,8 @@ bool TranscodeEngine::submit(GstBuffer* segment, std::string* error) {
   p.caps.resize(branches_.size());
   for (const Branch& b : branches_) p.sizes.emplace_back(b.width, b.height);
   for (const auto& b : d.video)
-    if (GST_BUFFER_PTS_IS_VALID(b.get())) p.first_in = std::min(p.first_in, GST_BUFFER_PTS(b.get()));
+    if (GST_BUFFER_PTS_IS_VALID(b.get()))
+      p.first_in = std::min(p.first_in, GST_BUFFER_PTS(b.get()));
   p.audio_caps = std::move(d.audio_caps);
   p.audio = std::move(d.audio);
   {
@@ -414,12 +441,14 @@ bool TranscodeEngine::submit(GstBuffer* segment, std::string* error) {
   // running time by 1000 hours for negative DTS, and GstVideoEncoder then ignores requests
   // for earlier running times.)
   gst_pad_push_event(feed_.get(), gst_video_event_new_downstream_force_key_unit(
-                                      GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE, TRUE, segments_));
+                                      GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE,
+                                      TRUE, segments_));
   for (const auto& b : d.video) {
     const GstFlowReturn r = gst_pad_push(feed_.get(), gst_buffer_ref(b.get()));
     if (r != GST_FLOW_OK) {
       // An element that fails posts the reason on the bus; a refusal (not-negotiated) may not.
-      *error = bus_error().value_or(std::string("the decoder refused the segment's video: ") + gst_flow_get_name(r));
+      *error = bus_error().value_or(std::string("the decoder refused the segment's video: ") +
+                                    gst_flow_get_name(r));
       reset();
       return false;
     }
@@ -445,7 +474,8 @@ bool TranscodeEngine::collect(std::vector<Rendition>* out, std::string* error) {
     *error = "no segment was submitted";
     return false;
   }
-  if (!wait_until([this] { return pending_.front().done >= pending_.front().frames.size(); }, error)) {
+  if (!wait_until([this] { return pending_.front().done >= pending_.front().frames.size(); },
+                  error)) {
     reset();
     return false;
   }
@@ -475,7 +505,8 @@ bool TranscodeEngine::collect(std::vector<Rendition>* out, std::string* error) {
   return true;
 }
 
-bool TranscodeEngine::transcode(GstBuffer* segment, std::vector<Rendition>* out, std::string* error) {
+bool TranscodeEngine::transcode(GstBuffer* segment, std::vector<Rendition>* out,
+                                std::string* error) {
   return submit(segment, error) && collect(out, error);
 }
 

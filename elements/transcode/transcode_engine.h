@@ -96,8 +96,9 @@ class TranscodeEngine {
     std::vector<gst::BufferPtr> audio;
   };
 
-  bool wait_until(const std::function<bool()>& ready, std::string* error);  ///< ready runs under mu_
-  bool all_done() const;  ///< every pending segment complete; under mu_
+  bool wait_until(const std::function<bool()>& ready,
+                  std::string* error);  ///< ready runs under mu_
+  bool all_done() const;                ///< every pending segment complete; under mu_
   void with_frame_rate(DemuxedSegment* d);
   static void restamp(std::vector<gst::BufferPtr>* frames, GstClockTime first_in);
   std::optional<std::string> bus_error();  ///< the pipeline's first error message, if any

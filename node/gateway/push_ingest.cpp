@@ -23,8 +23,8 @@ namespace {
 
 struct Outcome {
   bool ok = false;
-  int status = 200;            // when !ok
-  std::string error;           // when !ok
+  int status = 200;                                             // when !ok
+  std::string error;                                            // when !ok
   std::vector<std::pair<std::string, std::string>> renditions;  // profile, bytes
 };
 
@@ -151,11 +151,12 @@ PaidTranscoding add_paid_transcoding(GstBin* bin, const GatewayConfig& config) {
       if (e) gst_object_unref(gst_object_ref_sink(e));
     return {};
   }
-  g_object_set(pay, "key-file", config.key_file.c_str(), "ledger", config.ledger.c_str(), "max-price-per-unit",
-               config.max_price_per_unit, "pixels-per-unit", config.pixels_per_unit, nullptr);
+  g_object_set(pay, "key-file", config.key_file.c_str(), "ledger", config.ledger.c_str(),
+               "max-price-per-unit", config.max_price_per_unit, "pixels-per-unit",
+               config.pixels_per_unit, nullptr);
   if (!config.password.empty()) g_object_set(pay, "password", config.password.c_str(), nullptr);
-  g_object_set(remote, "orchestrators", config.orchestrators.c_str(), "profiles", config.profiles.c_str(),
-               "max-in-flight", config.max_in_flight, nullptr);
+  g_object_set(remote, "orchestrators", config.orchestrators.c_str(), "profiles",
+               config.profiles.c_str(), "max-in-flight", config.max_in_flight, nullptr);
   if (config.registry) g_object_set(remote, "ledger", config.ledger.c_str(), nullptr);
   g_object_set(verify, "sample", config.verify_sample, nullptr);
   gst_bin_add_many(bin, pay, remote, verify, nullptr);
@@ -168,7 +169,8 @@ PushIngest::PushIngest(GatewayConfig config) : config_(std::move(config)) {}
 PushIngest::~PushIngest() { stop(); }
 
 void PushIngest::attach(SoupServer* server) {
-  soup_server_add_handler(server, "/live", reinterpret_cast<SoupServerCallback>(on_live), this, nullptr);
+  soup_server_add_handler(server, "/live", reinterpret_cast<SoupServerCallback>(on_live), this,
+                          nullptr);
 }
 
 void PushIngest::stop() {
@@ -176,8 +178,9 @@ void PushIngest::stop() {
     if (!s->pipeline) continue;
     gst_app_src_end_of_stream(GST_APP_SRC(s->appsrc));
     gst::ObjectPtr<GstBus> bus(gst_element_get_bus(s->pipeline));
-    gst::MessagePtr m(gst_bus_timed_pop_filtered(bus.get(), 120 * GST_SECOND,
-                                                 static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR)));
+    gst::MessagePtr m(gst_bus_timed_pop_filtered(
+        bus.get(), 120 * GST_SECOND,
+        static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR)));
     gst_element_set_state(s->pipeline, GST_STATE_NULL);
     if (s->hls) (void)s->hls->finish();
     s->answer_all();
@@ -209,7 +212,8 @@ std::map<std::string, PushIngest::StreamTotals> PushIngest::totals() const {
   return out;
 }
 
-void PushIngest::on_live(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*, gpointer self) {
+void PushIngest::on_live(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*,
+                         gpointer self) {
   static_cast<PushIngest*>(self)->handle(msg, path);
 }
 
@@ -234,10 +238,12 @@ PushIngest::Stream* PushIngest::stream_for(const std::string& name, std::string*
   }
   gst_object_ref(s->appsrc);
   s->pay = GST_ELEMENT(gst_object_ref(chain.pay));
-  gst::CapsPtr caps(gst_caps_from_string("video/mpegts,systemstream=(boolean)true,packetsize=(int)188"));
-  g_object_set(s->appsrc, "caps", caps.get(), "format", GST_FORMAT_TIME, "is-live", FALSE, "max-bytes",
-               static_cast<guint64>(0), nullptr);
-  g_object_set(sink, "sync", FALSE, "emit-signals", FALSE, "buffer-list", TRUE, nullptr);  // a segment at a time
+  gst::CapsPtr caps(
+      gst_caps_from_string("video/mpegts,systemstream=(boolean)true,packetsize=(int)188"));
+  g_object_set(s->appsrc, "caps", caps.get(), "format", GST_FORMAT_TIME, "is-live", FALSE,
+               "max-bytes", static_cast<guint64>(0), nullptr);
+  g_object_set(sink, "sync", FALSE, "emit-signals", FALSE, "buffer-list", TRUE,
+               nullptr);  // a segment at a time
   gst_element_link(s->appsrc, chain.pay);
   gst_element_link(chain.verify, sink);
   Stream* raw = s.get();
@@ -259,7 +265,9 @@ PushIngest::Stream* PushIngest::stream_for(const std::string& name, std::string*
       if (!gst_buffer_map(b, &map, GST_MAP_READ)) return;
       std::string bytes(reinterpret_cast<const char*>(map.data), map.size);
       gst_buffer_unmap(b, &map);
-      const double seconds = sm && GST_CLOCK_TIME_IS_VALID(sm->duration) ? static_cast<double>(sm->duration) / GST_SECOND : 2.0;
+      const double seconds = sm && GST_CLOCK_TIME_IS_VALID(sm->duration)
+                                 ? static_cast<double>(sm->duration) / GST_SECOND
+                                 : 2.0;
       if (auto stt = st->hls->add(rm->profile, seq, bytes, seconds, rm->width, rm->height); !stt)
         std::fprintf(stderr, "lpnode gateway: HLS: %s\n", stt.error().message.c_str());
       o.renditions.emplace_back(rm->profile, std::move(bytes));
@@ -310,7 +318,8 @@ PushIngest::Stream* PushIngest::stream_for(const std::string& name, std::string*
           auto* st = static_cast<Stream*>(data);
           GError* e = nullptr;
           gst_message_parse_error(m, &e, nullptr);
-          std::fprintf(stderr, "lpnode gateway: stream %s: %s\n", st->name.c_str(), e ? e->message : "error");
+          std::fprintf(stderr, "lpnode gateway: stream %s: %s\n", st->name.c_str(),
+                       e ? e->message : "error");
           {
             std::lock_guard lock(st->mu);
             st->failed = true;
@@ -372,8 +381,9 @@ void PushIngest::handle(SoupServerMessage* msg, const std::string& path) {
       return;
     }
     if (seq <= s->last_pushed) {
-      respond_text(msg, 400, "segment " + std::to_string(seq) + " is older than the stream's last one (" +
-                                 std::to_string(s->last_pushed) + ")");
+      respond_text(msg, 400,
+                   "segment " + std::to_string(seq) + " is older than the stream's last one (" +
+                       std::to_string(s->last_pushed) + ")");
       return;
     }
   }
@@ -408,8 +418,8 @@ void PushIngest::handle(SoupServerMessage* msg, const std::string& path) {
   g_bytes_unref(body);
   GST_BUFFER_PTS(buf) = static_cast<GstClockTime>(seq) * duration;
   GST_BUFFER_DURATION(buf) = duration;
-  lp_buffer_add_segment_meta(buf, name.c_str(), static_cast<guint64>(seq), GST_BUFFER_PTS(buf), duration, probe.frames,
-                             LP_SEGMENT_FLAG_NONE);
+  lp_buffer_add_segment_meta(buf, name.c_str(), static_cast<guint64>(seq), GST_BUFFER_PTS(buf),
+                             duration, probe.frames, LP_SEGMENT_FLAG_NONE);
   s->last_pushed = seq;
   ++s->pushed;
   soup_server_message_pause(msg);

@@ -38,7 +38,7 @@ struct GatewayConfig {
 /// lpticketpay ! lpremote-transcode ! lpverify, set from the config. nullptr members when an
 /// element is missing.
 struct PaidTranscoding {
-  GstElement* pay = nullptr;     ///< the first (link the segments into it)
+  GstElement* pay = nullptr;  ///< the first (link the segments into it)
   GstElement* remote = nullptr;
   GstElement* verify = nullptr;  ///< the last (link it to the sink)
 };
@@ -68,7 +68,8 @@ class PushIngest {
   struct Stream;
 
  private:
-  static void on_live(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*, gpointer self);
+  static void on_live(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*,
+                      gpointer self);
   void handle(SoupServerMessage* msg, const std::string& path);
   Stream* stream_for(const std::string& name, std::string* error);
 

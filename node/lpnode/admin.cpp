@@ -12,10 +12,14 @@ namespace {
 std::string escape_label(const std::string& v) {
   std::string out;
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -24,8 +28,10 @@ std::string format_value(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   char buf[64];
-  if (v == std::floor(v) && std::fabs(v) < 9.0e15) std::snprintf(buf, sizeof buf, "%.0f", v);
-  else std::snprintf(buf, sizeof buf, "%.17g", v);
+  if (v == std::floor(v) && std::fabs(v) < 9.0e15)
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.17g", v);
   return buf;
 }
 
@@ -46,13 +52,14 @@ void on_route(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*
   soup_message_headers_append(h, "Cache-Control", "no-cache");
   soup_message_headers_append(h, "Access-Control-Allow-Origin", "*");
   soup_server_message_set_status(msg, static_cast<guint>(r.status), nullptr);
-  soup_server_message_set_response(msg, r.content_type.c_str(), SOUP_MEMORY_COPY, r.body.data(), r.body.size());
+  soup_server_message_set_response(msg, r.content_type.c_str(), SOUP_MEMORY_COPY, r.body.data(),
+                                   r.body.size());
 }
 
 }  // namespace
 
-void PromText::add(const std::string& type, const std::string& name, const std::string& help, double value,
-                   const Labels& labels) {
+void PromText::add(const std::string& type, const std::string& name, const std::string& help,
+                   double value, const Labels& labels) {
   auto [it, inserted] = families_.try_emplace(name);
   if (inserted) {
     order_.push_back(name);
@@ -69,11 +76,13 @@ void PromText::add(const std::string& type, const std::string& name, const std::
   it->second.samples.push_back(sample + " " + format_value(value));
 }
 
-void PromText::counter(const std::string& name, const std::string& help, double value, const Labels& labels) {
+void PromText::counter(const std::string& name, const std::string& help, double value,
+                       const Labels& labels) {
   add("counter", name, help, value, labels);
 }
 
-void PromText::gauge(const std::string& name, const std::string& help, double value, const Labels& labels) {
+void PromText::gauge(const std::string& name, const std::string& help, double value,
+                     const Labels& labels) {
   add("gauge", name, help, value, labels);
 }
 
@@ -93,14 +102,16 @@ void add_routes(SoupServer* server, std::map<std::string, Route> routes) {
   for (const auto& [path, route] : *owned) paths.push_back(path);
   // The map is freed with the first path's handler; the others borrow it.
   for (std::size_t i = 0; i < paths.size(); ++i)
-    soup_server_add_handler(server, paths[i].c_str(), on_route, owned,
-                            i == 0 ? [](gpointer p) { delete static_cast<std::map<std::string, Route>*>(p); }
-                                   : static_cast<GDestroyNotify>(nullptr));
+    soup_server_add_handler(
+        server, paths[i].c_str(), on_route, owned,
+        i == 0 ? [](gpointer p) { delete static_cast<std::map<std::string, Route>*>(p); }
+               : static_cast<GDestroyNotify>(nullptr));
 }
 
 Result<int> listen_plain(SoupServer* server, const std::string& host, int port) {
   const std::string where = host + ":" + std::to_string(port);
-  GInetAddress* addr = g_inet_address_new_from_string(host == "localhost" ? "127.0.0.1" : host.c_str());
+  GInetAddress* addr =
+      g_inet_address_new_from_string(host == "localhost" ? "127.0.0.1" : host.c_str());
   if (!addr) return make_error(ErrorKind::invalid_input, "address", where + ": not an IP address");
   GSocketAddress* sa = g_inet_socket_address_new(addr, static_cast<guint16>(port));
   g_object_unref(addr);
@@ -120,7 +131,8 @@ Result<int> listen_plain(SoupServer* server, const std::string& host, int port) 
 
 AdminServer::~AdminServer() { stop(); }
 
-Result<int> AdminServer::start(const std::string& host, int port, std::map<std::string, Route> routes) {
+Result<int> AdminServer::start(const std::string& host, int port,
+                               std::map<std::string, Route> routes) {
   context_ = g_main_context_new();
   loop_ = g_main_loop_new(context_, FALSE);
   Result<int> bound = make_error(ErrorKind::fatal, "listen", "not started");
@@ -155,8 +167,12 @@ void AdminServer::stop() {
     // Quit from inside the loop: a quit before the thread reached g_main_loop_run would be lost.
     GSource* quit = g_idle_source_new();
     g_source_set_callback(
-        quit, [](gpointer loop) { g_main_loop_quit(static_cast<GMainLoop*>(loop)); return G_SOURCE_REMOVE; }, loop_,
-        nullptr);
+        quit,
+        [](gpointer loop) {
+          g_main_loop_quit(static_cast<GMainLoop*>(loop));
+          return G_SOURCE_REMOVE;
+        },
+        loop_, nullptr);
     g_source_attach(quit, context_);
     g_source_unref(quit);
     thread_.join();

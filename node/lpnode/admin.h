@@ -25,8 +25,10 @@ using Labels = std::vector<std::pair<std::string, std::string>>;
 /// label values escaped.
 class PromText {
  public:
-  void counter(const std::string& name, const std::string& help, double value, const Labels& labels = {});
-  void gauge(const std::string& name, const std::string& help, double value, const Labels& labels = {});
+  void counter(const std::string& name, const std::string& help, double value,
+               const Labels& labels = {});
+  void gauge(const std::string& name, const std::string& help, double value,
+             const Labels& labels = {});
   std::string str() const;
 
  private:

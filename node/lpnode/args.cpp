@@ -9,11 +9,13 @@ namespace lp::node {
 
 std::string env_name(const std::string& flag) {
   std::string out = "LP_";
-  for (char c : flag) out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char c : flag)
+    out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out;
 }
 
-Args::Args(const std::vector<std::string>& argv, std::set<std::string> known, std::set<std::string> switches)
+Args::Args(const std::vector<std::string>& argv, std::set<std::string> known,
+           std::set<std::string> switches)
     : known_(std::move(known)), switches_(std::move(switches)) {
   for (std::size_t i = 0; i < argv.size(); ++i) {
     const std::string& a = argv[i];
@@ -45,8 +47,10 @@ Args::Args(const std::vector<std::string>& argv, std::set<std::string> known, st
     values_[name] = *value;
   }
   std::optional<std::string> config;
-  if (auto it = values_.find("config"); it != values_.end()) config = it->second;
-  else if (const char* env = std::getenv("LP_CONFIG"); env && *env) config = env;
+  if (auto it = values_.find("config"); it != values_.end())
+    config = it->second;
+  else if (const char* env = std::getenv("LP_CONFIG"); env && *env)
+    config = env;
   if (config) read_config(*config);
 }
 

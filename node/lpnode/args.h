@@ -16,7 +16,8 @@ namespace lp::node {
 /// Flags in `switches` take no value.
 class Args {
  public:
-  Args(const std::vector<std::string>& argv, std::set<std::string> known, std::set<std::string> switches = {});
+  Args(const std::vector<std::string>& argv, std::set<std::string> known,
+       std::set<std::string> switches = {});
 
   /// Empty when every flag was known and had its value.
   const std::string& error() const { return error_; }

@@ -23,7 +23,8 @@ std::optional<nlohmann::json> read_stdin_json(std::string* why) {
   std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
   auto doc = nlohmann::json::parse(text, nullptr, false);
   if (doc.is_discarded()) {
-    *why = text.empty() ? "expected JSON on standard input, got nothing" : "standard input is not valid JSON";
+    *why = text.empty() ? "expected JSON on standard input, got nothing"
+                        : "standard input is not valid JSON";
     return std::nullopt;
   }
   return doc;
@@ -34,13 +35,16 @@ void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
 Result<std::optional<std::string>> passphrase_from(const Args& args) {
   if (auto file = args.get("passphrase-file")) {
     std::ifstream in(*file);
-    if (!in) return make_error(ErrorKind::invalid_input, "bad_passphrase_file", "cannot read passphrase file '" + *file + "'");
+    if (!in)
+      return make_error(ErrorKind::invalid_input, "bad_passphrase_file",
+                        "cannot read passphrase file '" + *file + "'");
     std::string line;
     std::getline(in, line);
     if (!line.empty() && line.back() == '\r') line.pop_back();
     return std::optional<std::string>(line);
   }
-  if (const char* env = std::getenv("LP_PASSPHRASE")) return std::optional<std::string>(std::string(env));
+  if (const char* env = std::getenv("LP_PASSPHRASE"))
+    return std::optional<std::string>(std::string(env));
   return std::optional<std::string>();
 }
 
@@ -52,7 +56,8 @@ Result<PrivateKey> key_from(const Args& args) {
   return load_key_file(*path, *pass);
 }
 
-Result<std::int64_t> int_flag(const Args& args, const char* name, std::int64_t fallback, std::int64_t min) {
+Result<std::int64_t> int_flag(const Args& args, const char* name, std::int64_t fallback,
+                              std::int64_t min) {
   auto v = args.get(name);
   if (!v) return fallback;
   try {
@@ -61,8 +66,9 @@ Result<std::int64_t> int_flag(const Args& args, const char* name, std::int64_t f
     if (used == v->size() && n >= min) return static_cast<std::int64_t>(n);
   } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): reported below
   }
-  return make_error(ErrorKind::invalid_input, "usage",
-                    std::string("--") + name + " must be an integer of at least " + std::to_string(min));
+  return make_error(
+      ErrorKind::invalid_input, "usage",
+      std::string("--") + name + " must be an integer of at least " + std::to_string(min));
 }
 
 bool split_host_port(const std::string& addr, std::string* host, int* port) {
@@ -77,6 +83,5 @@ bool split_host_port(const std::string& addr, std::string* host, int* port) {
     return false;
   }
 }
-
 
 }  // namespace lp::node

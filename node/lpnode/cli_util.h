@@ -32,7 +32,8 @@ Result<std::optional<std::string>> passphrase_from(const Args& args);
 Result<PrivateKey> key_from(const Args& args);
 
 /// An integer flag of at least `min`, or `fallback` when absent.
-Result<std::int64_t> int_flag(const Args& args, const char* name, std::int64_t fallback, std::int64_t min);
+Result<std::int64_t> int_flag(const Args& args, const char* name, std::int64_t fallback,
+                              std::int64_t min);
 /// "host:port" (port 0-65535).
 bool split_host_port(const std::string& addr, std::string* host, int* port);
 

@@ -8,11 +8,11 @@
 // ledger file for the next start).
 #include <fcntl.h>
 #include <libsoup/soup.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -90,13 +90,16 @@ Result<Child> spawn(const std::string& name, const std::vector<std::string>& arg
     return make_error(ErrorKind::fatal, "spawn", name + ": pipe: " + std::strerror(errno));
   const pid_t parent = getpid();
   const pid_t pid = fork();
-  if (pid < 0) return make_error(ErrorKind::fatal, "spawn", name + ": fork: " + std::strerror(errno));
+  if (pid < 0)
+    return make_error(ErrorKind::fatal, "spawn", name + ": fork: " + std::strerror(errno));
   if (pid == 0) {
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent) _exit(127);
-    if (capture) dup2(fds[1], STDOUT_FILENO);
-    else if (int null = open("/dev/null", O_WRONLY); null >= 0) dup2(null, STDOUT_FILENO);
+    if (capture)
+      dup2(fds[1], STDOUT_FILENO);
+    else if (int null = open("/dev/null", O_WRONLY); null >= 0)
+      dup2(null, STDOUT_FILENO);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -163,7 +166,8 @@ int stop(Child& c, std::chrono::seconds limit) {
   if (c.out >= 0) {
     char buf[4096];
     ssize_t n;
-    while ((n = read(c.out, buf, sizeof buf)) > 0) c.output.append(buf, static_cast<std::size_t>(n));
+    while ((n = read(c.out, buf, sizeof buf)) > 0)
+      c.output.append(buf, static_cast<std::size_t>(n));
     close(c.out);
     c.out = -1;
   }
@@ -188,7 +192,8 @@ int free_udp_port() {
 Result<Address> key_in(const std::string& path) {
   if (!fs::exists(path)) {
     PrivateKey key = PrivateKey::generate();
-    if (auto st = write_secret_file(path, to_hex(key.secret(), false) + "\n"); !st) return st.error();
+    if (auto st = write_secret_file(path, to_hex(key.secret(), false) + "\n"); !st)
+      return st.error();
     return key.address();
   }
   Args a({"--key-file", path}, {"key-file", "passphrase-file"});
@@ -234,24 +239,30 @@ int demo_main(const std::vector<std::string>& argv) {
     std::cout << kDemoHelp;
     return kExitOk;
   }
-  if (!args.error().empty()) return fail(cmd, args.error() + " (see lpnode demo --help)", kExitUsage);
+  if (!args.error().empty())
+    return fail(cmd, args.error() + " (see lpnode demo --help)", kExitUsage);
   const fs::path dir = args.get("dir").value_or("demo-data");
   const std::string http_addr = args.get("http-addr").value_or("127.0.0.1:8935");
   const std::string profiles = args.get("profiles").value_or("P240p30fps16x9,P360p30fps16x9");
-  const std::string clip = args.get("clip").value_or(std::string(LPNODE_SOURCE_DIR) + "/tests/data/media/live-1080p30-h264-aac-16s-gop2.ts");
+  const std::string clip = args.get("clip").value_or(
+      std::string(LPNODE_SOURCE_DIR) + "/tests/data/media/live-1080p30-h264-aac-16s-gop2.ts");
   const auto input = args.get("input");
   {
     std::string host;
     int port = 0;
-    if (!split_host_port(http_addr, &host, &port)) return fail(cmd, "--http-addr must be HOST:PORT", kExitUsage);
+    if (!split_host_port(http_addr, &host, &port))
+      return fail(cmd, "--http-addr must be HOST:PORT", kExitUsage);
   }
-  if (!input && !fs::is_regular_file(clip)) return fail(cmd, "--clip: no such file: " + clip, kExitUsage);
+  if (!input && !fs::is_regular_file(clip))
+    return fail(cmd, "--clip: no such file: " + clip, kExitUsage);
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) return fail(cmd, "--dir: cannot create " + dir.string() + ": " + ec.message(), kExitFailed);
+  if (ec)
+    return fail(cmd, "--dir: cannot create " + dir.string() + ": " + ec.message(), kExitFailed);
 
   // Keys and the ledger, made once.
-  const std::string gw_key = (dir / "gateway.key").string(), o_key = (dir / "orchestrator.key").string();
+  const std::string gw_key = (dir / "gateway.key").string(),
+                    o_key = (dir / "orchestrator.key").string();
   const std::string ledger_path = (dir / "ledger.db").string();
   auto gw = key_in(gw_key);
   if (!gw) return fail(cmd, gw_key + ": " + gw.error().message, kExitFailed);
@@ -263,7 +274,8 @@ int demo_main(const std::vector<std::string>& argv) {
     if (!info) return fail(cmd, ledger_path + ": " + info.error().message, kExitFailed);
     const U256 eth = U256(1'000'000'000'000'000'000ULL);
     if (info->deposit < eth / 2 || info->reserve < eth / 2 || info->unlock_in_progress())
-      if (auto st = (*ledger)->fund(*gw, eth, eth); !st) return fail(cmd, "funding: " + st.error().message, kExitFailed);
+      if (auto st = (*ledger)->fund(*gw, eth, eth); !st)
+        return fail(cmd, "funding: " + st.error().message, kExitFailed);
   }
   std::error_code ignored;
   fs::remove_all(dir / "hls", ignored);  // a new stream: no stale segments in the playlists
@@ -280,8 +292,9 @@ int demo_main(const std::vector<std::string>& argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   auto orch = spawn("orchestrator",
-                    {self, "orchestrator", "--key-file", o_key, "--ledger", ledger_path, "--service-addr", "127.0.0.1:0",
-                     "--admin-addr", "127.0.0.1:0", "--price-per-unit", "200000", "--pixels-per-unit", "1",
+                    {self, "orchestrator", "--key-file", o_key, "--ledger", ledger_path,
+                     "--service-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
+                     "--price-per-unit", "200000", "--pixels-per-unit", "1",
                      // Small tickets, so that a short demo shows winners queued and redeemed.
                      "--max-face-value", "50000000000000"},
                     true);
@@ -301,11 +314,12 @@ int demo_main(const std::vector<std::string>& argv) {
     srt_port = free_udp_port();
     gateway_input = "srt://127.0.0.1:" + std::to_string(srt_port) + "?mode=listener";
   }
-  auto gateway = spawn("gateway",
-                       {self, "gateway", "--key-file", gw_key, "--ledger", ledger_path, "--orchestrators", service,
-                        "--input", gateway_input, "--http-addr", http_addr, "--hls-dir", (dir / "hls").string(),
-                        "--profiles", profiles, "--stream-name", "demo"},
-                       true);
+  auto gateway =
+      spawn("gateway",
+            {self, "gateway", "--key-file", gw_key, "--ledger", ledger_path, "--orchestrators",
+             service, "--input", gateway_input, "--http-addr", http_addr, "--hls-dir",
+             (dir / "hls").string(), "--profiles", profiles, "--stream-name", "demo"},
+            true);
   if (!gateway) {
     stop(*orch, std::chrono::seconds(30));
     return fail(cmd, gateway.error().message, kExitFailed);
@@ -320,8 +334,9 @@ int demo_main(const std::vector<std::string>& argv) {
   Child source;
   if (!input) {
     auto s = spawn("ffmpeg",
-                   {"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", clip,
-                    "-c", "copy", "-f", "mpegts", "srt://127.0.0.1:" + std::to_string(srt_port) + "?pkt_size=1316"},
+                   {"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-re",
+                    "-stream_loop", "-1", "-i", clip, "-c", "copy", "-f", "mpegts",
+                    "srt://127.0.0.1:" + std::to_string(srt_port) + "?pkt_size=1316"},
                    false);
     if (!s) {
       stop(*gateway, std::chrono::seconds(60));
@@ -340,10 +355,11 @@ int demo_main(const std::vector<std::string>& argv) {
                           {"dir", dir.string()}};
   std::printf("%s\n", ready.dump().c_str());
   std::fflush(stdout);
-  std::fprintf(stderr,
-               "\nlpnode demo: running. Open the player:  %s\n"
-               "  (first segments in a few seconds; /status and /metrics beside it; Ctrl-C stops)\n\n",
-               player.c_str());
+  std::fprintf(
+      stderr,
+      "\nlpnode demo: running. Open the player:  %s\n"
+      "  (first segments in a few seconds; /status and /metrics beside it; Ctrl-C stops)\n\n",
+      player.c_str());
 
   // Until a signal, or a child ends on its own (the source's end, an input file's end, a crash).
   int code = kExitOk;
@@ -359,12 +375,15 @@ int demo_main(const std::vector<std::string>& argv) {
       break;
     }
     if (source.pid > 0 && exited(source)) {
-      std::fprintf(stderr, "lpnode demo: the source (ffmpeg) exited (status %d): stopping\n", source.status);
+      std::fprintf(stderr, "lpnode demo: the source (ffmpeg) exited (status %d): stopping\n",
+                   source.status);
       code = kExitFailed;
       break;
     }
   }
-  std::fprintf(stderr, "lpnode demo: stopping: the source, the gateway (ends the stream), then the orchestrator\n");
+  std::fprintf(
+      stderr,
+      "lpnode demo: stopping: the source, the gateway (ends the stream), then the orchestrator\n");
   if (source.pid > 0) stop(source, std::chrono::seconds(10));
   if (stop(*gateway, std::chrono::seconds(90)) != 0) code = kExitFailed;
   // The orchestrator's books once no more segments come, before it stops.
@@ -395,10 +414,12 @@ int demo_main(const std::vector<std::string>& argv) {
     const nlohmann::json& gj = out["gateway"];
     const nlohmann::json& oj = out["orchestrator"];
     std::fprintf(stderr,
-                 "lpnode demo: %llu segments transcoded and verified, %llu tickets worth %.6f ETH in expected value, "
+                 "lpnode demo: %llu segments transcoded and verified, %llu tickets worth %.6f ETH "
+                 "in expected value, "
                  "%llu winning, %llu redeemed so far\n",
-                 gj.value("segments", 0ULL), gj.value("tickets_sent", 0ULL), eth(gj.value("ev_sent", nlohmann::json())),
-                 oj.value("winning_tickets_recv", 0ULL), oj.value("redeemed", 0ULL));
+                 gj.value("segments", 0ULL), gj.value("tickets_sent", 0ULL),
+                 eth(gj.value("ev_sent", nlohmann::json())), oj.value("winning_tickets_recv", 0ULL),
+                 oj.value("redeemed", 0ULL));
   }
   std::fprintf(stderr, "lpnode demo: stopped. HLS in %s, ledger %s (lpnode ledger --db %s queue)\n",
                (dir / "hls").string().c_str(), ledger_path.c_str(), ledger_path.c_str());

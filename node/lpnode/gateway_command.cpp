@@ -12,14 +12,14 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <map>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "elements/common/gst_ptr.h"
-#include "elements/transcode/profiles.h"
 #include "elements/gateway/remote_transcoder.h"
+#include "elements/transcode/profiles.h"
 #include "node/gateway/push_ingest.h"
 #include "node/lpnode/admin.h"
 #include "node/lpnode/cli_util.h"
@@ -33,7 +33,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const char* kGatewayHelp = R"(Usage: lpnode gateway --key-file FILE --ledger FILE [--orchestrators LIST] [flags]
+const char* kGatewayHelp =
+    R"(Usage: lpnode gateway --key-file FILE --ledger FILE [--orchestrators LIST] [flags]
 
 Runs a Livepeer gateway: takes a live stream (MPEG-TS with H.264 and optional AAC, over SRT or
 from a file), cuts it into segments, pays orchestrators with tickets from the gateway's deposit
@@ -124,10 +125,11 @@ void on_demux_pad(GstElement*, GstPad* pad, gpointer data) {
   const char* name = gst_structure_get_name(s);
   const bool video = g_str_equal(name, "video/x-h264");
   int mpegversion = 0;
-  const bool audio = g_str_equal(name, "audio/mpeg") && gst_structure_get_int(s, "mpegversion", &mpegversion) &&
-                     mpegversion == 4;
+  const bool audio = g_str_equal(name, "audio/mpeg") &&
+                     gst_structure_get_int(s, "mpegversion", &mpegversion) && mpegversion == 4;
   if (!video && !audio) {
-    std::fprintf(stderr, "lpnode gateway: input stream %s left out (only H.264 and AAC are used)\n", name);
+    std::fprintf(stderr, "lpnode gateway: input stream %s left out (only H.264 and AAC are used)\n",
+                 name);
     return;
   }
   GstElement* queue = gst_element_factory_make("queue", nullptr);
@@ -152,7 +154,8 @@ gboolean on_bus(GstBus*, GstMessage* m, gpointer data) {
       GError* e = nullptr;
       gchar* dbg = nullptr;
       gst_message_parse_error(m, &e, &dbg);
-      std::fprintf(stderr, "lpnode gateway: %s: %s\n", GST_OBJECT_NAME(GST_MESSAGE_SRC(m)), e->message);
+      std::fprintf(stderr, "lpnode gateway: %s: %s\n", GST_OBJECT_NAME(GST_MESSAGE_SRC(m)),
+                   e->message);
       if (dbg && g_getenv("LP_DEBUG")) std::fprintf(stderr, "  %s\n", dbg);
       g_error_free(e);
       g_free(dbg);
@@ -164,7 +167,8 @@ gboolean on_bus(GstBus*, GstMessage* m, gpointer data) {
       GError* e = nullptr;
       gchar* dbg = nullptr;
       gst_message_parse_warning(m, &e, &dbg);
-      std::fprintf(stderr, "lpnode gateway: warning: %s%s%s\n", e->message, dbg ? ": " : "", dbg ? dbg : "");
+      std::fprintf(stderr, "lpnode gateway: warning: %s%s%s\n", e->message, dbg ? ": " : "",
+                   dbg ? dbg : "");
       g_error_free(e);
       g_free(dbg);
       break;
@@ -176,29 +180,34 @@ gboolean on_bus(GstBus*, GstMessage* m, gpointer data) {
         gboolean ok = FALSE;
         double seconds = 0;
         gint attempts = 0;
-        gst_structure_get(s, "seq", G_TYPE_INT64, &seq, "ok", G_TYPE_BOOLEAN, &ok, "seconds", G_TYPE_DOUBLE, &seconds,
-                          "attempts", G_TYPE_INT, &attempts, nullptr);
+        gst_structure_get(s, "seq", G_TYPE_INT64, &seq, "ok", G_TYPE_BOOLEAN, &ok, "seconds",
+                          G_TYPE_DOUBLE, &seconds, "attempts", G_TYPE_INT, &attempts, nullptr);
         if (attempts > 1) g->retried += static_cast<std::uint64_t>(attempts - 1);
         if (ok) {
           ++g->segments;
           g->last_seconds = seconds;
           g->seconds_total += seconds;
           const char* orchestrator = gst_structure_get_string(s, "orchestrator");
-          std::fprintf(stderr, "lpnode gateway: %s/%lld from %s (%s) in %.0f ms, attempt %d, %s wei/pixel\n",
-                       g->stream_name.c_str(), static_cast<long long>(seq), orchestrator,
-                       gst_structure_get_string(s, "target"), seconds * 1000.0, attempts,
-                       gst_structure_get_string(s, "price-per-pixel"));
+          std::fprintf(
+              stderr, "lpnode gateway: %s/%lld from %s (%s) in %.0f ms, attempt %d, %s wei/pixel\n",
+              g->stream_name.c_str(), static_cast<long long>(seq), orchestrator,
+              gst_structure_get_string(s, "target"), seconds * 1000.0, attempts,
+              gst_structure_get_string(s, "price-per-pixel"));
         } else {
           ++g->skipped;
-          ++g->errors[error_code(gst_structure_get_string(s, "error") ? gst_structure_get_string(s, "error") : "")];
-          std::fprintf(stderr, "lpnode gateway: %s/%lld skipped: %s\n", g->stream_name.c_str(), static_cast<long long>(seq),
-                       gst_structure_get_string(s, "error"));
+          ++g->errors[error_code(
+              gst_structure_get_string(s, "error") ? gst_structure_get_string(s, "error") : "")];
+          std::fprintf(stderr, "lpnode gateway: %s/%lld skipped: %s\n", g->stream_name.c_str(),
+                       static_cast<long long>(seq), gst_structure_get_string(s, "error"));
         }
       }
       break;
     }
-    case GST_MESSAGE_EOS: g_main_loop_quit(g->loop); break;
-    default: break;
+    case GST_MESSAGE_EOS:
+      g_main_loop_quit(g->loop);
+      break;
+    default:
+      break;
   }
   return G_SOURCE_CONTINUE;
 }
@@ -206,7 +215,8 @@ gboolean on_bus(GstBus*, GstMessage* m, gpointer data) {
 gboolean on_signal(gpointer data) {
   auto* g = static_cast<Gateway*>(data);
   if (++g->interrupts == 1) {
-    std::fprintf(stderr, "lpnode gateway: stopping: finishing segments in flight (again to quit at once)\n");
+    std::fprintf(
+        stderr, "lpnode gateway: stopping: finishing segments in flight (again to quit at once)\n");
     if (g->streaming)
       gst_element_send_event(g->pipeline, gst_event_new_eos());  // the bus's EOS ends the loop
     else
@@ -246,7 +256,8 @@ void on_hls(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*, 
     soup_server_message_set_status(msg, SOUP_STATUS_NOT_FOUND, nullptr);
     return;
   }
-  const fs::path file = fs::path(*dir) / (rel.empty() || rel == "/" ? std::string("index.m3u8") : rel.substr(1));
+  const fs::path file =
+      fs::path(*dir) / (rel.empty() || rel == "/" ? std::string("index.m3u8") : rel.substr(1));
   const bool playlist = file.extension() == ".m3u8";
   if (!serve_file(msg, file, playlist ? "application/vnd.apple.mpegurl" : "video/mp2t")) return;
   SoupMessageHeaders* h = soup_server_message_get_response_headers(msg);
@@ -268,7 +279,8 @@ nlohmann::json value_to_json(const GValue* v) {
   if (GST_VALUE_HOLDS_STRUCTURE(v)) return to_json(gst_value_get_structure(v));
   if (GST_VALUE_HOLDS_ARRAY(v)) {
     nlohmann::json a = nlohmann::json::array();
-    for (guint i = 0; i < gst_value_array_get_size(v); ++i) a.push_back(value_to_json(gst_value_array_get_value(v, i)));
+    for (guint i = 0; i < gst_value_array_get_size(v); ++i)
+      a.push_back(value_to_json(gst_value_array_get_value(v, i)));
     return a;
   }
   gchar* text = gst_value_serialize(v);
@@ -351,19 +363,23 @@ nlohmann::json status_json(const GatewayView& v) {
   for (auto& o : orchs)
     for (const auto& w : wallet.value("orchestrators", nlohmann::json::array()))
       if (!o.value("address", "").empty() && w.value("address", "") == o.value("address", ""))
-        for (const char* k : {"payments", "tickets-sent", "ev-sent", "debited", "balance"}) o[k] = w[k];
+        for (const char* k : {"payments", "tickets-sent", "ev-sent", "debited", "balance"})
+          o[k] = w[k];
   j["orchestrators"] = orchs;
   wallet.erase("orchestrators");
   j["payments"] = wallet;
   nlohmann::json push = nlohmann::json::object();
   if (v.push)
     for (const auto& [name, t] : v.push->totals())
-      push[name] = {{"segments", t.segments}, {"tickets_sent", t.tickets_sent}, {"ev_sent", t.ev_sent}};
+      push[name] = {
+          {"segments", t.segments}, {"tickets_sent", t.tickets_sent}, {"ev_sent", t.ev_sent}};
   j["push"] = push;
   if (v.pay && v.ledger) {
     gchar* address = nullptr;
     g_object_get(v.pay, "address", &address, nullptr);
-    if (auto a = address ? parse_address(address) : Result<Address>(make_error(ErrorKind::fatal, "", "")); a)
+    if (auto a = address ? parse_address(address)
+                         : Result<Address>(make_error(ErrorKind::fatal, "", ""));
+        a)
       if (auto info = v.ledger->sender_info(*a)) {
         j["address"] = address;
         j["deposit"] = to_dec(info->deposit);
@@ -391,36 +407,52 @@ std::string metrics_text(const GatewayView& v) {
   };
   m.counter("livepeer_segment_source_appeared_total", "Source segments cut from the stream",
             static_cast<double>(v.g->segments + v.g->skipped));
-  m.counter("livepeer_segment_transcoded_total", "Segments transcoded by an orchestrator", static_cast<double>(v.g->segments));
+  m.counter("livepeer_segment_transcoded_total", "Segments transcoded by an orchestrator",
+            static_cast<double>(v.g->segments));
   m.counter("livepeer_segment_skipped_total", "Segments no orchestrator could transcode (skipped)",
             static_cast<double>(v.g->skipped));
   for (const auto& [code, n] : v.g->errors)
-    m.counter("livepeer_segment_transcode_failed_total", "Skipped segments by the last attempt's error code",
-              static_cast<double>(n), {{"error_code", code}});
-  m.counter("livepeer_transcode_retried", "Attempts after a segment's first failed", static_cast<double>(v.g->retried));
-  m.counter("livepeer_transcode_overall_latency_seconds_total", "Sum of the segments' submit-to-renditions times",
-            v.g->seconds_total);
-  m.gauge("livepeer_transcode_overall_latency_seconds", "The last segment's submit-to-renditions time", v.g->last_seconds);
-  m.counter("livepeer_fast_verification_done", "Segments whose renditions passed verification", num(s, "verified"));
-  m.counter("livepeer_fast_verification_failed", "Segments whose renditions failed verification", num(s, "verify_failed"));
-  m.counter("livepeer_tickets_sent", "Tickets sent to orchestrators", num(s["payments"], "tickets-sent"));
-  m.counter("livepeer_ticket_value_sent", "Expected value of the tickets sent, wei", num(s["payments"], "ev-sent"));
-  m.gauge("livepeer_gateway_credit", "Credit left with orchestrators, wei", num(s["payments"], "balance"));
-  m.counter("livepeer_push_segments_total", "Segments taken by HTTP push (a repeated seq counted once)",
+    m.counter("livepeer_segment_transcode_failed_total",
+              "Skipped segments by the last attempt's error code", static_cast<double>(n),
+              {{"error_code", code}});
+  m.counter("livepeer_transcode_retried", "Attempts after a segment's first failed",
+            static_cast<double>(v.g->retried));
+  m.counter("livepeer_transcode_overall_latency_seconds_total",
+            "Sum of the segments' submit-to-renditions times", v.g->seconds_total);
+  m.gauge("livepeer_transcode_overall_latency_seconds",
+          "The last segment's submit-to-renditions time", v.g->last_seconds);
+  m.counter("livepeer_fast_verification_done", "Segments whose renditions passed verification",
+            num(s, "verified"));
+  m.counter("livepeer_fast_verification_failed", "Segments whose renditions failed verification",
+            num(s, "verify_failed"));
+  m.counter("livepeer_tickets_sent", "Tickets sent to orchestrators",
+            num(s["payments"], "tickets-sent"));
+  m.counter("livepeer_ticket_value_sent", "Expected value of the tickets sent, wei",
+            num(s["payments"], "ev-sent"));
+  m.gauge("livepeer_gateway_credit", "Credit left with orchestrators, wei",
+          num(s["payments"], "balance"));
+  m.counter("livepeer_push_segments_total",
+            "Segments taken by HTTP push (a repeated seq counted once)",
             static_cast<double>(push_segments));
-  m.counter("livepeer_push_tickets_sent", "Tickets sent for HTTP push streams", static_cast<double>(push_tickets));
+  m.counter("livepeer_push_tickets_sent", "Tickets sent for HTTP push streams",
+            static_cast<double>(push_tickets));
   if (s.contains("deposit")) {
-    m.gauge("livepeer_gateway_deposit", "The gateway's deposit on the ledger, wei", num(s, "deposit"));
-    m.gauge("livepeer_gateway_reserve", "The gateway's reserve on the ledger, wei", num(s, "reserve"));
+    m.gauge("livepeer_gateway_deposit", "The gateway's deposit on the ledger, wei",
+            num(s, "deposit"));
+    m.gauge("livepeer_gateway_reserve", "The gateway's reserve on the ledger, wei",
+            num(s, "reserve"));
   }
   std::size_t suspended = 0;
   for (const auto& o : s["orchestrators"]) {
     suspended += o.value("suspended", false);
     const Labels l{{"orchestrator", o.value("target", "")}};
-    m.counter("livepeer_orchestrator_segments_total", "Segments an orchestrator transcoded", num(o, "successes"), l);
-    m.counter("livepeer_orchestrator_errors_total", "Failed attempts on an orchestrator", num(o, "failures"), l);
+    m.counter("livepeer_orchestrator_segments_total", "Segments an orchestrator transcoded",
+              num(o, "successes"), l);
+    m.counter("livepeer_orchestrator_errors_total", "Failed attempts on an orchestrator",
+              num(o, "failures"), l);
   }
-  m.gauge("livepeer_orchestrators_suspended", "Orchestrators suspended after a failure", static_cast<double>(suspended));
+  m.gauge("livepeer_orchestrators_suspended", "Orchestrators suspended after a failure",
+          static_cast<double>(suspended));
   return m.str();
 }
 
@@ -455,24 +487,28 @@ void on_root(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*,
 int gateway_main(const std::vector<std::string>& argv) {
   const std::string cmd = "gateway";
   Args args(argv,
-            {"orchestrators", "key-file", "passphrase-file", "ledger", "input", "profiles", "http-addr", "hls-dir",
-             "playlist-length", "max-price-per-unit", "pixels-per-unit", "verify-sample", "max-in-flight",
-             "stream-name", "web-dir", "pipeline"},
+            {"orchestrators", "key-file", "passphrase-file", "ledger", "input", "profiles",
+             "http-addr", "hls-dir", "playlist-length", "max-price-per-unit", "pixels-per-unit",
+             "verify-sample", "max-in-flight", "stream-name", "web-dir", "pipeline"},
             {"help"});
   if (args.flag("help")) {
     std::cout << kGatewayHelp;
     return kExitOk;
   }
-  if (!args.error().empty()) return fail(cmd, args.error() + " (see lpnode gateway --help)", kExitUsage);
+  if (!args.error().empty())
+    return fail(cmd, args.error() + " (see lpnode gateway --help)", kExitUsage);
   const std::string orchestrators = args.get("orchestrators").value_or("");
   const auto ledger_path = args.get("ledger");
-  if (!ledger_path) return fail(cmd, "--ledger is required (see lpnode gateway --help)", kExitUsage);
-  if (!args.get("key-file")) return fail(cmd, "--key-file is required (see lpnode gateway --help)", kExitUsage);
+  if (!ledger_path)
+    return fail(cmd, "--ledger is required (see lpnode gateway --help)", kExitUsage);
+  if (!args.get("key-file"))
+    return fail(cmd, "--key-file is required (see lpnode gateway --help)", kExitUsage);
   auto key = key_from(args);
   if (!key) return fail(cmd, "--key-file: " + key.error().message, kExitUsage);
   auto passphrase = passphrase_from(args);
   const std::string profiles = args.get("profiles").value_or("P240p30fps16x9,P360p30fps16x9");
-  if (auto ladder = media::parse_profiles(profiles); !ladder) return fail(cmd, "--profiles: " + ladder.error().message, kExitUsage);
+  if (auto ladder = media::parse_profiles(profiles); !ladder)
+    return fail(cmd, "--profiles: " + ladder.error().message, kExitUsage);
   auto playlist_length = int_flag(args, "playlist-length", 6, 0);
   auto max_price = int_flag(args, "max-price-per-unit", 0, 0);
   auto pixels_per_unit = int_flag(args, "pixels-per-unit", 1, 1);
@@ -487,9 +523,12 @@ int gateway_main(const std::vector<std::string>& argv) {
   const std::string input = args.get("input").value_or("srt://:9000?mode=listener");
   const bool srt = input.rfind("srt://", 0) == 0;
   const bool push_only = input == "none";
-  if (!srt && !push_only && !fs::is_regular_file(input)) return fail(cmd, "--input: no such file: " + input, kExitUsage);
+  if (!srt && !push_only && !fs::is_regular_file(input))
+    return fail(cmd, "--input: no such file: " + input, kExitUsage);
   if (!fs::is_regular_file(*ledger_path))
-    return fail(cmd, "--ledger: no such file: " + *ledger_path + " (make one with `lpnode ledger --db FILE fund ...`)",
+    return fail(cmd,
+                "--ledger: no such file: " + *ledger_path +
+                    " (make one with `lpnode ledger --db FILE fund ...`)",
                 kExitUsage);
   auto ledger = ledger::LocalLedger::open(*ledger_path);
   if (!ledger) return fail(cmd, *ledger_path + ": " + ledger.error().message, kExitFailed);
@@ -499,16 +538,17 @@ int gateway_main(const std::vector<std::string>& argv) {
     if (auto entries = (*ledger)->orchestrators()) registry = std::move(*entries);
   const std::vector<std::string> targets = gw::orchestrator_targets(orchestrators, registry);
   if (targets.empty())
-    return fail(cmd, "no orchestrators: give --orchestrators HOST:PORT,... or register some in the ledger", kExitUsage);
+    return fail(
+        cmd, "no orchestrators: give --orchestrators HOST:PORT,... or register some in the ledger",
+        kExitUsage);
   const std::string hls_dir = args.get("hls-dir").value_or("hls");
   std::error_code ec;
   fs::create_directories(hls_dir, ec);
-  if (ec) return fail(cmd, "--hls-dir: cannot create " + hls_dir + ": " + ec.message(), kExitFailed);
+  if (ec)
+    return fail(cmd, "--hls-dir: cannot create " + hls_dir + ": " + ec.message(), kExitFailed);
 
   gst_init(nullptr, nullptr);
-  gst_plugin_register_static(GST_VERSION_MAJOR, GST_VERSION_MINOR, "livepeer", "Livepeer network elements",
-                             lp_plugin_init, LPNODE_VERSION, "LGPL", "livepeer-gst", "livepeer-gst",
-                             "https://livepeer.org");
+  lp_plugin_register_static();
   gw::GatewayConfig gateway_config;
   gateway_config.orchestrators = orchestrators;
   if (orchestrators.empty()) gateway_config.registry = true;
@@ -544,20 +584,28 @@ int gateway_main(const std::vector<std::string>& argv) {
       {"hls-dir", hls_dir},
       {"playlist-length", std::to_string(*playlist_length)},
   };
-  auto profile = load_profile(args.get("pipeline").value_or("gateway"), std::string(LPNODE_SOURCE_DIR) + "/pipelines");
+  auto profile = load_profile(args.get("pipeline").value_or("gateway"),
+                              std::string(LPNODE_SOURCE_DIR) + "/pipelines");
   if (!profile) return fail(cmd, "--pipeline: " + profile.error().message, kExitUsage);
   if (auto first = profile->elements(); first.empty() || first[0]->factory != "lpsegmenter")
-    return fail(cmd, profile->origin + ": a gateway profile starts with lpsegmenter (the ingest links into it)", kExitUsage);
-  if (auto st = check_profile(*profile, values); !st) return fail(cmd, st.error().message, kExitUsage);
-  // Configuration first, then the network: no orchestrator answering is a failure, not a usage error.
+    return fail(
+        cmd,
+        profile->origin + ": a gateway profile starts with lpsegmenter (the ingest links into it)",
+        kExitUsage);
+  if (auto st = check_profile(*profile, values); !st)
+    return fail(cmd, st.error().message, kExitUsage);
+  // Configuration first, then the network: no orchestrator answering is a failure, not a usage
+  // error.
   if (std::string why; !any_reachable(targets, &why))
     return fail(cmd, "no orchestrator can be reached: " + why, kExitFailed);
   if (!push_only) {
     GstElement* src = gst_element_factory_make(srt ? "srtsrc" : "filesrc", "input");
     GstElement* demux = gst_element_factory_make("tsdemux", nullptr);
     if (!src || !demux)
-      return fail(cmd, std::string("a GStreamer element is missing (") + (srt ? "srtsrc: gstreamer1.0-plugins-bad" : "filesrc") +
-                           ", tsdemux: gstreamer1.0-plugins-bad); run scripts/setup.sh",
+      return fail(cmd,
+                  std::string("a GStreamer element is missing (") +
+                      (srt ? "srtsrc: gstreamer1.0-plugins-bad" : "filesrc") +
+                      ", tsdemux: gstreamer1.0-plugins-bad); run scripts/setup.sh",
                   kExitFailed);
     g_object_set(src, srt ? "uri" : "location", input.c_str(), nullptr);
     gst_bin_add_many(GST_BIN(g.pipeline), src, demux, nullptr);
@@ -571,7 +619,8 @@ int gateway_main(const std::vector<std::string>& argv) {
       if (f == "lpverify" && !verify) verify = (*made)[i];
     }
     g.segmenter = (*made)[0];
-    if (!gst_element_link(src, demux)) return fail(cmd, "cannot link the input to tsdemux", kExitFailed);
+    if (!gst_element_link(src, demux))
+      return fail(cmd, "cannot link the input to tsdemux", kExitFailed);
     g_signal_connect(demux, "pad-added", G_CALLBACK(on_demux_pad), &g);
   }
 
@@ -581,19 +630,32 @@ int gateway_main(const std::vector<std::string>& argv) {
   gw::PushIngest push(gateway_config);
   push.attach(server);
   const std::string web_dir = args.get("web-dir").value_or(LPNODE_WEB_DIR);
-  soup_server_add_handler(server, "/player", on_player, const_cast<std::string*>(&web_dir), nullptr);
+  soup_server_add_handler(server, "/player", on_player, const_cast<std::string*>(&web_dir),
+                          nullptr);
   soup_server_add_handler(server, "/", on_root, nullptr, nullptr);
   if (!fs::is_regular_file(fs::path(web_dir) / "node_modules/hls.js/dist/hls.min.js"))
-    std::fprintf(stderr, "lpnode gateway: warning: %s/node_modules/hls.js is missing, the player page will not play "
-                 "(run scripts/setup.sh)\n", web_dir.c_str());
+    std::fprintf(
+        stderr,
+        "lpnode gateway: warning: %s/node_modules/hls.js is missing, the player page will not play "
+        "(run scripts/setup.sh)\n",
+        web_dir.c_str());
   const std::string stream_name = args.get("stream-name").value_or("live");
   g.stream_name = stream_name;
-  GatewayView view{&g, pay, remote, verify, &push, ledger->get(), input, "", stream_name, profiles, hls_dir};
-  add_routes(server, {{"/metrics", [&view] {
-                         return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", metrics_text(view)};
-                       }},
-                      {"/status", [&view] { return HttpReply{200, "application/json", status_json(view).dump()}; }},
-                      {"/healthz", [] { return HttpReply{200, "text/plain; charset=utf-8", "ok\n"}; }}});
+  GatewayView view{&g,    pay, remote,      verify,   &push,  ledger->get(),
+                   input, "",  stream_name, profiles, hls_dir};
+  add_routes(
+      server,
+      {{"/metrics",
+        [&view] {
+          return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", metrics_text(view)};
+        }},
+       {"/status",
+        [&view] {
+          return HttpReply{200, "application/json", status_json(view).dump()};
+        }},
+       {"/healthz", [] {
+          return HttpReply{200, "text/plain; charset=utf-8", "ok\n"};
+        }}});
   auto bound = listen_plain(server, http_host, http_port);
   if (!bound) return fail(cmd, "--http-addr " + bound.error().message, kExitFailed);
   const int bound_port = *bound;
@@ -603,7 +665,8 @@ int gateway_main(const std::vector<std::string>& argv) {
   gst_bus_add_watch(bus.get(), on_bus, &g);
   g_unix_signal_add(SIGINT, on_signal, &g);
   g_unix_signal_add(SIGTERM, on_signal, &g);
-  if (!push_only && gst_element_set_state(g.pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+  if (!push_only &&
+      gst_element_set_state(g.pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     // The reason is on the bus.
     gst::MessagePtr m(gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR));
     if (m) on_bus(bus.get(), m.get(), &g);
@@ -613,12 +676,16 @@ int gateway_main(const std::vector<std::string>& argv) {
   const std::string base = "http://" + http_host + ":" + std::to_string(bound_port);
   const std::string hls_url = base + "/hls/index.m3u8";
   view.hls_url = hls_url;
-  std::printf("{\"input\":\"%s\",\"hls\":\"%s\",\"player\":\"%s/player/\",\"status\":\"%s/status\"}\n",
-              input.c_str(), hls_url.c_str(), base.c_str(), base.c_str());
+  std::printf(
+      "{\"input\":\"%s\",\"hls\":\"%s\",\"player\":\"%s/player/\",\"status\":\"%s/status\"}\n",
+      input.c_str(), hls_url.c_str(), base.c_str(), base.c_str());
   std::fflush(stdout);
-  std::fprintf(stderr, "lpnode gateway: %s%s, HLS at %s, HTTP push at http://%s:%d/live/<name>/<seq>.ts\n",
-               push_only ? "no stream input" : srt ? "listening on" : "reading", push_only ? "" : (" " + input).c_str(),
-               hls_url.c_str(), http_host.c_str(), bound_port);
+  std::fprintf(
+      stderr, "lpnode gateway: %s%s, HLS at %s, HTTP push at http://%s:%d/live/<name>/<seq>.ts\n",
+      push_only ? "no stream input"
+      : srt     ? "listening on"
+                : "reading",
+      push_only ? "" : (" " + input).c_str(), hls_url.c_str(), http_host.c_str(), bound_port);
   g_main_loop_run(g.loop);
   gst_element_set_state(g.pipeline, GST_STATE_NULL);
   push.stop();
@@ -626,24 +693,28 @@ int gateway_main(const std::vector<std::string>& argv) {
   guint64 tickets = 0, verified = 0, failed = 0;
   gchar* ev = nullptr;
   gchar* balance = nullptr;
-  if (pay) g_object_get(pay, "tickets-sent", &tickets, "ev-sent", &ev, "balance", &balance, nullptr);
+  if (pay)
+    g_object_get(pay, "tickets-sent", &tickets, "ev-sent", &ev, "balance", &balance, nullptr);
   if (verify) g_object_get(verify, "verified", &verified, "failed", &failed, nullptr);
   std::string pushed = "{";
   for (const auto& [name, t] : push.totals()) {
     if (pushed.size() > 1) pushed += ",";
     pushed += "\"" + name + "\":{\"segments\":" + std::to_string(t.segments) +
-              ",\"tickets_sent\":" + std::to_string(t.tickets_sent) + ",\"ev_sent\":\"" + t.ev_sent + "\"}";
+              ",\"tickets_sent\":" + std::to_string(t.tickets_sent) + ",\"ev_sent\":\"" +
+              t.ev_sent + "\"}";
   }
   pushed += "}";
   // Per orchestrator: what selection knew of it and what was paid to it, for the books.
   const std::string per_orchestrator = status_json(view)["orchestrators"].dump();
   std::printf(
-      "{\"segments\":%llu,\"skipped\":%llu,\"verified\":%llu,\"verify_failed\":%llu,\"tickets_sent\":%llu,"
-      "\"ev_sent\":\"%s\",\"credit_left\":\"%s\",\"hls\":\"%s\",\"push\":%s,\"orchestrators\":%s}\n",
+      "{\"segments\":%llu,\"skipped\":%llu,\"verified\":%llu,\"verify_failed\":%llu,\"tickets_"
+      "sent\":%llu,"
+      "\"ev_sent\":\"%s\",\"credit_left\":\"%s\",\"hls\":\"%s\",\"push\":%s,\"orchestrators\":%s}"
+      "\n",
       static_cast<unsigned long long>(g.segments), static_cast<unsigned long long>(g.skipped),
       static_cast<unsigned long long>(verified), static_cast<unsigned long long>(failed),
-      static_cast<unsigned long long>(tickets), ev ? ev : "0", balance ? balance : "0", hls_dir.c_str(), pushed.c_str(),
-      per_orchestrator.c_str());
+      static_cast<unsigned long long>(tickets), ev ? ev : "0", balance ? balance : "0",
+      hls_dir.c_str(), pushed.c_str(), per_orchestrator.c_str());
   g_free(ev);
   g_free(balance);
   gst_object_unref(g.pipeline);

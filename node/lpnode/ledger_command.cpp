@@ -61,7 +61,9 @@ Result<U256> amount_flag(const Args& args, const char* name) {
   auto v = args.get(name);
   if (!v) return U256(0);
   auto r = parse_u256(*v);
-  if (!r) return make_error(ErrorKind::invalid_input, "usage", std::string("--") + name + ": " + r.error().message);
+  if (!r)
+    return make_error(ErrorKind::invalid_input, "usage",
+                      std::string("--") + name + ": " + r.error().message);
   return r;
 }
 
@@ -74,7 +76,8 @@ Result<std::int64_t> count_flag(const Args& args, const char* name, std::int64_t
     if (used == v->size() && n >= 0) return static_cast<std::int64_t>(n);
   } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): reported below
   }
-  return make_error(ErrorKind::invalid_input, "usage", std::string("--") + name + " must be a non-negative integer");
+  return make_error(ErrorKind::invalid_input, "usage",
+                    std::string("--") + name + " must be a non-negative integer");
 }
 
 json queued_to_json(const pm::QueuedTicket& q) {
@@ -91,7 +94,8 @@ json queued_to_json(const pm::QueuedTicket& q) {
   return j;
 }
 
-int run(const std::string& cmd, const Args& args, ledger::LocalLedger& ledger, const std::string& queue_path) {
+int run(const std::string& cmd, const Args& args, ledger::LocalLedger& ledger,
+        const std::string& queue_path) {
   const std::string name = "ledger " + cmd;
   auto need_addr = [&](auto&& fn) -> int {
     auto a = address_flag(args);
@@ -124,7 +128,8 @@ int run(const std::string& cmd, const Args& args, ledger::LocalLedger& ledger, c
       return done(ledger.fund(a, *d, *r));
     });
   if (cmd == "unlock") return need_addr([&](const Address& a) { return done(ledger.unlock(a)); });
-  if (cmd == "cancel-unlock") return need_addr([&](const Address& a) { return done(ledger.cancel_unlock(a)); });
+  if (cmd == "cancel-unlock")
+    return need_addr([&](const Address& a) { return done(ledger.cancel_unlock(a)); });
   if (cmd == "withdraw")
     return need_addr([&](const Address& a) {
       auto r = ledger.withdraw(a);
@@ -149,7 +154,8 @@ int run(const std::string& cmd, const Args& args, ledger::LocalLedger& ledger, c
              {"balance", to_dec(*bal)},
              {"orchestrator", nullptr}};
       for (const auto& o : *orchs)
-        if (o.address == a) j["orchestrator"] = {{"serviceUri", o.service_uri}, {"active", o.active}};
+        if (o.address == a)
+          j["orchestrator"] = {{"serviceUri", o.service_uri}, {"active", o.active}};
       print_json(j);
       return kExitOk;
     });
@@ -164,7 +170,9 @@ int run(const std::string& cmd, const Args& args, ledger::LocalLedger& ledger, c
     if (!orchs) return fail(name, orchs.error());
     json list = json::array();
     for (const auto& o : *orchs)
-      list.push_back({{"address", to_checksum(o.address)}, {"serviceUri", o.service_uri}, {"active", o.active}});
+      list.push_back({{"address", to_checksum(o.address)},
+                      {"serviceUri", o.service_uri},
+                      {"active", o.active}});
     print_json(list);
     return kExitOk;
   }
@@ -176,11 +184,14 @@ int run(const std::string& cmd, const Args& args, ledger::LocalLedger& ledger, c
     auto s = ledger.status();
     if (!s) return fail(name, s.error());
     std::int64_t n = *blocks;
-    if (*rounds > 0) n += (s->round + *rounds) * s->config.round_length - s->block;  // to the start of that round
+    if (*rounds > 0)
+      n += (s->round + *rounds) * s->config.round_length - s->block;  // to the start of that round
     if (auto st = ledger.advance_blocks(n); !st) return fail(name, st.error());
     s = ledger.status();
     if (!s) return fail(name, s.error());
-    print_json({{"block", s->block}, {"round", s->round}, {"roundBlockHash", to_hex(s->round_block_hash)}});
+    print_json({{"block", s->block},
+                {"round", s->round},
+                {"roundBlockHash", to_hex(s->round_block_hash)}});
     return kExitOk;
   }
 
@@ -201,8 +212,10 @@ int run(const std::string& cmd, const Args& args, ledger::LocalLedger& ledger, c
     auto parsed = parse_ticket_json(*doc, true, true);
     if (!parsed) return fail(name, parsed.error().message, kExitUsage);
     if (!parsed->recipient_rand) return fail(name, "field 'recipientRand': missing", kExitUsage);
-    if (!parsed->params_expiration_block) return fail(name, "field 'paramsExpirationBlock': missing", kExitUsage);
-    pm::WinningTicket w{parsed->ticket, *parsed->sig, *parsed->recipient_rand, *parsed->params_expiration_block};
+    if (!parsed->params_expiration_block)
+      return fail(name, "field 'paramsExpirationBlock': missing", kExitUsage);
+    pm::WinningTicket w{parsed->ticket, *parsed->sig, *parsed->recipient_rand,
+                        *parsed->params_expiration_block};
     if (!pm::is_winning(w.sig, w.recipient_rand, w.ticket.win_prob))
       return fail(name, "the ticket did not win; only winning tickets are queued", kExitFailed);
     if (auto st = (*queue)->add_winner(w); !st) return fail(name, st.error());
@@ -227,10 +240,11 @@ int run(const std::string& cmd, const Args& args, ledger::LocalLedger& ledger, c
 
 int ledger_main(const std::vector<std::string>& argv) {
   Args args(argv,
-            {"db", "queue-db", "address", "deposit", "reserve", "service-uri", "blocks", "rounds", "state",
-             "round-length", "unlock-period"},
+            {"db", "queue-db", "address", "deposit", "reserve", "service-uri", "blocks", "rounds",
+             "state", "round-length", "unlock-period"},
             {"help", "inactive"});
-  if (!args.error().empty()) return fail("ledger", args.error() + " (see lpnode ledger --help)", kExitUsage);
+  if (!args.error().empty())
+    return fail("ledger", args.error() + " (see lpnode ledger --help)", kExitUsage);
   const auto& pos = args.positional();
   if (args.flag("help") || pos.empty() || pos[0] == "help") {
     std::cout << kLedgerHelp;

@@ -13,10 +13,10 @@
 #include <thread>
 #include <utility>
 
+#include "elements/net/tls.h"
 #include "node/lpnode/admin.h"
 #include "node/lpnode/cli_util.h"
 #include "node/lpnode/pipeline_profile.h"
-#include "node/net/tls.h"
 #include "node/orchestrator/grpc_server.h"
 #include "node/orchestrator/http_server.h"
 #include "node/orchestrator/orchestrator.h"
@@ -95,8 +95,8 @@ void redeem(pm::TicketQueue& queue, QueueTotals& totals) {
   totals.errors += run->dropped + run->retried;
   totals.value += run->value_redeemed.convert_to<double>();
   if (run->redeemed)
-    std::fprintf(stderr, "lpnode orchestrator: redeemed %zu winning tickets for %s wei\n", run->redeemed,
-                 to_dec(run->value_redeemed).c_str());
+    std::fprintf(stderr, "lpnode orchestrator: redeemed %zu winning tickets for %s wei\n",
+                 run->redeemed, to_dec(run->value_redeemed).c_str());
 }
 
 std::map<std::string, std::size_t> queue_states(pm::TicketQueue& queue) {
@@ -106,37 +106,51 @@ std::map<std::string, std::size_t> queue_states(pm::TicketQueue& queue) {
   return states;
 }
 
-HttpReply metrics_reply(orch::Orchestrator& o, pm::TicketQueue& queue, QueueTotals& redeemed, std::int64_t price,
-                        std::int64_t pixels) {
+HttpReply metrics_reply(orch::Orchestrator& o, pm::TicketQueue& queue, QueueTotals& redeemed,
+                        std::int64_t price, std::int64_t pixels) {
   const orch::OrchestratorStats s = o.stats();
   PromText m;
-  m.counter("livepeer_segment_transcoded_total", "Segments transcoded and answered", static_cast<double>(s.segments_transcoded));
-  m.counter("livepeer_segment_transcode_failed_total", "Segments whose transcode failed", static_cast<double>(s.transcode_failed));
-  m.counter("livepeer_segment_refused_total", "POST /segment requests answered with an error status",
+  m.counter("livepeer_segment_transcoded_total", "Segments transcoded and answered",
+            static_cast<double>(s.segments_transcoded));
+  m.counter("livepeer_segment_transcode_failed_total", "Segments whose transcode failed",
+            static_cast<double>(s.transcode_failed));
+  m.counter("livepeer_segment_refused_total",
+            "POST /segment requests answered with an error status",
             static_cast<double>(s.segments_refused));
-  m.counter("livepeer_transcode_time_seconds_total", "Time spent transcoding segments", s.transcode_seconds);
-  m.gauge("livepeer_transcode_time_seconds", "The last segment's transcode time", s.last_transcode_seconds);
-  m.counter("livepeer_mil_pixels_processed", "Encoded pixels billed, millions", static_cast<double>(s.pixels) / 1e6);
-  m.gauge("livepeer_current_sessions_total", "Transcoding sessions open", static_cast<double>(o.sessions()));
+  m.counter("livepeer_transcode_time_seconds_total", "Time spent transcoding segments",
+            s.transcode_seconds);
+  m.gauge("livepeer_transcode_time_seconds", "The last segment's transcode time",
+          s.last_transcode_seconds);
+  m.counter("livepeer_mil_pixels_processed", "Encoded pixels billed, millions",
+            static_cast<double>(s.pixels) / 1e6);
+  m.gauge("livepeer_current_sessions_total", "Transcoding sessions open",
+          static_cast<double>(o.sessions()));
   m.counter("livepeer_tickets_recv", "Valid tickets received", static_cast<double>(s.tickets_recv));
-  m.counter("livepeer_ticket_value_recv", "Expected value of the tickets received, wei", s.ticket_value_recv.convert_to<double>());
-  m.counter("livepeer_winning_tickets_recv", "Winning tickets received", static_cast<double>(s.winning_tickets_recv));
-  m.counter("livepeer_payment_recv_errors", "Payments with a refused ticket", static_cast<double>(s.payment_recv_errors));
+  m.counter("livepeer_ticket_value_recv", "Expected value of the tickets received, wei",
+            s.ticket_value_recv.convert_to<double>());
+  m.counter("livepeer_winning_tickets_recv", "Winning tickets received",
+            static_cast<double>(s.winning_tickets_recv));
+  m.counter("livepeer_payment_recv_errors", "Payments with a refused ticket",
+            static_cast<double>(s.payment_recv_errors));
   {
     std::lock_guard lock(redeemed.mu);
-    m.counter("livepeer_value_redeemed", "Face value of the winning tickets redeemed, wei", redeemed.value);
-    m.counter("livepeer_tickets_redeemed", "Winning tickets redeemed", static_cast<double>(redeemed.redeemed));
-    m.counter("livepeer_ticket_redemption_errors", "Failed redemption attempts", static_cast<double>(redeemed.errors));
+    m.counter("livepeer_value_redeemed", "Face value of the winning tickets redeemed, wei",
+              redeemed.value);
+    m.counter("livepeer_tickets_redeemed", "Winning tickets redeemed",
+              static_cast<double>(redeemed.redeemed));
+    m.counter("livepeer_ticket_redemption_errors", "Failed redemption attempts",
+              static_cast<double>(redeemed.errors));
   }
   for (const auto& [state, n] : queue_states(queue))
-    m.gauge("livepeer_winning_tickets_queued", "Winning tickets in the redemption queue by state", static_cast<double>(n),
-            {{"state", state}});
-  m.gauge("livepeer_transcoding_price", "Price in wei per pixel", static_cast<double>(price) / static_cast<double>(pixels));
+    m.gauge("livepeer_winning_tickets_queued", "Winning tickets in the redemption queue by state",
+            static_cast<double>(n), {{"state", state}});
+  m.gauge("livepeer_transcoding_price", "Price in wei per pixel",
+          static_cast<double>(price) / static_cast<double>(pixels));
   return {200, "text/plain; version=0.0.4; charset=utf-8", m.str()};
 }
 
-HttpReply status_reply(orch::Orchestrator& o, ledger::LocalLedger& ledger, pm::TicketQueue& queue, QueueTotals& redeemed,
-                       const std::string& service_addr) {
+HttpReply status_reply(orch::Orchestrator& o, ledger::LocalLedger& ledger, pm::TicketQueue& queue,
+                       QueueTotals& redeemed, const std::string& service_addr) {
   const orch::OrchestratorStats s = o.stats();
   nlohmann::json j;
   j["address"] = to_checksum(o.address());
@@ -168,24 +182,29 @@ HttpReply status_reply(orch::Orchestrator& o, ledger::LocalLedger& ledger, pm::T
 int orchestrator_main(const std::vector<std::string>& argv) {
   const std::string cmd = "orchestrator";
   Args args(argv,
-            {"key-file", "passphrase-file", "ledger", "service-addr", "http-addr", "service-uri", "price-per-unit",
-             "pixels-per-unit", "ticket-ev", "max-sessions", "gpu", "speed-preset", "admin-addr", "block-time", "max-face-value", "pipeline"},
+            {"key-file", "passphrase-file", "ledger", "service-addr", "http-addr", "service-uri",
+             "price-per-unit", "pixels-per-unit", "ticket-ev", "max-sessions", "gpu",
+             "speed-preset", "admin-addr", "block-time", "max-face-value", "pipeline"},
             {"help"});
   if (args.flag("help")) {
     std::cout << kOrchestratorHelp;
     return kExitOk;
   }
-  if (!args.error().empty()) return fail(cmd, args.error() + " (see lpnode orchestrator --help)", kExitUsage);
+  if (!args.error().empty())
+    return fail(cmd, args.error() + " (see lpnode orchestrator --help)", kExitUsage);
   auto key = key_from(args);
   if (!key) return fail(cmd, key.error().message, kExitUsage);
   const auto ledger_path = args.get("ledger");
-  if (!ledger_path) return fail(cmd, "--ledger is required (see lpnode orchestrator --help)", kExitUsage);
+  if (!ledger_path)
+    return fail(cmd, "--ledger is required (see lpnode orchestrator --help)", kExitUsage);
   std::string service_host, http_host;
   int service_port = 0, http_port = 0;
-  if (!split_host_port(args.get("service-addr").value_or("127.0.0.1:8935"), &service_host, &service_port))
+  if (!split_host_port(args.get("service-addr").value_or("127.0.0.1:8935"), &service_host,
+                       &service_port))
     return fail(cmd, "--service-addr must be HOST:PORT", kExitUsage);
   if (auto h = args.get("http-addr")) {
-    if (!split_host_port(*h, &http_host, &http_port)) return fail(cmd, "--http-addr must be HOST:PORT", kExitUsage);
+    if (!split_host_port(*h, &http_host, &http_port))
+      return fail(cmd, "--http-addr must be HOST:PORT", kExitUsage);
   } else {
     http_host = service_host;
     http_port = service_port == 0 ? 0 : service_port + 1;
@@ -203,9 +222,11 @@ int orchestrator_main(const std::vector<std::string>& argv) {
   if (admin_addr != "none" && !split_host_port(admin_addr, &admin_host, &admin_port))
     return fail(cmd, "--admin-addr must be HOST:PORT or none", kExitUsage);
   auto ticket_ev = parse_u256(args.get("ticket-ev").value_or("1000000000000"));
-  if (!ticket_ev || *ticket_ev == 0) return fail(cmd, "--ticket-ev must be a positive integer (wei)", kExitUsage);
+  if (!ticket_ev || *ticket_ev == 0)
+    return fail(cmd, "--ticket-ev must be a positive integer (wei)", kExitUsage);
   const std::string gpu = args.get("gpu").value_or("auto");
-  if (gpu != "auto" && gpu != "on" && gpu != "off") return fail(cmd, "--gpu must be auto, on or off", kExitUsage);
+  if (gpu != "auto" && gpu != "on" && gpu != "off")
+    return fail(cmd, "--gpu must be auto, on or off", kExitUsage);
 
   auto ledger = ledger::LocalLedger::open(*ledger_path);
   if (!ledger) return fail(cmd, *ledger_path + ": " + ledger.error().message, kExitFailed);
@@ -221,38 +242,44 @@ int orchestrator_main(const std::vector<std::string>& argv) {
   pm::Recipient recipient(key->address(), **ledger, **queue, rc);
 
   gst_init(nullptr, nullptr);
-  gst_plugin_register_static(GST_VERSION_MAJOR, GST_VERSION_MINOR, "livepeer", "Livepeer network elements",
-                             lp_plugin_init, LPNODE_VERSION, "LGPL", "livepeer-gst", "livepeer-gst",
-                             "https://livepeer.org");
+  lp_plugin_register_static();
 
   auto tls = net::self_signed_cert(service_host);
   if (!tls) return fail(cmd, tls.error().message, kExitFailed);
   orch::OrchestratorConfig config;
   config.price = {*price, *pixels};
   config.max_sessions = static_cast<std::size_t>(*max_sessions);
-  config.gpu = gpu == "on" ? media::GpuMode::on : gpu == "off" ? media::GpuMode::off : media::GpuMode::automatic;
+  config.gpu = gpu == "on"    ? media::GpuMode::on
+               : gpu == "off" ? media::GpuMode::off
+                              : media::GpuMode::automatic;
   config.x264_preset = args.get("speed-preset").value_or("veryfast");
   if (auto name = args.get("pipeline")) {
     // An orchestrator profile (pipelines/orchestrator-*.gst): its lptranscode's gpu and
     // speed-preset are the transcoder's settings, unless --gpu / --speed-preset say otherwise.
     auto profile = load_profile(*name, std::string(LPNODE_SOURCE_DIR) + "/pipelines");
     if (!profile) return fail(cmd, "--pipeline: " + profile.error().message, kExitUsage);
-    if (auto st = check_profile(*profile, {}); !st) return fail(cmd, st.error().message, kExitUsage);
+    if (auto st = check_profile(*profile, {}); !st)
+      return fail(cmd, st.error().message, kExitUsage);
     const ProfileElement* transcoder = nullptr;
     for (const ProfileElement* e : profile->elements())
       if (e->factory == "lptranscode") transcoder = e;
-    if (!transcoder) return fail(cmd, profile->origin + ": an orchestrator profile needs an lptranscode element", kExitUsage);
+    if (!transcoder)
+      return fail(cmd, profile->origin + ": an orchestrator profile needs an lptranscode element",
+                  kExitUsage);
     for (const auto& p : transcoder->props) {
       if (p.name == "gpu" && !args.get("gpu"))
-        config.gpu = p.value == "on" ? media::GpuMode::on : p.value == "off" ? media::GpuMode::off : media::GpuMode::automatic;
+        config.gpu = p.value == "on"    ? media::GpuMode::on
+                     : p.value == "off" ? media::GpuMode::off
+                                        : media::GpuMode::automatic;
       if (p.name == "speed-preset" && !args.get("speed-preset")) config.x264_preset = p.value;
     }
   }
   config.version = LPNODE_VERSION;
   const Address self = key->address();
   auto now = [] {
-    return static_cast<std::int64_t>(
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+    return static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count());
   };
   // The segment URI is known once HTTPS is bound (port 0 picks one): set after binding.
   config.service_uri = args.get("service-uri").value_or("");
@@ -275,10 +302,14 @@ int orchestrator_main(const std::vector<std::string>& argv) {
   AdminServer admin;
   int bound_admin = 0;
   if (admin_addr != "none") {
-    auto bound = admin.start(admin_host, admin_port,
-                             {{"/metrics", [&] { return metrics_reply(*o, **queue, redeemed, *price, *pixels); }},
-                              {"/healthz", [] { return HttpReply{200, "text/plain; charset=utf-8", "ok\n"}; }},
-                              {"/status", [&] { return status_reply(*o, **ledger, **queue, redeemed, service_addr); }}});
+    auto bound = admin.start(
+        admin_host, admin_port,
+        {{"/metrics", [&] { return metrics_reply(*o, **queue, redeemed, *price, *pixels); }},
+         {"/healthz",
+          [] {
+            return HttpReply{200, "text/plain; charset=utf-8", "ok\n"};
+          }},
+         {"/status", [&] { return status_reply(*o, **ledger, **queue, redeemed, service_addr); }}});
     if (!bound) return fail(cmd, "--admin-addr " + bound.error().message, kExitFailed);
     bound_admin = *bound;
   }
@@ -286,11 +317,14 @@ int orchestrator_main(const std::vector<std::string>& argv) {
   std::signal(SIGINT, [](int) { g_stop.fetch_add(1); });
   std::signal(SIGTERM, [](int) { g_stop.fetch_add(1); });
   // One line on stdout for scripts; the rest on stderr.
-  std::printf("{\"address\":\"%s\",\"service\":\"%s\",\"segments\":\"%s\",\"admin\":\"%s\"}\n",
-              to_checksum(self).c_str(), service_addr.c_str(), config.service_uri.c_str(),
-              bound_admin ? ("http://" + admin_host + ":" + std::to_string(bound_admin)).c_str() : "");
+  std::printf(
+      "{\"address\":\"%s\",\"service\":\"%s\",\"segments\":\"%s\",\"admin\":\"%s\"}\n",
+      to_checksum(self).c_str(), service_addr.c_str(), config.service_uri.c_str(),
+      bound_admin ? ("http://" + admin_host + ":" + std::to_string(bound_admin)).c_str() : "");
   std::fflush(stdout);
-  std::fprintf(stderr, "lpnode orchestrator: %s serving gRPC on %s and segments on %s (price %lld wei per %lld pixels)\n",
+  std::fprintf(stderr,
+               "lpnode orchestrator: %s serving gRPC on %s and segments on %s (price %lld wei per "
+               "%lld pixels)\n",
                to_checksum(self).c_str(), service_addr.c_str(), config.service_uri.c_str(),
                static_cast<long long>(*price), static_cast<long long>(*pixels));
   // The node's tick: the ledger's block clock, redeem winners whose params expired, forget
@@ -299,7 +333,8 @@ int orchestrator_main(const std::vector<std::string>& argv) {
   auto tick = [&] {
     if (*block_time > 0) {
       const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::system_clock::now().time_since_epoch()).count();
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
       const bool resume = std::exchange(first_tick, false);
       if (auto t = (*ledger)->tick(now_ms, *block_time * 1000, resume); !t)
         std::fprintf(stderr, "lpnode orchestrator: ledger clock: %s\n", t.error().message.c_str());
@@ -320,9 +355,12 @@ int orchestrator_main(const std::vector<std::string>& argv) {
   redeem(**queue, redeemed);
   admin.stop();
   std::size_t waiting = 0;
-  for (const auto& [state, n] : queue_states(**queue)) waiting += state != "redeemed" && state != "dropped" ? n : 0;
-  std::fprintf(stderr, "lpnode orchestrator: stopped (%zu winning tickets queued in %s for the next start)\n", waiting,
-               ledger_path->c_str());
+  for (const auto& [state, n] : queue_states(**queue))
+    waiting += state != "redeemed" && state != "dropped" ? n : 0;
+  std::fprintf(
+      stderr,
+      "lpnode orchestrator: stopped (%zu winning tickets queued in %s for the next start)\n",
+      waiting, ledger_path->c_str());
   return kExitOk;
 }
 

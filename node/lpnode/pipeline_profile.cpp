@@ -19,7 +19,8 @@ struct Token {
 };
 
 Error at(const std::string& origin, int line, const std::string& message) {
-  return make_error(ErrorKind::invalid_input, "profile", origin + ":" + std::to_string(line) + ": " + message);
+  return make_error(ErrorKind::invalid_input, "profile",
+                    origin + ":" + std::to_string(line) + ": " + message);
 }
 
 /// Words, `!`, quoted values; `#` starts a comment outside quotes.
@@ -42,11 +43,13 @@ Result<std::vector<Token>> tokenize(const std::string& text, const std::string& 
     } else {
       std::string w;
       const int start = line;
-      while (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i])) && text[i] != '!') {
+      while (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i])) &&
+             text[i] != '!') {
         if (text[i] == '"') {
           ++i;
           while (i < text.size() && text[i] != '"') {
-            if (text[i] == '\n') return at(origin, start, "a quoted value runs past the end of its line");
+            if (text[i] == '\n')
+              return at(origin, start, "a quoted value runs past the end of its line");
             if (text[i] == '\\' && i + 1 < text.size()) ++i;
             w += text[i++];
           }
@@ -83,7 +86,8 @@ std::string fill(const std::string& value, const std::map<std::string, std::stri
   std::string out = value;
   for (const auto& [k, v] : values) {
     const std::string key = "${" + k + "}";
-    for (std::size_t p = out.find(key); p != std::string::npos; p = out.find(key, p + v.size())) out.replace(p, key.size(), v);
+    for (std::size_t p = out.find(key); p != std::string::npos; p = out.find(key, p + v.size()))
+      out.replace(p, key.size(), v);
   }
   return out;
 }
@@ -101,7 +105,8 @@ GParamSpec* find_property(GstElementFactory* factory, const std::string& name) {
 bool converts(GParamSpec* spec, const std::string& text) {
   GValue v = G_VALUE_INIT;
   g_value_init(&v, spec->value_type);
-  const bool ok = gst_value_deserialize_with_pspec(&v, text.c_str(), spec) && g_param_value_validate(spec, &v) == FALSE;
+  const bool ok = gst_value_deserialize_with_pspec(&v, text.c_str(), spec) &&
+                  g_param_value_validate(spec, &v) == FALSE;
   g_value_unset(&v);
   return ok;
 }
@@ -138,7 +143,8 @@ Result<PipelineProfile> parse_profile(const std::string& text, const std::string
   bool linked = false;  // the last token was `!`
   for (const Token& t : *tokens) {
     if (t.kind == Token::link) {
-      if (p.chains.empty() || p.chains.back().empty() || linked) return at(origin, t.line, "'!' with nothing before it");
+      if (p.chains.empty() || p.chains.back().empty() || linked)
+        return at(origin, t.line, "'!' with nothing before it");
       linked = true;
       continue;
     }
@@ -161,7 +167,8 @@ Result<PipelineProfile> parse_profile(const std::string& text, const std::string
       if (!valid_name(e.ref)) return at(origin, t.line, "bad element reference '" + t.text + "'");
     } else {
       if (t.text.find("${") != std::string::npos)
-        return at(origin, t.line, "placeholders are for property values, not element names: '" + t.text + "'");
+        return at(origin, t.line,
+                  "placeholders are for property values, not element names: '" + t.text + "'");
       if (!valid_name(t.text)) return at(origin, t.line, "bad element name '" + t.text + "'");
       e.factory = t.text;
     }
@@ -174,7 +181,8 @@ Result<PipelineProfile> parse_profile(const std::string& text, const std::string
   return p;
 }
 
-Result<PipelineProfile> load_profile(const std::string& name_or_path, const std::string& pipelines_dir) {
+Result<PipelineProfile> load_profile(const std::string& name_or_path,
+                                     const std::string& pipelines_dir) {
   namespace fs = std::filesystem;
   std::string path = name_or_path;
   if (name_or_path.find('/') == std::string::npos && !fs::exists(name_or_path))
@@ -188,33 +196,37 @@ Result<PipelineProfile> load_profile(const std::string& name_or_path, const std:
   return parse_profile(text.str(), path);
 }
 
-Status check_profile(const PipelineProfile& profile, const std::map<std::string, std::string>& values) {
+Status check_profile(const PipelineProfile& profile,
+                     const std::map<std::string, std::string>& values) {
   std::map<std::string, const ProfileElement*> names;
   for (const ProfileElement* e : profile.elements()) {
     gst::ObjectPtr<GstElementFactory> factory(loaded_factory(e->factory));
     GstElementFactory* f = factory.get();
     if (!f)
       return at(profile.origin, e->line,
-                "unknown element '" + e->factory + "' (not in the GStreamer registry; gst-inspect-1.0 lists them)");
+                "unknown element '" + e->factory +
+                    "' (not in the GStreamer registry; gst-inspect-1.0 lists them)");
     for (const auto& prop : e->props) {
       if (prop.name == "name") {
-        if (!names.emplace(prop.value, e).second) return at(profile.origin, prop.line, "two elements named " + prop.value);
+        if (!names.emplace(prop.value, e).second)
+          return at(profile.origin, prop.line, "two elements named " + prop.value);
         continue;
       }
       GParamSpec* spec = find_property(f, prop.name);
       if (!spec || !(spec->flags & G_PARAM_WRITABLE)) {
         return at(profile.origin, prop.line,
-                  "element " + e->factory + " has no " + (spec ? "writable " : "") + "property '" + prop.name +
-                      "' (gst-inspect-1.0 " + e->factory + ")");
+                  "element " + e->factory + " has no " + (spec ? "writable " : "") + "property '" +
+                      prop.name + "' (gst-inspect-1.0 " + e->factory + ")");
       }
       const auto phs = placeholders(prop.value);
       for (const auto& ph : phs)
-        if (!values.count(ph)) return at(profile.origin, prop.line, "unknown placeholder ${" + ph + "}");
+        if (!values.count(ph))
+          return at(profile.origin, prop.line, "unknown placeholder ${" + ph + "}");
       const std::string value = fill(prop.value, values);
       if (!converts(spec, value)) {
         return at(profile.origin, prop.line,
-                  "'" + value + "' is not a valid " + g_type_name(spec->value_type) + " for " + e->factory + " " +
-                      prop.name);
+                  "'" + value + "' is not a valid " + g_type_name(spec->value_type) + " for " +
+                      e->factory + " " + prop.name);
       }
     }
   }
@@ -228,15 +240,18 @@ Status check_profile(const PipelineProfile& profile, const std::map<std::string,
 namespace {
 
 /// Links a src to a sink, now or (a sometimes pad) when the pad appears.
-bool link_or_delay(GstElement* src, const std::string& srcpad, GstElement* sink, const std::string& sinkpad) {
+bool link_or_delay(GstElement* src, const std::string& srcpad, GstElement* sink,
+                   const std::string& sinkpad) {
   if (gst_element_link_pads(src, srcpad.empty() ? nullptr : srcpad.c_str(), sink,
                             sinkpad.empty() ? nullptr : sinkpad.c_str()))
     return true;
   // A demuxer's pads come later: link the first compatible one that appears.
   bool sometimes = false;
-  for (const GList* l = gst_element_class_get_pad_template_list(GST_ELEMENT_GET_CLASS(src)); l; l = l->next) {
+  for (const GList* l = gst_element_class_get_pad_template_list(GST_ELEMENT_GET_CLASS(src)); l;
+       l = l->next) {
     auto* templ = static_cast<GstPadTemplate*>(l->data);
-    sometimes |= GST_PAD_TEMPLATE_DIRECTION(templ) == GST_PAD_SRC && GST_PAD_TEMPLATE_PRESENCE(templ) == GST_PAD_SOMETIMES;
+    sometimes |= GST_PAD_TEMPLATE_DIRECTION(templ) == GST_PAD_SRC &&
+                 GST_PAD_TEMPLATE_PRESENCE(templ) == GST_PAD_SOMETIMES;
   }
   if (!sometimes) return false;
   struct Target {
@@ -245,8 +260,7 @@ bool link_or_delay(GstElement* src, const std::string& srcpad, GstElement* sink,
   };
   auto* target = new Target{sink, sinkpad};
   g_signal_connect_data(
-      src, "pad-added",
-      G_CALLBACK(+[](GstElement* el, GstPad* pad, gpointer data) {
+      src, "pad-added", G_CALLBACK(+[](GstElement* el, GstPad* pad, gpointer data) {
         auto* t = static_cast<Target*>(data);
         GstPad* peer = t->pad.empty() ? gst_element_get_compatible_pad(t->sink, pad, nullptr)
                                       : gst_element_get_static_pad(t->sink, t->pad.c_str());
@@ -254,7 +268,8 @@ bool link_or_delay(GstElement* src, const std::string& srcpad, GstElement* sink,
         if (peer) gst_object_unref(peer);
         (void)el;
       }),
-      target, [](gpointer data, GClosure*) { delete static_cast<Target*>(data); }, static_cast<GConnectFlags>(0));
+      target, [](gpointer data, GClosure*) { delete static_cast<Target*>(data); },
+      static_cast<GConnectFlags>(0));
   return true;
 }
 
@@ -267,10 +282,12 @@ Result<std::vector<GstElement*>> build_profile(const PipelineProfile& profile, G
   std::map<std::string, GstElement*> named;
   std::map<const ProfileElement*, GstElement*> of;
   for (const ProfileElement* e : profile.elements()) {
-    GstElement* el = gst_element_factory_make(e->factory.c_str(), e->name().empty() ? nullptr : e->name().c_str());
+    GstElement* el = gst_element_factory_make(e->factory.c_str(),
+                                              e->name().empty() ? nullptr : e->name().c_str());
     if (!el) return at(profile.origin, e->line, "cannot make " + e->factory);
     for (const auto& prop : e->props)
-      if (prop.name != "name") gst_util_set_object_arg(G_OBJECT(el), prop.name.c_str(), fill(prop.value, values).c_str());
+      if (prop.name != "name")
+        gst_util_set_object_arg(G_OBJECT(el), prop.name.c_str(), fill(prop.value, values).c_str());
     gst_bin_add(bin, el);
     made.push_back(el);
     of[e] = el;
@@ -284,8 +301,8 @@ Result<std::vector<GstElement*>> build_profile(const PipelineProfile& profile, G
       GstElement* sink = b.factory.empty() ? named[b.ref] : of[&b];
       if (!link_or_delay(src, a.factory.empty() ? a.pad : "", sink, b.factory.empty() ? b.pad : ""))
         return at(profile.origin, b.line,
-                  "cannot link " + std::string(GST_ELEMENT_NAME(src)) + " to " + GST_ELEMENT_NAME(sink) +
-                      " (their pads' formats do not match)");
+                  "cannot link " + std::string(GST_ELEMENT_NAME(src)) + " to " +
+                      GST_ELEMENT_NAME(sink) + " (their pads' formats do not match)");
     }
   return made;
 }

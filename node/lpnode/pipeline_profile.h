@@ -44,11 +44,13 @@ struct PipelineProfile {
 /// Parses a description; errors name origin:line.
 Result<PipelineProfile> parse_profile(const std::string& text, const std::string& origin);
 /// Reads a profile by path, or by name from pipelines/ (`gateway` -> <dir>/gateway.gst).
-Result<PipelineProfile> load_profile(const std::string& name_or_path, const std::string& pipelines_dir);
+Result<PipelineProfile> load_profile(const std::string& name_or_path,
+                                     const std::string& pipelines_dir);
 
 /// Checks factories, properties (writable, literal values of the right type) and placeholders
 /// (each one of `values`) without making a pipeline.
-Status check_profile(const PipelineProfile& profile, const std::map<std::string, std::string>& values);
+Status check_profile(const PipelineProfile& profile,
+                     const std::map<std::string, std::string>& values);
 
 /// Makes every element in `bin` with its properties (placeholders filled from `values`) and
 /// links the chains; returns the elements by position in elements(). Sometimes pads (a demuxer's)

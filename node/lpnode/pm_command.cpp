@@ -50,7 +50,8 @@ int keygen(const Args& args) {
   auto pass = passphrase_from(args);
   if (!pass) return fail("pm keygen", pass.error());
   PrivateKey key = PrivateKey::generate();
-  std::string data = pass->has_value() ? encrypt_keystore(key, **pass) : to_hex(key.secret(), false) + "\n";
+  std::string data =
+      pass->has_value() ? encrypt_keystore(key, **pass) : to_hex(key.secret(), false) + "\n";
   if (auto st = write_secret_file(*path, data); !st) return fail("pm keygen", st.error());
   std::cout << to_checksum(key.address()) << "\n";
   return kExitOk;
@@ -79,11 +80,15 @@ int sign_ticket(const Args& args) {
   if (!parsed) return fail("pm sign-ticket", parsed.error().message, kExitUsage);
   pm::Ticket& t = parsed->ticket;
   if (parsed->has_sender && t.sender != key->address())
-    return fail("pm sign-ticket", "field 'sender': " + to_checksum(t.sender) + " is not the key's address " +
-                                      to_checksum(key->address()), kExitUsage);
+    return fail("pm sign-ticket",
+                "field 'sender': " + to_checksum(t.sender) + " is not the key's address " +
+                    to_checksum(key->address()),
+                kExitUsage);
   t.sender = key->address();
-  if (parsed->recipient_rand && pm::recipient_rand_hash(*parsed->recipient_rand) != t.recipient_rand_hash)
-    return fail("pm sign-ticket", "field 'recipientRand': does not hash to recipientRandHash", kExitUsage);
+  if (parsed->recipient_rand &&
+      pm::recipient_rand_hash(*parsed->recipient_rand) != t.recipient_rand_hash)
+    return fail("pm sign-ticket", "field 'recipientRand': does not hash to recipientRandHash",
+                kExitUsage);
   Signature sig = pm::sign_ticket(*key, t);
   json out = ticket_to_json(t);
   out["packed"] = to_hex(t.pack());
@@ -109,14 +114,17 @@ int check_ticket(const Args&) {
   } else {
     out["signer"] = to_checksum(*signer);
     if (*signer != t.sender) {
-      out["error"] = "sig_wrong_signer: signed by " + to_checksum(*signer) + ", not the sender " + to_checksum(t.sender);
-    } else if (parsed->recipient_rand && pm::recipient_rand_hash(*parsed->recipient_rand) != t.recipient_rand_hash) {
+      out["error"] = "sig_wrong_signer: signed by " + to_checksum(*signer) + ", not the sender " +
+                     to_checksum(t.sender);
+    } else if (parsed->recipient_rand &&
+               pm::recipient_rand_hash(*parsed->recipient_rand) != t.recipient_rand_hash) {
       out["error"] = "bad_recipient_rand: recipientRand does not match recipientRandHash";
     } else {
       out["valid"] = true;
     }
   }
-  if (parsed->recipient_rand && out["valid"] == true) add_lottery(out, *parsed->sig, *parsed->recipient_rand, t.win_prob);
+  if (parsed->recipient_rand && out["valid"] == true)
+    add_lottery(out, *parsed->sig, *parsed->recipient_rand, t.win_prob);
   print_json(out);
   return out["valid"] == true ? kExitOk : kExitFailed;
 }
@@ -125,7 +133,8 @@ int check_ticket(const Args&) {
 
 int pm_main(const std::vector<std::string>& argv) {
   Args args(argv, {"key-file", "passphrase-file"}, {"help"});
-  if (!args.error().empty()) return fail("pm", args.error() + " (see lpnode pm --help)", kExitUsage);
+  if (!args.error().empty())
+    return fail("pm", args.error() + " (see lpnode pm --help)", kExitUsage);
   const auto& pos = args.positional();
   if (args.flag("help") || pos.empty() || pos[0] == "help") {
     std::cout << kPmHelp;

@@ -3,8 +3,8 @@
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
 
-#include <cmath>
 #include <atomic>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -90,7 +90,7 @@ struct Run {
   std::map<std::uint64_t, SegmentRecord> segments;  // guarded by mu
   std::string error;                                // guarded by mu
   gint64 started = 0;
-  gint64 last_done = 0;  // guarded by mu
+  gint64 last_done = 0;      // guarded by mu
   double media_seconds = 0;  // guarded by mu
 };
 
@@ -99,7 +99,9 @@ struct Sink {
   std::size_t index;
 };
 
-double seconds(GstClockTime t) { return GST_CLOCK_TIME_IS_VALID(t) ? static_cast<double>(t) / GST_SECOND : 0.0; }
+double seconds(GstClockTime t) {
+  return GST_CLOCK_TIME_IS_VALID(t) ? static_cast<double>(t) / GST_SECOND : 0.0;
+}
 
 // Called in the rendition pad's streaming thread: writes the rendition, prints the segment's
 // progress line once all of its renditions are in.
@@ -148,10 +150,11 @@ GstFlowReturn on_sample(GstAppSink* sink, gpointer data) noexcept {
     run.media_seconds += dur;
     const double total_wall = static_cast<double>(now - run.started) / G_USEC_PER_SEC;
     std::fprintf(stderr,
-                 "lpnode transcode: segment %" G_GUINT64_FORMAT ": %.3f s, %u frames, %zu renditions in %.2f s "
+                 "lpnode transcode: segment %" G_GUINT64_FORMAT
+                 ": %.3f s, %u frames, %zu renditions in %.2f s "
                  "(%.2fx real time; %.1f s so far at %.2fx)\n",
-                 rm->seq, dur, seg.frames, run.profiles.size(), wall, wall > 0 ? dur / wall : 0.0, run.media_seconds,
-                 total_wall > 0 ? run.media_seconds / total_wall : 0.0);
+                 rm->seq, dur, seg.frames, run.profiles.size(), wall, wall > 0 ? dur / wall : 0.0,
+                 run.media_seconds, total_wall > 0 ? run.media_seconds / total_wall : 0.0);
   }
   return GST_FLOW_OK;
 }
@@ -175,7 +178,8 @@ struct Input {
 };
 
 void post_error(GstElement* from, const std::string& message) {
-  GError* err = g_error_new_literal(GST_STREAM_ERROR, GST_STREAM_ERROR_CODEC_NOT_FOUND, message.c_str());
+  GError* err =
+      g_error_new_literal(GST_STREAM_ERROR, GST_STREAM_ERROR_CODEC_NOT_FOUND, message.c_str());
   gst_element_post_message(from, gst_message_new_error(GST_OBJECT(from), err, nullptr));
   g_error_free(err);
 }
@@ -224,15 +228,17 @@ void on_parsed_pad(GstElement* parsebin, GstPad* pad, gpointer data) noexcept {
                     {element("queue"), element("h264parse"),
                      capsfilter("video/x-h264, stream-format=byte-stream, alignment=au")},
                     target.get()))
-      post_error(parsebin, "cannot link the input's H.264 video (are gst-plugins-bad's parsers installed?)");
+      post_error(parsebin,
+                 "cannot link the input's H.264 video (are gst-plugins-bad's parsers installed?)");
     return;
   }
   if (gst_caps_can_intersect(caps.get(), aac.get())) {
     GstPad* target = gst_element_request_pad_simple(in->segmenter, "audio");
-    const bool ok = target && link_chain(bin, pad,
-                                         {element("queue"), element("aacparse"),
-                                          capsfilter("audio/mpeg, mpegversion=4, stream-format=adts")},
-                                         target);
+    const bool ok =
+        target && link_chain(bin, pad,
+                             {element("queue"), element("aacparse"),
+                              capsfilter("audio/mpeg, mpegversion=4, stream-format=adts")},
+                             target);
     if (target) gst_object_unref(target);
     if (!ok) post_error(parsebin, "cannot link the input's AAC audio");
     return;
@@ -242,7 +248,9 @@ void on_parsed_pad(GstElement* parsebin, GstPad* pad, gpointer data) noexcept {
     in->refused = name;
     post_error(parsebin, "the input's video is " + name + "; lpnode transcode takes H.264 video");
   } else if (g_str_has_prefix(name.c_str(), "audio/")) {
-    std::fprintf(stderr, "lpnode transcode: warning: audio %s is not AAC; renditions have no audio\n", name.c_str());
+    std::fprintf(stderr,
+                 "lpnode transcode: warning: audio %s is not AAC; renditions have no audio\n",
+                 name.c_str());
   }
   GstElement* sink = element("fakesink");
   if (sink) g_object_set(sink, "sync", FALSE, "async", FALSE, nullptr);
@@ -261,12 +269,16 @@ bool valid_profile_name(const std::string& n) {
   return true;
 }
 
-json summary_json(Run& run, const std::string& input, const std::string& decoder, const std::string& encoder,
-                  double wall) {
+json summary_json(Run& run, const std::string& input, const std::string& decoder,
+                  const std::string& encoder, double wall) {
   json profiles = json::array();
   for (const auto& p : run.profiles)
-    profiles.push_back({{"name", p.name}, {"width", p.width}, {"height", p.height}, {"bitrate", p.bitrate},
-                        {"fps", p.fps}, {"fpsDen", p.fps_den}});
+    profiles.push_back({{"name", p.name},
+                        {"width", p.width},
+                        {"height", p.height},
+                        {"bitrate", p.bitrate},
+                        {"fps", p.fps},
+                        {"fpsDen", p.fps_den}});
   json segments = json::array();
   std::uint64_t pixels = 0;
   for (const auto& [seq, seg] : run.segments) {
@@ -275,11 +287,19 @@ json summary_json(Run& run, const std::string& input, const std::string& decoder
       const RenditionRecord& r = seg.renditions[i];
       if (!r.present) continue;
       pixels += r.pixels;
-      renditions.push_back({{"profile", run.profiles[i].name}, {"file", r.file}, {"width", r.width},
-                            {"height", r.height}, {"frames", r.frames}, {"pixels", r.pixels}, {"bytes", r.bytes}});
+      renditions.push_back({{"profile", run.profiles[i].name},
+                            {"file", r.file},
+                            {"width", r.width},
+                            {"height", r.height},
+                            {"frames", r.frames},
+                            {"pixels", r.pixels},
+                            {"bytes", r.bytes}});
     }
-    segments.push_back({{"seq", seq}, {"start", seconds(seg.start)}, {"duration", seconds(seg.duration)},
-                        {"frames", seg.frames}, {"renditions", renditions}});
+    segments.push_back({{"seq", seq},
+                        {"start", seconds(seg.start)},
+                        {"duration", seconds(seg.duration)},
+                        {"frames", seg.frames},
+                        {"renditions", renditions}});
   }
   return {{"input", input},
           {"decoder", decoder},
@@ -298,18 +318,23 @@ json summary_json(Run& run, const std::string& input, const std::string& decoder
 
 int transcode_main(const std::vector<std::string>& argv) {
   const std::string cmd = "transcode";
-  Args args(argv, {"input", "out", "profiles", "gpu", "segment-duration", "speed-preset"}, {"help"});
+  Args args(argv, {"input", "out", "profiles", "gpu", "segment-duration", "speed-preset"},
+            {"help"});
   if (args.flag("help")) {
     std::cout << kTranscodeHelp;
     return kExitOk;
   }
-  if (!args.error().empty()) return fail(cmd, args.error() + " (see lpnode transcode --help)", kExitUsage);
-  if (!args.positional().empty()) return fail(cmd, "unexpected argument '" + args.positional()[0] + "'", kExitUsage);
+  if (!args.error().empty())
+    return fail(cmd, args.error() + " (see lpnode transcode --help)", kExitUsage);
+  if (!args.positional().empty())
+    return fail(cmd, "unexpected argument '" + args.positional()[0] + "'", kExitUsage);
   const auto input = args.get("input");
   const auto out = args.get("out");
-  if (!input || !out) return fail(cmd, "--input and --out are required (see lpnode transcode --help)", kExitUsage);
+  if (!input || !out)
+    return fail(cmd, "--input and --out are required (see lpnode transcode --help)", kExitUsage);
   std::error_code ec;
-  if (!fs::is_regular_file(*input, ec)) return fail(cmd, "--input " + *input + ": no such file", kExitUsage);
+  if (!fs::is_regular_file(*input, ec))
+    return fail(cmd, "--input " + *input + ": no such file", kExitUsage);
 
   // A file cut off mid-packet: the segments before the cut are transcoded and kept, and the
   // run fails. (tsdemux itself drops a partial last packet without a word.)
@@ -324,33 +349,38 @@ int transcode_main(const std::vector<std::string>& argv) {
   }
 
   Run run;
-  auto profiles = media::parse_profiles(args.get("profiles").value_or("P240p30fps16x9,P360p30fps16x9"));
+  auto profiles =
+      media::parse_profiles(args.get("profiles").value_or("P240p30fps16x9,P360p30fps16x9"));
   if (!profiles) return fail(cmd, "--profiles: " + profiles.error().message, kExitUsage);
   run.profiles = *profiles;
   for (const auto& p : run.profiles)
     if (!valid_profile_name(p.name))
-      return fail(cmd, "--profiles: profile name '" + p.name + "' is not usable as a directory name", kExitUsage);
+      return fail(cmd,
+                  "--profiles: profile name '" + p.name + "' is not usable as a directory name",
+                  kExitUsage);
   const std::string gpu = args.get("gpu").value_or("auto");
-  if (gpu != "auto" && gpu != "on" && gpu != "off") return fail(cmd, "--gpu must be auto, on or off", kExitUsage);
+  if (gpu != "auto" && gpu != "on" && gpu != "off")
+    return fail(cmd, "--gpu must be auto, on or off", kExitUsage);
   double segment_seconds = 2.0;
   if (auto v = args.get("segment-duration")) {
     char* end = nullptr;
     segment_seconds = std::strtod(v->c_str(), &end);
     if (end == v->c_str() || *end != '\0' || !(segment_seconds >= 0.1 && segment_seconds <= 3600))
-      return fail(cmd, "--segment-duration must be a number of seconds from 0.1 to 3600", kExitUsage);
+      return fail(cmd, "--segment-duration must be a number of seconds from 0.1 to 3600",
+                  kExitUsage);
   }
   const std::string preset = args.get("speed-preset").value_or("veryfast");
 
   run.out = *out;
   for (const auto& p : run.profiles) {
     fs::create_directories(run.out / p.name, ec);
-    if (ec) return fail(cmd, "cannot create " + (run.out / p.name).string() + ": " + ec.message(), kExitFailed);
+    if (ec)
+      return fail(cmd, "cannot create " + (run.out / p.name).string() + ": " + ec.message(),
+                  kExitFailed);
   }
 
   gst_init(nullptr, nullptr);
-  gst_plugin_register_static(GST_VERSION_MAJOR, GST_VERSION_MINOR, "livepeer", "Livepeer network elements",
-                             lp_plugin_init, LPNODE_VERSION, "LGPL", "livepeer-gst", "livepeer-gst",
-                             "https://livepeer.org");
+  lp_plugin_register_static();
 
   Input in;
   std::vector<std::unique_ptr<Sink>> sinks;
@@ -362,10 +392,12 @@ int transcode_main(const std::vector<std::string>& argv) {
     g_object_set(src, "location", input->c_str(), nullptr);
     GstElement* parse = make("parsebin");
     in.segmenter = make("lpsegmenter", "segmenter");
-    g_object_set(in.segmenter, "target-duration", static_cast<guint64>(std::llround(segment_seconds * GST_SECOND)),
-                 "stream-id", fs::path(*input).stem().string().c_str(), nullptr);
+    g_object_set(in.segmenter, "target-duration",
+                 static_cast<guint64>(std::llround(segment_seconds * GST_SECOND)), "stream-id",
+                 fs::path(*input).stem().string().c_str(), nullptr);
     transcoder = make("lptranscode", "transcoder");
-    g_object_set(transcoder, "profiles", args.get("profiles").value_or("P240p30fps16x9,P360p30fps16x9").c_str(),
+    g_object_set(transcoder, "profiles",
+                 args.get("profiles").value_or("P240p30fps16x9,P360p30fps16x9").c_str(),
                  "speed-preset", preset.c_str(), nullptr);
     gst_util_set_object_arg(G_OBJECT(transcoder), "gpu", gpu.c_str());
     gst_bin_add_many(GST_BIN(pipeline.get()), src, parse, in.segmenter, transcoder, nullptr);
@@ -400,7 +432,8 @@ int transcode_main(const std::vector<std::string>& argv) {
   g_interrupts = 0;
   struct sigaction sa {};
   sa.sa_handler = [](int) { g_interrupts.fetch_add(1); };
-  struct sigaction old_int {}, old_term {};
+  struct sigaction old_int {
+  }, old_term{};
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
   bool stopping = false;
@@ -414,7 +447,9 @@ int transcode_main(const std::vector<std::string>& argv) {
     }
     if (g_interrupts == 1 && !stopping) {
       stopping = true;
-      std::fprintf(stderr, "lpnode transcode: stopping: finishing the segment in progress (Ctrl-C again to quit now)\n");
+      std::fprintf(stderr,
+                   "lpnode transcode: stopping: finishing the segment in progress (Ctrl-C again to "
+                   "quit now)\n");
       gst_element_send_event(pipeline.get(), gst_event_new_eos());
     }
     if (!m) continue;
@@ -452,14 +487,18 @@ int transcode_main(const std::vector<std::string>& argv) {
   const json summary = summary_json(run, *input, dec, enc, wall);
   std::ofstream(run.out / "summary.json") << summary.dump(2) << "\n";
   if (!error.empty()) {
-    return fail(cmd, *input + ": " + error + " (" + std::to_string(run.segments.size()) +
-                         " segments were transcoded before; see " + (run.out / "summary.json").string() + ")",
+    return fail(cmd,
+                *input + ": " + error + " (" + std::to_string(run.segments.size()) +
+                    " segments were transcoded before; see " + (run.out / "summary.json").string() +
+                    ")",
                 kExitFailed);
   }
   print_json(summary);
-  std::fprintf(stderr, "lpnode transcode: %zu segments, %.1f s of video in %.1f s (%.2fx real time) with %s and %s\n",
-               run.segments.size(), run.media_seconds, wall, wall > 0 ? run.media_seconds / wall : 0.0, dec.c_str(),
-               enc.c_str());
+  std::fprintf(stderr,
+               "lpnode transcode: %zu segments, %.1f s of video in %.1f s (%.2fx real time) with "
+               "%s and %s\n",
+               run.segments.size(), run.media_seconds, wall,
+               wall > 0 ? run.media_seconds / wall : 0.0, dec.c_str(), enc.c_str());
   return kExitOk;
 }
 

@@ -5,7 +5,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-#include "node/net/wire.h"
+#include "elements/net/wire.h"
 
 namespace lp::orch {
 
@@ -18,11 +18,13 @@ AuthTokens::AuthTokens(std::optional<Hash> secret) {
 }
 
 std::string AuthTokens::mac(const std::string& session_id, std::int64_t expiration) const {
-  std::string msg = session_id + net::minimal_be(U256(static_cast<std::uint64_t>(std::max<std::int64_t>(expiration, 0))));
+  std::string msg =
+      session_id +
+      net::minimal_be(U256(static_cast<std::uint64_t>(std::max<std::int64_t>(expiration, 0))));
   unsigned char out[32];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()), reinterpret_cast<const unsigned char*>(msg.data()),
-       msg.size(), out, &len);
+  HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()),
+       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out, &len);
   return std::string(reinterpret_cast<const char*>(out), len);
 }
 
@@ -38,9 +40,11 @@ Status AuthTokens::verify(const ::net::AuthToken& token, std::int64_t now) const
   if (token.session_id().empty() || token.token().empty())
     return make_error(ErrorKind::forbidden, "missing_auth_token", "missing auth token");
   const std::string want = mac(token.session_id(), token.expiration());
-  if (want.size() != token.token().size() || CRYPTO_memcmp(want.data(), token.token().data(), want.size()) != 0)
+  if (want.size() != token.token().size() ||
+      CRYPTO_memcmp(want.data(), token.token().data(), want.size()) != 0)
     return make_error(ErrorKind::forbidden, "invalid_auth_token", "invalid auth token");
-  if (token.expiration() < now) return make_error(ErrorKind::forbidden, "expired_auth_token", "expired auth token");
+  if (token.expiration() < now)
+    return make_error(ErrorKind::forbidden, "expired_auth_token", "expired auth token");
   return ok_status();
 }
 

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "node/net/lp_rpc.pb.h"
+#include "elements/net/lp_rpc.pb.h"
 #include "payment/common/bytes.h"
 #include "payment/common/result.h"
 

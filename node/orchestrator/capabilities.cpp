@@ -18,8 +18,9 @@ bool has(const std::vector<std::uint64_t>& bits, std::uint32_t capability) {
 
 ::net::Capabilities orchestrator_capabilities(const std::string& version) {
   ::net::Capabilities caps;
-  for (std::uint64_t w : bitstring({kH264, kMpegTs, kFractionalFramerates, kProfileH264Baseline, kProfileH264Main,
-                                    kProfileH264High, kProfileH264ConstrainedHigh, kGop, kAuthToken}))
+  for (std::uint64_t w :
+       bitstring({kH264, kMpegTs, kFractionalFramerates, kProfileH264Baseline, kProfileH264Main,
+                  kProfileH264High, kProfileH264ConstrainedHigh, kGop, kAuthToken}))
     caps.add_bitstring(w);
   for (std::uint64_t w : bitstring({kAuthToken})) caps.add_mandatories(w);
   caps.set_version(version);

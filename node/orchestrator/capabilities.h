@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "node/net/lp_rpc.pb.h"
+#include "elements/net/lp_rpc.pb.h"
 
 namespace lp::orch {
 

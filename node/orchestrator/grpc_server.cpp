@@ -29,12 +29,14 @@ class GrpcServer::Service final : public ::net::Orchestrator::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Ping(grpc::ServerContext*, const ::net::PingPong* req, ::net::PingPong* resp) override {
+  grpc::Status Ping(grpc::ServerContext*, const ::net::PingPong* req,
+                    ::net::PingPong* resp) override {
     resp->set_value(o_.ping(req->value()));
     return grpc::Status::OK;
   }
 
-  grpc::Status EndTranscodingSession(grpc::ServerContext*, const ::net::EndTranscodingSessionRequest* req,
+  grpc::Status EndTranscodingSession(grpc::ServerContext*,
+                                     const ::net::EndTranscodingSessionRequest* req,
                                      ::net::EndTranscodingSessionResponse*) override {
     auto st = o_.end_session(req->auth_token());
     return st ? grpc::Status::OK : to_status(st.error());
@@ -66,7 +68,9 @@ Result<int> GrpcServer::start(const std::string& address) {
   builder.SetMaxReceiveMessageSize(1 << 20);
   server_ = builder.BuildAndStart();
   if (!server_ || port == 0)
-    return make_error(ErrorKind::fatal, "listen", "cannot listen for gRPC on " + address + ": address already in use or not available");
+    return make_error(
+        ErrorKind::fatal, "listen",
+        "cannot listen for gRPC on " + address + ": address already in use or not available");
   return port;
 }
 

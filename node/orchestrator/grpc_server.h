@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "node/net/lp_rpc.grpc.pb.h"
-#include "node/net/tls.h"
+#include "elements/net/lp_rpc.grpc.pb.h"
+#include "elements/net/tls.h"
 #include "node/orchestrator/orchestrator.h"
 
 namespace lp::orch {

@@ -3,10 +3,9 @@
 
 #include <gio/gunixsocketaddress.h>
 #include <libsoup/soup.h>
-#include <unistd.h>
-
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <optional>
@@ -19,7 +18,8 @@ namespace {
 
 constexpr const char* kBodyHashKey = "lp-body-hash";
 
-void respond(SoupServerMessage* msg, int status, const char* content_type, const std::string& body) {
+void respond(SoupServerMessage* msg, int status, const char* content_type,
+             const std::string& body) {
   soup_server_message_set_status(msg, static_cast<guint>(status), nullptr);
   soup_server_message_set_response(msg, content_type, SOUP_MEMORY_COPY, body.data(), body.size());
 }
@@ -91,7 +91,8 @@ void on_handshake(GObject* source, GAsyncResult* res, gpointer data) {
   if (g_tls_connection_handshake_finish(G_TLS_CONNECTION(source), res, &err)) {
     GSocketAddress* local = g_socket_connection_get_local_address(p->conn, nullptr);
     GSocketAddress* remote = g_socket_connection_get_remote_address(p->conn, nullptr);
-    if (!soup_server_accept_iostream(p->server, p->tls, local, remote, &err)) g_io_stream_close(p->tls, nullptr, nullptr);
+    if (!soup_server_accept_iostream(p->server, p->tls, local, remote, &err))
+      g_io_stream_close(p->tls, nullptr, nullptr);
     g_clear_object(&local);
     g_clear_object(&remote);
   } else {
@@ -117,7 +118,8 @@ gboolean on_first_bytes(GSocket*, GIOCondition, gpointer data) {
     return G_SOURCE_REMOVE;
   }
   p->timer = g_timeout_add_seconds(kHandshakeSeconds, on_timeout, p);
-  g_tls_connection_handshake_async(G_TLS_CONNECTION(p->tls), G_PRIORITY_DEFAULT, p->cancel, on_handshake, p);
+  g_tls_connection_handshake_async(G_TLS_CONNECTION(p->tls), G_PRIORITY_DEFAULT, p->cancel,
+                                   on_handshake, p);
   return G_SOURCE_REMOVE;
 }
 
@@ -127,8 +129,9 @@ gboolean on_incoming(GSocketService*, GSocketConnection* conn, GObject*, gpointe
   // Nagle's algorithm and the peer's delayed ACK hold each response back by up to 40 ms.
   g_socket_set_option(g_socket_connection_get_socket(conn), IPPROTO_TCP, TCP_NODELAY, 1, nullptr);
   auto* p = new Pending{self->first, self->second, G_SOCKET_CONNECTION(g_object_ref(conn))};
-  p->wait = g_socket_create_source(g_socket_connection_get_socket(conn),
-                                   static_cast<GIOCondition>(G_IO_IN | G_IO_HUP | G_IO_ERR), nullptr);
+  p->wait =
+      g_socket_create_source(g_socket_connection_get_socket(conn),
+                             static_cast<GIOCondition>(G_IO_IN | G_IO_HUP | G_IO_ERR), nullptr);
   g_source_set_callback(p->wait, G_SOURCE_FUNC(on_first_bytes), p, nullptr);
   g_source_attach(p->wait, g_main_context_get_thread_default());
   p->timer = g_timeout_add_seconds(kFirstByteSeconds, on_timeout, p);
@@ -140,10 +143,13 @@ gboolean on_incoming(GSocketService*, GSocketConnection* conn, GObject*, gpointe
 // otherwise (a TLS handshake per request: 10-15 ms each, measured). An abstract Unix socket
 // that nothing outside this process knows the name of gives it one.
 void keepalive_listener(SoupServer* server) {
-  GSocket* sock = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, nullptr);
+  GSocket* sock =
+      g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, nullptr);
   if (!sock) return;
-  gchar* name = g_strdup_printf("lpnode-keepalive-%d-%p", static_cast<int>(getpid()), static_cast<void*>(server));
-  GSocketAddress* addr = g_unix_socket_address_new_with_type(name, -1, G_UNIX_SOCKET_ADDRESS_ABSTRACT);
+  gchar* name = g_strdup_printf("lpnode-keepalive-%d-%p", static_cast<int>(getpid()),
+                                static_cast<void*>(server));
+  GSocketAddress* addr =
+      g_unix_socket_address_new_with_type(name, -1, G_UNIX_SOCKET_ADDRESS_ABSTRACT);
   g_free(name);
   if (g_socket_bind(sock, addr, FALSE, nullptr) && g_socket_listen(sock, nullptr))
     soup_server_listen_socket(server, sock, static_cast<SoupServerListenOptions>(0), nullptr);
@@ -166,18 +172,22 @@ void HttpServer::run(const std::string& host, int port) {
   if (cert) {
     server_ = soup_server_new("server-header", "lpnode", nullptr);
     accept_ctx.first = server_;
-    soup_server_add_early_handler(server_, "/segment", reinterpret_cast<SoupServerCallback>(on_early), this, nullptr);
-    soup_server_add_handler(server_, "/segment", reinterpret_cast<SoupServerCallback>(on_segment), this, nullptr);
-    soup_server_add_handler(server_, "/stream", reinterpret_cast<SoupServerCallback>(on_stream), this, nullptr);
+    soup_server_add_early_handler(server_, "/segment",
+                                  reinterpret_cast<SoupServerCallback>(on_early), this, nullptr);
+    soup_server_add_handler(server_, "/segment", reinterpret_cast<SoupServerCallback>(on_segment),
+                            this, nullptr);
+    soup_server_add_handler(server_, "/stream", reinterpret_cast<SoupServerCallback>(on_stream),
+                            this, nullptr);
     GInetAddress* addr = g_inet_address_new_from_string(host.c_str());
     if (!addr) {
-      err = g_error_new(G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "not an IP address: %s", host.c_str());
+      err = g_error_new(G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "not an IP address: %s",
+                        host.c_str());
     } else {
       GSocketAddress* sa = g_inet_socket_address_new(addr, static_cast<guint16>(port));
       service = g_socket_service_new();
       GSocketAddress* effective = nullptr;
-      if (g_socket_listener_add_address(G_SOCKET_LISTENER(service), sa, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
-                                        nullptr, &effective, &err)) {
+      if (g_socket_listener_add_address(G_SOCKET_LISTENER(service), sa, G_SOCKET_TYPE_STREAM,
+                                        G_SOCKET_PROTOCOL_TCP, nullptr, &effective, &err)) {
         bound = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(effective));
         g_object_unref(effective);
         g_signal_connect(service, "incoming", G_CALLBACK(on_incoming), &accept_ctx);
@@ -190,7 +200,8 @@ void HttpServer::run(const std::string& host, int port) {
   }
   {
     std::lock_guard lock(mu_);
-    error_ = err ? std::string("cannot listen for HTTPS on ") + host + ":" + std::to_string(port) + ": " + err->message
+    error_ = err ? std::string("cannot listen for HTTPS on ") + host + ":" + std::to_string(port) +
+                       ": " + err->message
                  : "cannot listen for HTTPS";
     port_ = bound > 0 ? bound : 0;
   }
@@ -220,10 +231,13 @@ void HttpServer::stop() {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [this] { return in_flight_ == 0; });
   }
-  g_main_context_invoke(context_, [](gpointer loop) -> gboolean {
-    g_main_loop_quit(static_cast<GMainLoop*>(loop));
-    return G_SOURCE_REMOVE;
-  }, loop_);
+  g_main_context_invoke(
+      context_,
+      [](gpointer loop) -> gboolean {
+        g_main_loop_quit(static_cast<GMainLoop*>(loop));
+        return G_SOURCE_REMOVE;
+      },
+      loop_);
   thread_.join();
 }
 
@@ -246,8 +260,8 @@ void HttpServer::on_early(SoupServer*, void* m, const char*, GHashTable*, gpoint
     static_assert(sizeof("segment too large or without a Content-Length") - 1 == 45);
     GIOStream* stream = soup_server_message_steal_connection(msg);
     if (stream) {
-      g_output_stream_write_all(g_io_stream_get_output_stream(stream), kTooLarge, sizeof kTooLarge - 1, nullptr,
-                                nullptr, nullptr);
+      g_output_stream_write_all(g_io_stream_get_output_stream(stream), kTooLarge,
+                                sizeof kTooLarge - 1, nullptr, nullptr, nullptr);
       g_io_stream_close(stream, nullptr, nullptr);
       g_object_unref(stream);
     }
@@ -255,7 +269,8 @@ void HttpServer::on_early(SoupServer*, void* m, const char*, GHashTable*, gpoint
   }
   // The body is hashed as it arrives, so that its Keccak-256 is ready when the last byte is.
   auto* hash = new Keccak256();
-  g_object_set_data_full(G_OBJECT(msg), kBodyHashKey, hash, [](gpointer k) { delete static_cast<Keccak256*>(k); });
+  g_object_set_data_full(G_OBJECT(msg), kBodyHashKey, hash,
+                         [](gpointer k) { delete static_cast<Keccak256*>(k); });
   g_signal_connect(msg, "got-chunk", G_CALLBACK(+[](SoupServerMessage*, GBytes* chunk, gpointer k) {
                      gsize n = 0;
                      const auto* d = static_cast<const std::uint8_t*>(g_bytes_get_data(chunk, &n));
@@ -267,7 +282,9 @@ void HttpServer::on_early(SoupServer*, void* m, const char*, GHashTable*, gpoint
 void HttpServer::on_segment(SoupServer*, void* m, const char*, GHashTable*, gpointer data) {
   auto* self = static_cast<HttpServer*>(data);
   auto* msg = static_cast<SoupServerMessage*>(m);
-  if (soup_server_message_get_status(msg) != 0 && soup_server_message_get_status(msg) != SOUP_STATUS_OK) return;
+  if (soup_server_message_get_status(msg) != 0 &&
+      soup_server_message_get_status(msg) != SOUP_STATUS_OK)
+    return;
   SoupMessageHeaders* h = soup_server_message_get_request_headers(msg);
   const char* payment = soup_message_headers_get_one(h, "Livepeer-Payment");
   const char* segment = soup_message_headers_get_one(h, "Livepeer-Segment");
@@ -275,9 +292,10 @@ void HttpServer::on_segment(SoupServer*, void* m, const char*, GHashTable*, gpoi
   gsize size = 0;
   const char* body = static_cast<const char*>(g_bytes_get_data(body_bytes, &size));
   std::optional<Hash> hash;
-  if (auto* k = static_cast<Keccak256*>(g_object_get_data(G_OBJECT(msg), kBodyHashKey))) hash = k->finish();
-  auto accepted = self->o_.accept_segment(payment ? payment : "", segment ? segment : "", std::string_view(body, size),
-                                          hash ? &*hash : nullptr);
+  if (auto* k = static_cast<Keccak256*>(g_object_get_data(G_OBJECT(msg), kBodyHashKey)))
+    hash = k->finish();
+  auto accepted = self->o_.accept_segment(payment ? payment : "", segment ? segment : "",
+                                          std::string_view(body, size), hash ? &*hash : nullptr);
   if (auto* reply = std::get_if<SegmentReply>(&accepted)) {
     respond(msg, reply->status, reply->content_type.c_str(), reply->body);
     g_bytes_unref(body_bytes);
@@ -298,27 +316,31 @@ void HttpServer::on_segment(SoupServer*, void* m, const char*, GHashTable*, gpoi
     SoupServerMessage* msg;
     std::string body;
   };
-  std::thread([self, msg, body_bytes, job = std::move(std::get<AcceptedSegment>(accepted))]() mutable {
+  std::thread([self, msg, body_bytes,
+               job = std::move(std::get<AcceptedSegment>(accepted))]() mutable {
     gsize n = 0;
     const char* b = static_cast<const char*>(g_bytes_get_data(body_bytes, &n));
     SegmentReply reply = self->o_.transcode_segment(std::move(job), std::string_view(b, n));
     g_bytes_unref(body_bytes);
     auto* done = new Done{self, msg, std::move(reply.body)};
-    g_main_context_invoke(self->context_, [](gpointer p) -> gboolean {
-      auto* d = static_cast<Done*>(p);
-      SoupMessageBody* out = soup_server_message_get_response_body(d->msg);
-      soup_message_body_append(out, SOUP_MEMORY_COPY, d->body.data(), d->body.size());
-      soup_message_body_complete(out);
-      soup_server_message_unpause(d->msg);
-      g_object_unref(d->msg);
-      {
-        std::lock_guard lock(d->self->mu_);
-        --d->self->in_flight_;
-      }
-      d->self->cv_.notify_all();
-      delete d;
-      return G_SOURCE_REMOVE;
-    }, done);
+    g_main_context_invoke(
+        self->context_,
+        [](gpointer p) -> gboolean {
+          auto* d = static_cast<Done*>(p);
+          SoupMessageBody* out = soup_server_message_get_response_body(d->msg);
+          soup_message_body_append(out, SOUP_MEMORY_COPY, d->body.data(), d->body.size());
+          soup_message_body_complete(out);
+          soup_server_message_unpause(d->msg);
+          g_object_unref(d->msg);
+          {
+            std::lock_guard lock(d->self->mu_);
+            --d->self->in_flight_;
+          }
+          d->self->cv_.notify_all();
+          delete d;
+          return G_SOURCE_REMOVE;
+        },
+        done);
   }).detach();
 }
 
@@ -335,7 +357,8 @@ void HttpServer::on_stream(SoupServer*, void* m, const char* path, GHashTable*, 
   if (g_strv_length(parts) == 5 && g_str_has_suffix(parts[4], ".ts")) {
     char* end = nullptr;
     const long long seq = std::strtoll(parts[4], &end, 10);
-    if (end && g_strcmp0(end, ".ts") == 0 && end != parts[4]) found = self->o_.rendition(parts[2], parts[3], seq);
+    if (end && g_strcmp0(end, ".ts") == 0 && end != parts[4])
+      found = self->o_.rendition(parts[2], parts[3], seq);
   }
   g_strfreev(parts);
   if (found)

@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-#include "node/net/tls.h"
+#include "elements/net/tls.h"
 #include "node/orchestrator/orchestrator.h"
 
 typedef struct _SoupServer SoupServer;
@@ -53,9 +53,9 @@ class HttpServer {
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;
-  int port_ = -1;          // guarded by mu_: -1 starting, 0 failed
-  std::string error_;      // guarded by mu_
-  int in_flight_ = 0;      // guarded by mu_
+  int port_ = -1;      // guarded by mu_: -1 starting, 0 failed
+  std::string error_;  // guarded by mu_
+  int in_flight_ = 0;  // guarded by mu_
 };
 
 }  // namespace lp::orch

@@ -4,26 +4,34 @@
 #include <atomic>
 #include <thread>
 
-#include "node/net/wire.h"
+#include "elements/net/segment_line.h"
+#include "elements/net/wire.h"
 #include "node/orchestrator/capabilities.h"
-#include "node/net/segment_line.h"
 #include "payment/eth/keccak.h"
 
 namespace lp::orch {
 
 namespace {
 
-SegmentReply text_reply(int status, const std::string& text) { return {status, "text/plain", text}; }
+SegmentReply text_reply(int status, const std::string& text) {
+  return {status, "text/plain", text};
+}
 
-std::string bytes_of(ByteSpan b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
+std::string bytes_of(ByteSpan b) {
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
 
 Result<media::VideoProfile> from_proto(const ::net::VideoProfile& p) {
   if (p.format() != ::net::VideoProfile::MPEGTS)
-    return make_error(ErrorKind::invalid_input, "unsupported_format", "profile " + p.name() + ": only MPEG-TS output");
+    return make_error(ErrorKind::invalid_input, "unsupported_format",
+                      "profile " + p.name() + ": only MPEG-TS output");
   if (p.encoder() != ::net::VideoProfile::H264)
-    return make_error(ErrorKind::invalid_input, "unsupported_codec", "profile " + p.name() + ": only H.264 output");
-  if (p.width() <= 0 || p.height() <= 0 || p.width() > 8192 || p.height() > 8192 || p.bitrate() <= 0)
-    return make_error(ErrorKind::invalid_input, "bad_profile", "profile " + p.name() + ": bad size or bitrate");
+    return make_error(ErrorKind::invalid_input, "unsupported_codec",
+                      "profile " + p.name() + ": only H.264 output");
+  if (p.width() <= 0 || p.height() <= 0 || p.width() > 8192 || p.height() > 8192 ||
+      p.bitrate() <= 0)
+    return make_error(ErrorKind::invalid_input, "bad_profile",
+                      "profile " + p.name() + ": bad size or bitrate");
   media::VideoProfile v;
   v.name = p.name();
   v.width = p.width();
@@ -32,11 +40,21 @@ Result<media::VideoProfile> from_proto(const ::net::VideoProfile& p) {
   v.fps = static_cast<int>(std::min<std::uint32_t>(p.fps(), 240));
   v.fps_den = p.fpsden() == 0 ? 1 : static_cast<int>(std::min<std::uint32_t>(p.fpsden(), 1001));
   switch (p.profile()) {
-    case ::net::VideoProfile::H264_BASELINE: v.profile = media::H264Profile::baseline; break;
-    case ::net::VideoProfile::H264_MAIN: v.profile = media::H264Profile::main; break;
-    case ::net::VideoProfile::H264_HIGH: v.profile = media::H264Profile::high; break;
-    case ::net::VideoProfile::H264_CONSTRAINED_HIGH: v.profile = media::H264Profile::constrained_high; break;
-    default: v.profile = media::H264Profile::encoder_default; break;
+    case ::net::VideoProfile::H264_BASELINE:
+      v.profile = media::H264Profile::baseline;
+      break;
+    case ::net::VideoProfile::H264_MAIN:
+      v.profile = media::H264Profile::main;
+      break;
+    case ::net::VideoProfile::H264_HIGH:
+      v.profile = media::H264Profile::high;
+      break;
+    case ::net::VideoProfile::H264_CONSTRAINED_HIGH:
+      v.profile = media::H264Profile::constrained_high;
+      break;
+    default:
+      v.profile = media::H264Profile::encoder_default;
+      break;
   }
   v.gop_ms = p.gop() < 0 ? -1 : p.gop();
   return v;
@@ -47,16 +65,18 @@ Result<media::VideoProfile> from_proto(const ::net::VideoProfile& p) {
 struct Orchestrator::Session {
   std::string id;
   explicit Session(std::size_t max_waiting) : line(max_waiting) {}
-  net::SegmentLine line;             // one segment at a time, in acceptance order
+  net::SegmentLine line;                           // one segment at a time, in acceptance order
   std::unique_ptr<media::TranscodeEngine> engine;  // used by the line's current holder only
   std::string engine_ladder;                       // the ladder it was built for
   std::atomic<std::int64_t> last_used{0};
   mutable std::mutex store_mu;
   // profile -> the last renditions, oldest first
-  std::map<std::string, std::deque<std::pair<std::int64_t, std::string>>> store;  // guarded by store_mu
+  std::map<std::string, std::deque<std::pair<std::int64_t, std::string>>>
+      store;  // guarded by store_mu
 };
 
-Orchestrator::Orchestrator(OrchestratorConfig config, PrivateKey key, pm::Recipient& recipient, Clock now)
+Orchestrator::Orchestrator(OrchestratorConfig config, PrivateKey key, pm::Recipient& recipient,
+                           Clock now)
     : config_(std::move(config)),
       key_(std::move(key)),
       recipient_(recipient),
@@ -75,10 +95,12 @@ std::string Orchestrator::service_uri() const {
   return config_.service_uri;
 }
 
-::net::OrchestratorInfo Orchestrator::info_for(const Address& sender, const ::net::AuthToken& token) {
+::net::OrchestratorInfo Orchestrator::info_for(const Address& sender,
+                                               const ::net::AuthToken& token) {
   ::net::OrchestratorInfo info;
   info.set_transcoder(service_uri());
-  if (auto params = recipient_.ticket_params(sender, config_.price)) *info.mutable_ticket_params() = net::to_proto(*params);
+  if (auto params = recipient_.ticket_params(sender, config_.price))
+    *info.mutable_ticket_params() = net::to_proto(*params);
   *info.mutable_price_info() = net::to_proto(config_.price);
   info.set_address(bytes_of(key_.address()));
   *info.mutable_capabilities() = capabilities_;
@@ -86,7 +108,8 @@ std::string Orchestrator::service_uri() const {
   return info;
 }
 
-Result<std::shared_ptr<Orchestrator::Session>> Orchestrator::session_for(const std::string& id, bool create) {
+Result<std::shared_ptr<Orchestrator::Session>> Orchestrator::session_for(const std::string& id,
+                                                                         bool create) {
   std::lock_guard lock(mu_);
   if (auto it = sessions_.find(id); it != sessions_.end()) return it->second;
   if (!create) return make_error(ErrorKind::invalid_input, "unknown_session", "unknown session");
@@ -99,13 +122,15 @@ Result<std::shared_ptr<Orchestrator::Session>> Orchestrator::session_for(const s
   return s;
 }
 
-Result<::net::OrchestratorInfo> Orchestrator::get_orchestrator(const ::net::OrchestratorRequest& req) {
+Result<::net::OrchestratorInfo> Orchestrator::get_orchestrator(
+    const ::net::OrchestratorRequest& req) {
   auto sender = net::address_field(req.address(), "address");
   if (!sender) return sender.error();
   // The gateway signs its EIP-55 address string once at start (go-livepeer starter.go).
   const std::string message = to_checksum(*sender);
   if (!verify_message(*sender, as_bytes(message), as_bytes(req.sig())))
-    return make_error(ErrorKind::forbidden, "invalid_signature", "invalid orchestrator request signature");
+    return make_error(ErrorKind::forbidden, "invalid_signature",
+                      "invalid orchestrator request signature");
   if (!req.ignorecapacitycheck() && sessions() >= config_.max_sessions)
     return make_error(ErrorKind::retryable, "orchestrator_capped", "OrchestratorCapped");
   auto params = recipient_.ticket_params(*sender, config_.price);
@@ -113,17 +138,16 @@ Result<::net::OrchestratorInfo> Orchestrator::get_orchestrator(const ::net::Orch
   return info_for(*sender, tokens_.issue(AuthTokens::new_session_id(), now_()));
 }
 
-SegmentReply Orchestrator::serve_segment(std::string_view payment_header, std::string_view segment_header,
-                                         std::string_view body) {
+SegmentReply Orchestrator::serve_segment(std::string_view payment_header,
+                                         std::string_view segment_header, std::string_view body) {
   auto accepted = accept_segment(payment_header, segment_header, body);
   if (auto* reply = std::get_if<SegmentReply>(&accepted)) return std::move(*reply);
   return transcode_segment(std::move(std::get<AcceptedSegment>(accepted)), body);
 }
 
-std::variant<SegmentReply, AcceptedSegment> Orchestrator::accept_segment(std::string_view payment_header,
-                                                                         std::string_view segment_header,
-                                                                         std::string_view body,
-                                                                         const Hash* body_hash) {
+std::variant<SegmentReply, AcceptedSegment> Orchestrator::accept_segment(
+    std::string_view payment_header, std::string_view segment_header, std::string_view body,
+    const Hash* body_hash) {
   auto outcome = check_segment(payment_header, segment_header, body, body_hash);
   if (std::holds_alternative<SegmentReply>(outcome)) {
     std::lock_guard lock(stats_mu_);
@@ -132,10 +156,9 @@ std::variant<SegmentReply, AcceptedSegment> Orchestrator::accept_segment(std::st
   return outcome;
 }
 
-std::variant<SegmentReply, AcceptedSegment> Orchestrator::check_segment(std::string_view payment_header,
-                                                                        std::string_view segment_header,
-                                                                        std::string_view body,
-                                                                        const Hash* body_hash) {
+std::variant<SegmentReply, AcceptedSegment> Orchestrator::check_segment(
+    std::string_view payment_header, std::string_view segment_header, std::string_view body,
+    const Hash* body_hash) {
   // go-livepeer's order (server/segment_rpc.go): payment parse, segment credentials, payment,
   // balance, body hash (here before the payment); then 200 and the transcode result.
   ::net::Payment payment;
@@ -144,7 +167,8 @@ std::variant<SegmentReply, AcceptedSegment> Orchestrator::check_segment(std::str
   ::net::SegData seg;
   if (auto st = net::decode_header(segment_header, &seg, "Livepeer-Segment"); !st)
     return text_reply(403, st.error().message);
-  if (seg.duration() < 0 || seg.duration() > 300'000) return text_reply(403, "invalid segment duration");
+  if (seg.duration() < 0 || seg.duration() > 300'000)
+    return text_reply(403, "invalid segment duration");
   const bool paid = config_.price.price_per_unit > 0;
   std::optional<Address> sender;
   if (!payment.sender().empty()) {
@@ -162,9 +186,11 @@ std::variant<SegmentReply, AcceptedSegment> Orchestrator::check_segment(std::str
     const Bytes flat = net::segment_flatten(seg.manifestid(), seg.seq(), h, names);
     if (!verify_message(*sender, flat, as_bytes(seg.sig()))) return text_reply(403, "ErrSegSig");
   }
-  if (!compatible(seg.capabilities(), capabilities_)) return text_reply(403, "incompatible capabilities");
+  if (!compatible(seg.capabilities(), capabilities_))
+    return text_reply(403, "incompatible capabilities");
   const std::int64_t now = now_();
-  if (auto st = tokens_.verify(seg.auth_token(), now); !st) return text_reply(403, st.error().message);
+  if (auto st = tokens_.verify(seg.auth_token(), now); !st)
+    return text_reply(403, st.error().message);
   const std::string session_id = seg.auth_token().session_id();
   auto session = session_for(session_id, true);
   if (!session) return text_reply(403, session.error().message);
@@ -188,7 +214,8 @@ std::variant<SegmentReply, AcceptedSegment> Orchestrator::check_segment(std::str
     }
     if (outcome.error) return text_reply(400, outcome.error->message);
   }
-  if (paid && recipient_.balances().balance(*sender, session_id) < Rational(recipient_.config().ticket_ev))
+  if (paid &&
+      recipient_.balances().balance(*sender, session_id) < Rational(recipient_.config().ticket_ev))
     return text_reply(400, "Insufficient balance");
 
   AcceptedSegment accepted;
@@ -223,7 +250,9 @@ SegmentReply Orchestrator::transcode_segment(AcceptedSegment accepted, std::stri
   } leave{s.line};
   std::vector<media::VideoProfile> ladder;
   std::string ladder_key;
-  const auto& profiles = seg.fullprofiles3_size() ? seg.fullprofiles3() : seg.fullprofiles2_size() ? seg.fullprofiles2() : seg.fullprofiles();
+  const auto& profiles = seg.fullprofiles3_size()   ? seg.fullprofiles3()
+                         : seg.fullprofiles2_size() ? seg.fullprofiles2()
+                                                    : seg.fullprofiles();
   for (const auto& p : profiles) {
     auto v = from_proto(p);
     if (!v) {
@@ -234,7 +263,8 @@ SegmentReply Orchestrator::transcode_segment(AcceptedSegment accepted, std::stri
     ladder_key += p.SerializeAsString();
   }
   if (!s.engine || s.engine_ladder != ladder_key) {
-    s.engine = std::make_unique<media::TranscodeEngine>(media::TranscodeEngine::Options{ladder, config_.gpu, config_.x264_preset});
+    s.engine = std::make_unique<media::TranscodeEngine>(
+        media::TranscodeEngine::Options{ladder, config_.gpu, config_.x264_preset});
     s.engine_ladder = ladder_key;
   }
   gst::BufferPtr in(gst_buffer_new_memdup(body.data(), body.size()));
@@ -250,7 +280,8 @@ SegmentReply Orchestrator::transcode_segment(AcceptedSegment accepted, std::stri
     stats_.last_transcode_seconds = seconds;
   }
   if (!transcoded) {
-    s.engine.reset();  // the next segment starts a fresh pipeline (as go-livepeer after an lpms error)
+    s.engine
+        .reset();  // the next segment starts a fresh pipeline (as go-livepeer after an lpms error)
     result.set_error(error);
     return {200, "application/x-protobuf", result.SerializeAsString()};
   }
@@ -321,9 +352,12 @@ Status Orchestrator::end_session(const ::net::AuthToken& token) {
   return ok_status();
 }
 
-std::string Orchestrator::ping(const std::string& value) const { return bytes_of(sign_message(key_, as_bytes(value))); }
+std::string Orchestrator::ping(const std::string& value) const {
+  return bytes_of(sign_message(key_, as_bytes(value)));
+}
 
-std::optional<std::string> Orchestrator::rendition(const std::string& session, const std::string& profile,
+std::optional<std::string> Orchestrator::rendition(const std::string& session,
+                                                   const std::string& profile,
                                                    std::int64_t seq) const {
   std::shared_ptr<Session> s;
   {
@@ -345,7 +379,8 @@ std::size_t Orchestrator::reap_idle() {
   std::lock_guard lock(mu_);
   std::size_t n = 0;
   for (auto it = sessions_.begin(); it != sessions_.end();) {
-    if (now - it->second->last_used > config_.session_idle_seconds && it->second->line.size() == 0) {
+    if (now - it->second->last_used > config_.session_idle_seconds &&
+        it->second->line.size() == 0) {
       it = sessions_.erase(it);
       ++n;
     } else {

@@ -12,13 +12,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <variant>
 #include <string>
+#include <variant>
 #include <vector>
 
+#include "elements/net/lp_rpc.pb.h"
 #include "elements/transcode/profiles.h"
 #include "elements/transcode/transcode_engine.h"
-#include "node/net/lp_rpc.pb.h"
 #include "node/orchestrator/auth.h"
 #include "payment/eth/signature.h"
 #include "payment/ledger/ledger.h"
@@ -28,11 +28,11 @@ namespace lp::orch {
 
 struct OrchestratorConfig {
   std::string service_uri = "https://127.0.0.1:8935";  ///< where gateways send segments
-  pm::PriceInfo price{0, 1};                          ///< wei per pixelsPerUnit pixels
-  std::size_t max_sessions = 10;                      ///< go-livepeer -maxSessions
-  std::size_t max_queued_per_session = 4;             ///< segments waiting per session (then OrchestratorBusy)
-  std::size_t renditions_kept = 12;                   ///< per session and profile, as go-livepeer's memory store
-  std::int64_t session_idle_seconds = 70;             ///< transcodeLoopTimeout
+  pm::PriceInfo price{0, 1};                           ///< wei per pixelsPerUnit pixels
+  std::size_t max_sessions = 10;                       ///< go-livepeer -maxSessions
+  std::size_t max_queued_per_session = 4;  ///< segments waiting per session (then OrchestratorBusy)
+  std::size_t renditions_kept = 12;  ///< per session and profile, as go-livepeer's memory store
+  std::int64_t session_idle_seconds = 70;  ///< transcodeLoopTimeout
   std::string version = "0.1.0";
   media::GpuMode gpu = media::GpuMode::automatic;
   std::string x264_preset = "veryfast";
@@ -41,30 +41,34 @@ struct OrchestratorConfig {
 /// The HTTP answer to POST /segment.
 struct SegmentReply {
   int status = 200;
-  std::string content_type;  ///< application/x-protobuf for a TranscodeResult, text/plain for an error
+  std::string
+      content_type;  ///< application/x-protobuf for a TranscodeResult, text/plain for an error
   std::string body;
 };
 
 /// What the orchestrator has done since it started: the figures behind /metrics (named after
 /// go-livepeer's where the concept matches) and the benchmarks.
 struct OrchestratorStats {
-  std::uint64_t segments_refused = 0;       ///< POST /segment answered with an error status
-  std::uint64_t segments_transcoded = 0;    ///< livepeer_segment_transcoded_total
-  std::uint64_t transcode_failed = 0;       ///< livepeer_segment_transcode_failed_total
-  double transcode_seconds = 0;             ///< sum of the transcode times (livepeer_transcode_time_seconds)
-  double last_transcode_seconds = 0;        ///< the most recent segment's transcode time
-  std::uint64_t pixels = 0;                 ///< encoded pixels billed (livepeer_mil_pixels_processed x 1e6)
-  std::uint64_t tickets_recv = 0;           ///< valid tickets received (livepeer_tickets_recv)
-  std::uint64_t winning_tickets_recv = 0;   ///< livepeer_winning_tickets_recv
-  std::uint64_t payment_recv_errors = 0;    ///< batches with a refused ticket (livepeer_payment_recv_errors)
-  Rational ticket_value_recv = 0;           ///< EV credited, wei (livepeer_ticket_value_recv)
+  std::uint64_t segments_refused = 0;     ///< POST /segment answered with an error status
+  std::uint64_t segments_transcoded = 0;  ///< livepeer_segment_transcoded_total
+  std::uint64_t transcode_failed = 0;     ///< livepeer_segment_transcode_failed_total
+  double transcode_seconds = 0;  ///< sum of the transcode times (livepeer_transcode_time_seconds)
+  double last_transcode_seconds = 0;  ///< the most recent segment's transcode time
+  std::uint64_t pixels = 0;        ///< encoded pixels billed (livepeer_mil_pixels_processed x 1e6)
+  std::uint64_t tickets_recv = 0;  ///< valid tickets received (livepeer_tickets_recv)
+  std::uint64_t winning_tickets_recv = 0;  ///< livepeer_winning_tickets_recv
+  std::uint64_t payment_recv_errors =
+      0;                           ///< batches with a refused ticket (livepeer_payment_recv_errors)
+  Rational ticket_value_recv = 0;  ///< EV credited, wei (livepeer_ticket_value_recv)
 };
 
 /// A test seam, never set by the node: changes a segment's renditions before they are hashed
 /// and signed (a cheating transcoder: black pictures, the wrong size, frames missing, pixels
 /// over-claimed), or after (bytes that no longer match the signature).
 struct RenditionTamper {
-  std::function<void(std::int64_t seq, std::vector<std::string>& bytes, std::vector<std::uint64_t>& pixels)> before_sign;
+  std::function<void(std::int64_t seq, std::vector<std::string>& bytes,
+                     std::vector<std::uint64_t>& pixels)>
+      before_sign;
   std::function<void(std::int64_t seq, std::vector<std::string>& bytes)> after_sign;
 };
 
@@ -92,14 +96,16 @@ class Orchestrator {
   Result<::net::OrchestratorInfo> get_orchestrator(const ::net::OrchestratorRequest& req);
 
   /// POST /segment: Livepeer-Payment and Livepeer-Segment header values, and the body.
-  SegmentReply serve_segment(std::string_view payment_header, std::string_view segment_header, std::string_view body);
+  SegmentReply serve_segment(std::string_view payment_header, std::string_view segment_header,
+                             std::string_view body);
   /// The two halves of serve_segment, for a server that answers 200 between them (go-livepeer
   /// flushes 200 as soon as the upload is accepted, then transcodes): the checks and the
   /// payment (fast), then the transcode (as long as the segment takes).
   /// body_hash: the body's Keccak-256 when the server computed it while receiving, else it is
   /// computed here.
   std::variant<SegmentReply, AcceptedSegment> accept_segment(std::string_view payment_header,
-                                                             std::string_view segment_header, std::string_view body,
+                                                             std::string_view segment_header,
+                                                             std::string_view body,
                                                              const Hash* body_hash = nullptr);
   SegmentReply transcode_segment(AcceptedSegment accepted, std::string_view body);
 
@@ -110,7 +116,8 @@ class Orchestrator {
   std::string ping(const std::string& value) const;
 
   /// GET /stream/<session>/<profile>/<seq>.ts
-  std::optional<std::string> rendition(const std::string& session, const std::string& profile, std::int64_t seq) const;
+  std::optional<std::string> rendition(const std::string& session, const std::string& profile,
+                                       std::int64_t seq) const;
 
   /// Drops sessions idle for longer than the configured time; returns how many.
   std::size_t reap_idle();
@@ -120,15 +127,18 @@ class Orchestrator {
   void set_tamper(RenditionTamper tamper);
 
   /// What a session's sender owes or has in credit (credit - debit), for tests and /status.
-  Rational balance(const Address& sender, const std::string& session) { return recipient_.balances().balance(sender, session); }
+  Rational balance(const Address& sender, const std::string& session) {
+    return recipient_.balances().balance(sender, session);
+  }
   /// Each sender's credit over its sessions, for /status.
   std::map<Address, Rational> credit_by_sender() { return recipient_.balances().by_address(); }
 
  private:
   struct Session;
   std::variant<SegmentReply, AcceptedSegment> check_segment(std::string_view payment_header,
-                                                           std::string_view segment_header, std::string_view body,
-                                                           const Hash* body_hash);
+                                                            std::string_view segment_header,
+                                                            std::string_view body,
+                                                            const Hash* body_hash);
   ::net::OrchestratorInfo info_for(const Address& sender, const ::net::AuthToken& token);
   Result<std::shared_ptr<Session>> session_for(const std::string& id, bool create);
 

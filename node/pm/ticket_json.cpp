@@ -12,7 +12,8 @@ namespace {
 using json = nlohmann::json;
 
 Error field_error(const char* name, const std::string& why) {
-  return make_error(ErrorKind::invalid_input, "bad_field", std::string("field '") + name + "': " + why);
+  return make_error(ErrorKind::invalid_input, "bad_field",
+                    std::string("field '") + name + "': " + why);
 }
 
 const json* find(const json& doc, const char* name) {
@@ -43,17 +44,20 @@ Result<Address> get_address(const json& doc, const char* name) {
 template <std::size_t N>
 Result<std::array<std::uint8_t, N>> get_fixed(const json& doc, const char* name, bool required) {
   const json* v = find(doc, name);
-  if (!v) return required ? Result<std::array<std::uint8_t, N>>(field_error(name, "missing"))
-                          : Result<std::array<std::uint8_t, N>>(std::array<std::uint8_t, N>{});
+  if (!v)
+    return required ? Result<std::array<std::uint8_t, N>>(field_error(name, "missing"))
+                    : Result<std::array<std::uint8_t, N>>(std::array<std::uint8_t, N>{});
   auto b = v->is_string() ? from_hex_fixed<N>(v->get<std::string>()) : std::nullopt;
-  if (!b) return field_error(name, "must be 0x followed by " + std::to_string(2 * N) + " hex digits");
+  if (!b)
+    return field_error(name, "must be 0x followed by " + std::to_string(2 * N) + " hex digits");
   return *b;
 }
 
 }  // namespace
 
 Result<TicketJson> parse_ticket_json(const json& doc, bool require_sender, bool require_sig) {
-  if (!doc.is_object()) return make_error(ErrorKind::invalid_input, "bad_json", "expected a JSON object");
+  if (!doc.is_object())
+    return make_error(ErrorKind::invalid_input, "bad_json", "expected a JSON object");
   TicketJson out;
   pm::Ticket& t = out.ticket;
 

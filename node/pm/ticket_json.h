@@ -22,7 +22,8 @@ struct TicketJson {
 
 /// Parses a ticket; the error message names the bad field. require_sender/require_sig make
 /// those fields mandatory.
-Result<TicketJson> parse_ticket_json(const nlohmann::json& doc, bool require_sender, bool require_sig);
+Result<TicketJson> parse_ticket_json(const nlohmann::json& doc, bool require_sender,
+                                     bool require_sig);
 
 /// The ticket's fields in the same format (addresses EIP-55, integers decimal, bytes 0x hex).
 nlohmann::json ticket_to_json(const pm::Ticket& ticket);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -17,6 +18,8 @@ enum class ErrorKind {
 };
 
 const char* error_kind_name(ErrorKind kind) noexcept;
+/// The kind named by error_kind_name(); fatal for a name it does not know.
+ErrorKind error_kind_from_name(std::string_view name) noexcept;
 
 /// An error with a stable machine-readable code ("sig_high_s") and a human message.
 struct Error {
@@ -35,8 +38,8 @@ inline Error make_error(ErrorKind kind, std::string code, std::string message) {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
-  Result(Error error) : v_(std::move(error)) {}      // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const noexcept { return v_.index() == 0; }
   explicit operator bool() const noexcept { return ok(); }

@@ -11,7 +11,9 @@ namespace {
 
 std::unique_ptr<Db> Db::open(const std::string& path) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   std::unique_ptr<Db> db(new Db(raw));
   if (rc != SQLITE_OK) fail(raw, rc, "cannot open database '" + path + "'");
   sqlite3_busy_timeout(raw, 5000);
@@ -49,13 +51,15 @@ Stmt& Stmt::bind(int i, std::int64_t v) {
 }
 
 Stmt& Stmt::bind(int i, const std::string& v) {
-  if (int rc = sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT); rc != SQLITE_OK)
+  if (int rc = sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+      rc != SQLITE_OK)
     fail(db_, rc, "bind");
   return *this;
 }
 
 Stmt& Stmt::bind(int i, ByteSpan v) {
-  if (int rc = sqlite3_bind_blob(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT); rc != SQLITE_OK)
+  if (int rc = sqlite3_bind_blob(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+      rc != SQLITE_OK)
     fail(db_, rc, "bind");
   return *this;
 }
@@ -71,7 +75,9 @@ std::int64_t Stmt::i64(int col) const { return sqlite3_column_int64(st_, col); }
 
 std::string Stmt::text(int col) const {
   auto p = sqlite3_column_text(st_, col);
-  return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(st_, col))) : std::string();
+  return p ? std::string(reinterpret_cast<const char*>(p),
+                         static_cast<std::size_t>(sqlite3_column_bytes(st_, col)))
+           : std::string();
 }
 
 Bytes Stmt::blob(int col) const {

@@ -32,7 +32,8 @@ Result<U256> u256_from_be(ByteSpan bytes) {
   if (bytes.size() - skip > 32)
     return make_error(ErrorKind::invalid_input, "int_overflow", "integer does not fit in 256 bits");
   U256 v = 0;
-  if (skip < bytes.size()) mp::import_bits(v, bytes.begin() + static_cast<std::ptrdiff_t>(skip), bytes.end(), 8, true);
+  if (skip < bytes.size())
+    mp::import_bits(v, bytes.begin() + static_cast<std::ptrdiff_t>(skip), bytes.end(), 8, true);
   return v;
 }
 
@@ -52,7 +53,7 @@ Result<U256> parse_u256(std::string_view text) {
       if (digits.size() > 64) return bad("does not fit in 256 bits");
     }
     for (char c : digits) {
-      int d = (c >= '0' && c <= '9') ? c - '0'
+      int d = (c >= '0' && c <= '9')   ? c - '0'
               : (c >= 'a' && c <= 'f') ? c - 'a' + 10
               : (c >= 'A' && c <= 'F') ? c - 'A' + 10
                                        : -1;

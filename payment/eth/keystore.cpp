@@ -44,25 +44,32 @@ const json* member(const json& obj, const char* a, const char* b = nullptr) {
 Result<Bytes> hex_field(const json& obj, const char* name) {
   const json* v = member(obj, name);
   if (!v || !v->is_string())
-    return make_error(ErrorKind::invalid_input, "bad_keystore", std::string("missing string field '") + name + "'");
+    return make_error(ErrorKind::invalid_input, "bad_keystore",
+                      std::string("missing string field '") + name + "'");
   auto b = from_hex(v->get<std::string>());
-  if (!b) return make_error(ErrorKind::invalid_input, "bad_keystore", std::string("field '") + name + "' is not hex");
+  if (!b)
+    return make_error(ErrorKind::invalid_input, "bad_keystore",
+                      std::string("field '") + name + "' is not hex");
   return *b;
 }
 
 Result<std::uint64_t> uint_field(const json& obj, const char* name) {
   const json* v = member(obj, name);
   if (!v || !v->is_number_unsigned())
-    return make_error(ErrorKind::invalid_input, "bad_keystore", std::string("missing integer field '") + name + "'");
+    return make_error(ErrorKind::invalid_input, "bad_keystore",
+                      std::string("missing integer field '") + name + "'");
   return v->get<std::uint64_t>();
 }
 
 bool aes128ctr(const Bytes& key, const Bytes& iv, const Bytes& in, Bytes& out) {
-  std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
+  std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx(EVP_CIPHER_CTX_new(),
+                                                                      EVP_CIPHER_CTX_free);
   out.assign(in.size(), 0);
   int n1 = 0, n2 = 0;
-  return ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_128_ctr(), nullptr, key.data(), iv.data()) == 1 &&
-         EVP_EncryptUpdate(ctx.get(), out.data(), &n1, in.data(), static_cast<int>(in.size())) == 1 &&
+  return ctx &&
+         EVP_EncryptInit_ex(ctx.get(), EVP_aes_128_ctr(), nullptr, key.data(), iv.data()) == 1 &&
+         EVP_EncryptUpdate(ctx.get(), out.data(), &n1, in.data(), static_cast<int>(in.size())) ==
+             1 &&
          EVP_EncryptFinal_ex(ctx.get(), out.data() + n1, &n2) == 1;
 }
 
@@ -78,19 +85,24 @@ Result<PrivateKey> decrypt_keystore(const std::string& text, const std::string& 
     return make_error(ErrorKind::invalid_input, "bad_keystore", "not a JSON object");
   const json* version = member(doc, "version");
   if (!version || !version->is_number_integer() || version->get<int>() != 3)
-    return make_error(ErrorKind::invalid_input, "bad_keystore", "only keystore version 3 is supported");
+    return make_error(ErrorKind::invalid_input, "bad_keystore",
+                      "only keystore version 3 is supported");
   const json* crypto = member(doc, "crypto", "Crypto");
-  if (!crypto || !crypto->is_object()) return make_error(ErrorKind::invalid_input, "bad_keystore", "missing 'crypto'");
+  if (!crypto || !crypto->is_object())
+    return make_error(ErrorKind::invalid_input, "bad_keystore", "missing 'crypto'");
   const json* cipher = member(*crypto, "cipher");
   if (!cipher || *cipher != "aes-128-ctr")
-    return make_error(ErrorKind::invalid_input, "bad_keystore", "unsupported cipher (only aes-128-ctr)");
+    return make_error(ErrorKind::invalid_input, "bad_keystore",
+                      "unsupported cipher (only aes-128-ctr)");
   auto ciphertext = hex_field(*crypto, "ciphertext");
   if (!ciphertext) return ciphertext.error();
   const json* cparams = member(*crypto, "cipherparams");
-  if (!cparams) return make_error(ErrorKind::invalid_input, "bad_keystore", "missing 'cipherparams'");
+  if (!cparams)
+    return make_error(ErrorKind::invalid_input, "bad_keystore", "missing 'cipherparams'");
   auto iv = hex_field(*cparams, "iv");
   if (!iv) return iv.error();
-  if (iv->size() != 16) return make_error(ErrorKind::invalid_input, "bad_keystore", "iv must be 16 bytes");
+  if (iv->size() != 16)
+    return make_error(ErrorKind::invalid_input, "bad_keystore", "iv must be 16 bytes");
   auto mac = hex_field(*crypto, "mac");
   if (!mac) return mac.error();
   const json* kdf = member(*crypto, "kdf");
@@ -101,21 +113,25 @@ Result<PrivateKey> decrypt_keystore(const std::string& text, const std::string& 
   if (!salt) return salt.error();
   auto dklen = uint_field(*kp, "dklen");
   if (!dklen) return dklen.error();
-  if (*dklen < 32 || *dklen > 64) return make_error(ErrorKind::invalid_input, "bad_keystore", "dklen must be 32..64");
+  if (*dklen < 32 || *dklen > 64)
+    return make_error(ErrorKind::invalid_input, "bad_keystore", "dklen must be 32..64");
 
   Secret derived(*dklen);
   if (*kdf == "scrypt") {
     auto n = uint_field(*kp, "n");
     auto r = uint_field(*kp, "r");
     auto p = uint_field(*kp, "p");
-    if (!n || !r || !p) return make_error(ErrorKind::invalid_input, "bad_keystore", "scrypt needs n, r and p");
+    if (!n || !r || !p)
+      return make_error(ErrorKind::invalid_input, "bad_keystore", "scrypt needs n, r and p");
     const std::uint64_t maxmem = 2ull << 30;  // geth's standard n=2^18, r=8 needs 256 MiB
-    if (EVP_PBE_scrypt(passphrase.data(), passphrase.size(), salt->data(), salt->size(), *n, *r, *p, maxmem,
-                       derived.b.data(), derived.b.size()) != 1)
-      return make_error(ErrorKind::invalid_input, "bad_keystore", "scrypt parameters rejected (n must be a power of two)");
+    if (EVP_PBE_scrypt(passphrase.data(), passphrase.size(), salt->data(), salt->size(), *n, *r, *p,
+                       maxmem, derived.b.data(), derived.b.size()) != 1)
+      return make_error(ErrorKind::invalid_input, "bad_keystore",
+                        "scrypt parameters rejected (n must be a power of two)");
   } else if (*kdf == "pbkdf2") {
     auto c = uint_field(*kp, "c");
-    if (!c || *c == 0 || *c > 100'000'000) return make_error(ErrorKind::invalid_input, "bad_keystore", "pbkdf2 needs a count c");
+    if (!c || *c == 0 || *c > 100'000'000)
+      return make_error(ErrorKind::invalid_input, "bad_keystore", "pbkdf2 needs a count c");
     const json* prf = member(*kp, "prf");
     if (!prf || *prf != "hmac-sha256")
       return make_error(ErrorKind::invalid_input, "bad_keystore", "pbkdf2 prf must be hmac-sha256");
@@ -124,11 +140,13 @@ Result<PrivateKey> decrypt_keystore(const std::string& text, const std::string& 
                           static_cast<int>(derived.b.size()), derived.b.data()) != 1)
       return make_error(ErrorKind::fatal, "crypto", "pbkdf2 failed");
   } else {
-    return make_error(ErrorKind::invalid_input, "bad_keystore", "unsupported kdf (scrypt or pbkdf2)");
+    return make_error(ErrorKind::invalid_input, "bad_keystore",
+                      "unsupported kdf (scrypt or pbkdf2)");
   }
   Hash expect = keystore_mac(derived.b, *ciphertext);
   if (mac->size() != expect.size() || CRYPTO_memcmp(mac->data(), expect.data(), expect.size()) != 0)
-    return make_error(ErrorKind::forbidden, "wrong_passphrase", "could not decrypt key with the given passphrase");
+    return make_error(ErrorKind::forbidden, "wrong_passphrase",
+                      "could not decrypt key with the given passphrase");
   Secret plain(0);
   if (!aes128ctr(Bytes(derived.b.begin(), derived.b.begin() + 16), *iv, *ciphertext, plain.b))
     return make_error(ErrorKind::fatal, "crypto", "aes-128-ctr failed");
@@ -136,19 +154,22 @@ Result<PrivateKey> decrypt_keystore(const std::string& text, const std::string& 
   if (!key) return key.error();
   if (const json* addr = member(doc, "address"); addr && addr->is_string()) {
     auto stated = from_hex(addr->get<std::string>());
-    if (stated && stated->size() == 20 && !std::equal(stated->begin(), stated->end(), key->address().begin()))
-      return make_error(ErrorKind::invalid_input, "bad_keystore", "the key does not match the file's address");
+    if (stated && stated->size() == 20 &&
+        !std::equal(stated->begin(), stated->end(), key->address().begin()))
+      return make_error(ErrorKind::invalid_input, "bad_keystore",
+                        "the key does not match the file's address");
   }
   return key;
 }
 
-std::string encrypt_keystore(const PrivateKey& key, const std::string& passphrase, unsigned scrypt_n) {
+std::string encrypt_keystore(const PrivateKey& key, const std::string& passphrase,
+                             unsigned scrypt_n) {
   Bytes salt(32), iv(16);
   RAND_bytes(salt.data(), static_cast<int>(salt.size()));
   RAND_bytes(iv.data(), static_cast<int>(iv.size()));
   Secret derived(32);
-  EVP_PBE_scrypt(passphrase.data(), passphrase.size(), salt.data(), salt.size(), scrypt_n, 8, 1, 2ull << 30,
-                 derived.b.data(), derived.b.size());
+  EVP_PBE_scrypt(passphrase.data(), passphrase.size(), salt.data(), salt.size(), scrypt_n, 8, 1,
+                 2ull << 30, derived.b.data(), derived.b.size());
   Bytes ciphertext;
   aes128ctr(Bytes(derived.b.begin(), derived.b.begin() + 16), iv,
             Bytes(key.secret().begin(), key.secret().end()), ciphertext);
@@ -164,14 +185,17 @@ std::string encrypt_keystore(const PrivateKey& key, const std::string& passphras
         {"ciphertext", to_hex(ciphertext, false)},
         {"cipherparams", {{"iv", to_hex(iv, false)}}},
         {"kdf", "scrypt"},
-        {"kdfparams", {{"dklen", 32}, {"n", scrypt_n}, {"p", 1}, {"r", 8}, {"salt", to_hex(salt, false)}}},
+        {"kdfparams",
+         {{"dklen", 32}, {"n", scrypt_n}, {"p", 1}, {"r", 8}, {"salt", to_hex(salt, false)}}},
         {"mac", to_hex(keystore_mac(derived.b, ciphertext), false)}}},
-      {"id", u.substr(0, 8) + "-" + u.substr(8, 4) + "-" + u.substr(12, 4) + "-" + u.substr(16, 4) + "-" + u.substr(20)},
+      {"id", u.substr(0, 8) + "-" + u.substr(8, 4) + "-" + u.substr(12, 4) + "-" + u.substr(16, 4) +
+                 "-" + u.substr(20)},
       {"version", 3}};
   return doc.dump();
 }
 
-Result<PrivateKey> load_key_file(const std::string& path, const std::optional<std::string>& passphrase) {
+Result<PrivateKey> load_key_file(const std::string& path,
+                                 const std::optional<std::string>& passphrase) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return bad_file(path, std::strerror(errno));
   if (!S_ISREG(st.st_mode)) return bad_file(path, "not a regular file");
@@ -184,14 +208,19 @@ Result<PrivateKey> load_key_file(const std::string& path, const std::optional<st
   if (first == std::string::npos) return bad_file(path, "empty");
   if (text[first] == '{') {
     if (!passphrase)
-      return make_error(ErrorKind::invalid_input, "passphrase_required",
-                        "key file '" + path + "' is an encrypted keystore: give --passphrase-file or set LP_PASSPHRASE");
+      return make_error(
+          ErrorKind::invalid_input, "passphrase_required",
+          "key file '" + path +
+              "' is an encrypted keystore: give --passphrase-file or set LP_PASSPHRASE");
     auto key = decrypt_keystore(text, *passphrase);
-    if (!key) return make_error(key.error().kind, key.error().code, "key file '" + path + "': " + key.error().message);
+    if (!key)
+      return make_error(key.error().kind, key.error().code,
+                        "key file '" + path + "': " + key.error().message);
     return key;
   }
   if (st.st_mode & 077)
-    return bad_file(path, "a raw private key must not be readable by group or others (chmod 600 '" + path + "')");
+    return bad_file(path, "a raw private key must not be readable by group or others (chmod 600 '" +
+                              path + "')");
   std::size_t last = text.find_last_not_of(" \t\r\n");
   std::string hex = text.substr(first, last - first + 1);
   auto bytes = from_hex(hex);
@@ -211,8 +240,10 @@ Status write_secret_file(const std::string& path, const std::string& data) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     if (errno == EEXIST)
-      return make_error(ErrorKind::invalid_input, "file_exists", "'" + path + "' already exists; refusing to overwrite a key");
-    return make_error(ErrorKind::fatal, "io", "cannot create '" + path + "': " + std::strerror(errno));
+      return make_error(ErrorKind::invalid_input, "file_exists",
+                        "'" + path + "' already exists; refusing to overwrite a key");
+    return make_error(ErrorKind::fatal, "io",
+                      "cannot create '" + path + "': " + std::strerror(errno));
   }
   std::size_t off = 0;
   while (off < data.size()) {
@@ -227,7 +258,8 @@ Status write_secret_file(const std::string& path, const std::string& data) {
     off += static_cast<std::size_t>(n);
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0)
-    return make_error(ErrorKind::fatal, "io", "cannot write '" + path + "': " + std::strerror(errno));
+    return make_error(ErrorKind::fatal, "io",
+                      "cannot write '" + path + "': " + std::strerror(errno));
   return ok_status();
 }
 

@@ -31,7 +31,8 @@ const secp256k1_context* ctx() {
         secp256k1_context_create(SECP256K1_CONTEXT_SIGN | SECP256K1_CONTEXT_VERIFY);
     std::array<std::uint8_t, 32> seed{};
     fill_random(seed.data(), seed.size());
-    if (!secp256k1_context_randomize(made, seed.data())) throw std::runtime_error("secp256k1 randomize");
+    if (!secp256k1_context_randomize(made, seed.data()))
+      throw std::runtime_error("secp256k1 randomize");
     return made;
   }();
   return c;
@@ -91,7 +92,8 @@ PrivateKey::~PrivateKey() { OPENSSL_cleanse(secret_.data(), secret_.size()); }
 Signature PrivateKey::sign_digest(const Hash& digest) const {
   secp256k1_ecdsa_recoverable_signature rs;
   // nullptr nonce function = RFC 6979, as geth does; libsecp256k1 always yields low S.
-  if (!secp256k1_ecdsa_sign_recoverable(ctx(), &rs, digest.data(), secret_.data(), nullptr, nullptr))
+  if (!secp256k1_ecdsa_sign_recoverable(ctx(), &rs, digest.data(), secret_.data(), nullptr,
+                                        nullptr))
     throw std::logic_error("secp256k1_ecdsa_sign_recoverable failed");
   Signature sig{};
   int recid = 0;
@@ -101,7 +103,10 @@ Signature PrivateKey::sign_digest(const Hash& digest) const {
 }
 
 Hash eip191_hash(ByteSpan message) {
-  std::string prefix = "\x19" "Ethereum Signed Message:\n" + std::to_string(message.size());
+  std::string prefix =
+      "\x19"
+      "Ethereum Signed Message:\n" +
+      std::to_string(message.size());
   return Keccak256().update(as_bytes(prefix)).update(message).finish();
 }
 
@@ -138,7 +143,8 @@ Status verify_message(const Address& signer, ByteSpan message, ByteSpan sig) {
   auto rec = recover_digest(eip191_hash(keccak256(message)), sig);
   if (!rec) return rec.error();
   if (*rec != signer)
-    return sig_error("sig_wrong_signer", "signed by " + to_checksum(*rec) + ", expected " + to_checksum(signer));
+    return sig_error("sig_wrong_signer",
+                     "signed by " + to_checksum(*rec) + ", expected " + to_checksum(signer));
   return ok_status();
 }
 
@@ -154,7 +160,8 @@ std::string to_checksum(const Address& address) {
 
 Result<Address> parse_address(std::string_view text) {
   auto bad = [&](const char* code, const std::string& why) {
-    return make_error(ErrorKind::invalid_input, code, "address '" + std::string(text.substr(0, 60)) + "' " + why);
+    return make_error(ErrorKind::invalid_input, code,
+                      "address '" + std::string(text.substr(0, 60)) + "' " + why);
   };
   if (text.size() != 42 || text[0] != '0' || (text[1] != 'x' && text[1] != 'X'))
     return bad("bad_address", "must be 0x followed by 40 hex digits");

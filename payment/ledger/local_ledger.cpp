@@ -35,9 +35,11 @@ Error revert(const std::string& reason) { return make_error(ErrorKind::fatal, "r
 
 LocalLedger::LocalLedger(std::unique_ptr<sql::Db> db) : db_(std::move(db)) {}
 
-Result<std::unique_ptr<LocalLedger>> LocalLedger::open(const std::string& path, const LocalLedgerConfig& config) {
+Result<std::unique_ptr<LocalLedger>> LocalLedger::open(const std::string& path,
+                                                       const LocalLedgerConfig& config) {
   if (config.round_length <= 0 || config.unlock_period < 0 || config.ticket_validity_period <= 0)
-    return make_error(ErrorKind::invalid_input, "bad_config", "round length and validity period must be positive");
+    return make_error(ErrorKind::invalid_input, "bad_config",
+                      "round length and validity period must be positive");
   try {
     std::unique_ptr<LocalLedger> l(new LocalLedger(sql::Db::open(path)));
     l->migrate(config);
@@ -75,7 +77,9 @@ std::int64_t LocalLedger::meta_int(const char* key) {
 }
 
 void LocalLedger::set_meta(const char* key, const std::string& value) {
-  db_->prepare("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value")
+  db_->prepare(
+         "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET "
+         "value=excluded.value")
       .bind(1, std::string(key))
       .bind(2, value)
       .run();
@@ -105,7 +109,8 @@ void LocalLedger::initialize_round(std::int64_t round, std::int64_t block) {
       .bind(2, ByteSpan(h))
       .bind(3, block)
       .run();
-  log_event("NewRound", "{\"round\":" + std::to_string(round) + ",\"blockHash\":\"" + to_hex(h) + "\"}");
+  log_event("NewRound",
+            "{\"round\":" + std::to_string(round) + ",\"blockHash\":\"" + to_hex(h) + "\"}");
 }
 
 SenderInfo LocalLedger::load_sender(const Address& sender) {
@@ -134,7 +139,8 @@ void LocalLedger::store_sender(const Address& sender, const SenderInfo& info) {
 }
 
 U256 LocalLedger::claimed_by(const Address& sender, std::int64_t round, const Address& claimant) {
-  auto st = db_->prepare("SELECT amount FROM reserve_claims WHERE sender=? AND round=? AND claimant=?");
+  auto st =
+      db_->prepare("SELECT amount FROM reserve_claims WHERE sender=? AND round=? AND claimant=?");
   st.bind(1, ByteSpan(sender)).bind(2, round).bind(3, ByteSpan(claimant));
   return st.step() ? dec(st.text(0)) : U256(0);
 }
@@ -151,14 +157,18 @@ void LocalLedger::credit_account(const Address& addr, const U256& amount) {
   auto st = db_->prepare("SELECT balance FROM accounts WHERE address=?");
   st.bind(1, ByteSpan(addr));
   U256 bal = st.step() ? dec(st.text(0)) : U256(0);
-  db_->prepare("INSERT INTO accounts(address, balance) VALUES(?, ?) ON CONFLICT(address) DO UPDATE SET balance=excluded.balance")
+  db_->prepare(
+         "INSERT INTO accounts(address, balance) VALUES(?, ?) ON CONFLICT(address) DO UPDATE SET "
+         "balance=excluded.balance")
       .bind(1, ByteSpan(addr))
       .bind(2, to_dec(bal + amount))
       .run();
 }
 
 void LocalLedger::log_event(const std::string& name, const std::string& data) {
-  db_->prepare("INSERT INTO events(block, name, data) VALUES((SELECT CAST(value AS INTEGER) FROM meta WHERE key='block'), ?, ?)")
+  db_->prepare(
+         "INSERT INTO events(block, name, data) VALUES((SELECT CAST(value AS INTEGER) FROM meta "
+         "WHERE key='block'), ?, ?)")
       .bind(1, name)
       .bind(2, data)
       .run();
@@ -186,7 +196,9 @@ Result<RoundInfo> LocalLedger::last_initialized_round() {
 Result<Hash> LocalLedger::block_hash_for_round(const U256& round) {
   std::lock_guard lock(mu_);
   if (round > U256(INT64_MAX)) return Hash{};
-  return sql::guarded("block_hash_for_round", [&]() -> Result<Hash> { return round_hash(round.convert_to<std::int64_t>()); });
+  return sql::guarded("block_hash_for_round", [&]() -> Result<Hash> {
+    return round_hash(round.convert_to<std::int64_t>());
+  });
 }
 
 Result<SenderInfo> LocalLedger::sender_info(const Address& sender) {
@@ -196,7 +208,9 @@ Result<SenderInfo> LocalLedger::sender_info(const Address& sender) {
 
 Result<U256> LocalLedger::claimed_reserve(const Address& sender, const Address& claimant) {
   std::lock_guard lock(mu_);
-  return sql::guarded("claimed_reserve", [&]() -> Result<U256> { return claimed_by(sender, current_round(), claimant); });
+  return sql::guarded("claimed_reserve", [&]() -> Result<U256> {
+    return claimed_by(sender, current_round(), claimant);
+  });
 }
 
 Result<U256> LocalLedger::transcoder_pool_size() {
@@ -235,7 +249,8 @@ Result<U256> LocalLedger::gas_price() {
   });
 }
 
-Result<Redemption> LocalLedger::redeem_winning_ticket(const pm::Ticket& ticket, ByteSpan sig, const U256& recipient_rand) {
+Result<Redemption> LocalLedger::redeem_winning_ticket(const pm::Ticket& ticket, ByteSpan sig,
+                                                      const U256& recipient_rand) {
   std::lock_guard lock(mu_);
   return sql::guarded("redeem_winning_ticket", [&]() -> Result<Redemption> {
     sql::Transaction tx(*db_);
@@ -248,12 +263,15 @@ Result<Redemption> LocalLedger::redeem_winning_ticket(const pm::Ticket& ticket, 
 Result<Redemption> LocalLedger::redeem_locked(const pm::Ticket& t, ByteSpan sig, const U256& rand) {
   const std::int64_t round = current_round();
   if (is_zero(round_hash(round)))
-    return make_error(ErrorKind::retryable, "round_not_initialized", "current round is not initialized");
+    return make_error(ErrorKind::retryable, "round_not_initialized",
+                      "current round is not initialized");
   // requireValidWinningTicket, in the contract's order
   if (is_zero(t.recipient)) return revert("ticket recipient is null address");
   if (is_zero(t.sender)) return revert("ticket sender is null address");
-  if (t.expiration.aux_empty()) return revert("invalid length for ticket auxData: must be 64 bytes");
-  if (t.expiration.creation_round > U256(INT64_MAX)) return revert("ticket creationRound does not have a block hash");
+  if (t.expiration.aux_empty())
+    return revert("invalid length for ticket auxData: must be 64 bytes");
+  if (t.expiration.creation_round > U256(INT64_MAX))
+    return revert("ticket creationRound does not have a block hash");
   const std::int64_t creation = t.expiration.creation_round.convert_to<std::int64_t>();
   const Hash block_hash = round_hash(creation);
   if (is_zero(block_hash)) return revert("ticket creationRound does not have a block hash");
@@ -273,8 +291,10 @@ Result<Redemption> LocalLedger::redeem_locked(const pm::Ticket& t, ByteSpan sig,
   if (!pm::is_winning(sig, rand, t.win_prob)) return revert("ticket did not win");
   // redeemWinningTicket's own checks
   SenderInfo sender = load_sender(t.sender);
-  if (sender.unlock_in_progress() && U256(round) >= sender.withdraw_round) return revert("sender is unlocked");
-  if (sender.deposit == 0 && sender.reserve == 0) return revert("sender deposit and reserve are zero");
+  if (sender.unlock_in_progress() && U256(round) >= sender.withdraw_round)
+    return revert("sender is unlocked");
+  if (sender.deposit == 0 && sender.reserve == 0)
+    return revert("sender deposit and reserve are zero");
   {
     auto st = db_->prepare("SELECT 1 FROM orchestrators WHERE address=?");
     st.bind(1, ByteSpan(t.recipient));
@@ -310,15 +330,18 @@ Result<Redemption> LocalLedger::redeem_locked(const pm::Ticket& t, ByteSpan sig,
           .bind(3, ByteSpan(t.recipient))
           .bind(4, to_dec(claimed_by(t.sender, round, t.recipient) + out.from_reserve))
           .run();
-      log_event("ReserveClaimed", "{\"reserveHolder\":\"" + to_checksum(t.sender) + "\",\"claimant\":\"" +
-                                      to_checksum(t.recipient) + "\",\"amount\":\"" + to_dec(out.from_reserve) + "\"}");
+      log_event("ReserveClaimed", "{\"reserveHolder\":\"" + to_checksum(t.sender) +
+                                      "\",\"claimant\":\"" + to_checksum(t.recipient) +
+                                      "\",\"amount\":\"" + to_dec(out.from_reserve) + "\"}");
     }
   } else {
     out.from_deposit = t.face_value;
     sender.deposit -= t.face_value;
   }
   store_sender(t.sender, sender);
-  db_->prepare("INSERT INTO used_tickets(ticket_hash, sender, recipient, face_value, paid, block) VALUES(?, ?, ?, ?, ?, ?)")
+  db_->prepare(
+         "INSERT INTO used_tickets(ticket_hash, sender, recipient, face_value, paid, block) "
+         "VALUES(?, ?, ?, ?, ?, ?)")
       .bind(1, ByteSpan(hash))
       .bind(2, ByteSpan(t.sender))
       .bind(3, ByteSpan(t.recipient))
@@ -327,9 +350,11 @@ Result<Redemption> LocalLedger::redeem_locked(const pm::Ticket& t, ByteSpan sig,
       .bind(6, meta_int("block"))
       .run();
   if (out.total() > 0) credit_account(t.recipient, out.total());
-  log_event("WinningTicketRedeemed", "{\"sender\":\"" + to_checksum(t.sender) + "\",\"recipient\":\"" +
-                                         to_checksum(t.recipient) + "\",\"faceValue\":\"" + to_dec(t.face_value) +
-                                         "\",\"paid\":\"" + to_dec(out.total()) + "\",\"ticketHash\":\"" + to_hex(hash) + "\"}");
+  log_event("WinningTicketRedeemed", "{\"sender\":\"" + to_checksum(t.sender) +
+                                         "\",\"recipient\":\"" + to_checksum(t.recipient) +
+                                         "\",\"faceValue\":\"" + to_dec(t.face_value) +
+                                         "\",\"paid\":\"" + to_dec(out.total()) +
+                                         "\",\"ticketHash\":\"" + to_hex(hash) + "\"}");
   return out;
 }
 
@@ -349,8 +374,12 @@ Status LocalLedger::fund(const Address& sender, const U256& deposit, const U256&
       log_event("UnlockCancelled", "{\"sender\":\"" + to_checksum(sender) + "\"}");
     }
     store_sender(sender, info);
-    if (deposit > 0) log_event("DepositFunded", "{\"sender\":\"" + to_checksum(sender) + "\",\"amount\":\"" + to_dec(deposit) + "\"}");
-    if (reserve > 0) log_event("ReserveFunded", "{\"reserveHolder\":\"" + to_checksum(sender) + "\",\"amount\":\"" + to_dec(reserve) + "\"}");
+    if (deposit > 0)
+      log_event("DepositFunded", "{\"sender\":\"" + to_checksum(sender) + "\",\"amount\":\"" +
+                                     to_dec(deposit) + "\"}");
+    if (reserve > 0)
+      log_event("ReserveFunded", "{\"reserveHolder\":\"" + to_checksum(sender) +
+                                     "\",\"amount\":\"" + to_dec(reserve) + "\"}");
     tx.commit();
     return ok_status();
   });
@@ -361,11 +390,13 @@ Status LocalLedger::unlock(const Address& sender) {
   return sql::guarded("unlock", [&]() -> Status {
     sql::Transaction tx(*db_);
     SenderInfo info = load_sender(sender);
-    if (info.deposit == 0 && info.reserve == 0) return revert("sender deposit and reserve are zero");
+    if (info.deposit == 0 && info.reserve == 0)
+      return revert("sender deposit and reserve are zero");
     if (info.unlock_in_progress()) return revert("unlock already initiated");
     info.withdraw_round = static_cast<std::uint64_t>(current_round() + meta_int("unlock_period"));
     store_sender(sender, info);
-    log_event("Unlock", "{\"sender\":\"" + to_checksum(sender) + "\",\"withdrawRound\":" + to_dec(info.withdraw_round) + "}");
+    log_event("Unlock", "{\"sender\":\"" + to_checksum(sender) +
+                            "\",\"withdrawRound\":" + to_dec(info.withdraw_round) + "}");
     tx.commit();
     return ok_status();
   });
@@ -390,30 +421,37 @@ Result<U256> LocalLedger::withdraw(const Address& sender) {
   return sql::guarded("withdraw", [&]() -> Result<U256> {
     sql::Transaction tx(*db_);
     SenderInfo info = load_sender(sender);
-    if (info.deposit == 0 && info.reserve == 0) return revert("sender deposit and reserve are zero");
-    if (!info.unlock_in_progress() || U256(current_round()) < info.withdraw_round) return revert("account is locked");
+    if (info.deposit == 0 && info.reserve == 0)
+      return revert("sender deposit and reserve are zero");
+    if (!info.unlock_in_progress() || U256(current_round()) < info.withdraw_round)
+      return revert("account is locked");
     const U256 amount = info.deposit + info.reserve;
     store_sender(sender, SenderInfo{});
     credit_account(sender, amount);
-    log_event("Withdrawal", "{\"sender\":\"" + to_checksum(sender) + "\",\"deposit\":\"" + to_dec(info.deposit) +
-                                "\",\"reserve\":\"" + to_dec(info.reserve) + "\"}");
+    log_event("Withdrawal", "{\"sender\":\"" + to_checksum(sender) + "\",\"deposit\":\"" +
+                                to_dec(info.deposit) + "\",\"reserve\":\"" + to_dec(info.reserve) +
+                                "\"}");
     tx.commit();
     return amount;
   });
 }
 
-Status LocalLedger::register_orchestrator(const Address& addr, const std::string& service_uri, bool active) {
+Status LocalLedger::register_orchestrator(const Address& addr, const std::string& service_uri,
+                                          bool active) {
   std::lock_guard lock(mu_);
   return sql::guarded("register_orchestrator", [&]() -> Status {
     if (is_zero(addr)) return revert("cannot register the null address");
     sql::Transaction tx(*db_);
-    db_->prepare("INSERT INTO orchestrators(address, service_uri, active) VALUES(?, ?, ?) "
-                 "ON CONFLICT(address) DO UPDATE SET service_uri=excluded.service_uri, active=excluded.active")
+    db_->prepare(
+           "INSERT INTO orchestrators(address, service_uri, active) VALUES(?, ?, ?) "
+           "ON CONFLICT(address) DO UPDATE SET service_uri=excluded.service_uri, "
+           "active=excluded.active")
         .bind(1, ByteSpan(addr))
         .bind(2, service_uri)
         .bind(3, active ? 1 : 0)
         .run();
-    log_event("ServiceURIUpdate", "{\"addr\":\"" + to_checksum(addr) + "\",\"serviceURI\":\"" + service_uri + "\"}");
+    log_event("ServiceURIUpdate",
+              "{\"addr\":\"" + to_checksum(addr) + "\",\"serviceURI\":\"" + service_uri + "\"}");
     tx.commit();
     return ok_status();
   });
@@ -439,7 +477,9 @@ Result<std::vector<OrchestratorEntry>> LocalLedger::orchestrators() {
 Status LocalLedger::advance_blocks(std::int64_t blocks) {
   std::lock_guard lock(mu_);
   return sql::guarded("advance_blocks", [&]() -> Status {
-    if (blocks < 0) return make_error(ErrorKind::invalid_input, "bad_blocks", "the block clock only moves forward");
+    if (blocks < 0)
+      return make_error(ErrorKind::invalid_input, "bad_blocks",
+                        "the block clock only moves forward");
     sql::Transaction tx(*db_);
     add_blocks(blocks);
     tx.commit();
@@ -458,7 +498,9 @@ void LocalLedger::add_blocks(std::int64_t blocks) {
 Result<std::int64_t> LocalLedger::tick(std::int64_t now_ms, std::int64_t block_ms, bool resume) {
   std::lock_guard lock(mu_);
   return sql::guarded("tick", [&]() -> Result<std::int64_t> {
-    if (block_ms <= 0) return make_error(ErrorKind::invalid_input, "bad_block_time", "the block time must be positive");
+    if (block_ms <= 0)
+      return make_error(ErrorKind::invalid_input, "bad_block_time",
+                        "the block time must be positive");
     sql::Transaction tx(*db_);
     auto st = db_->prepare("SELECT value FROM meta WHERE key='clock_ms'");
     const bool running = st.step();

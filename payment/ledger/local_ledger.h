@@ -14,10 +14,10 @@ namespace lp::ledger {
 
 /// Parameters of a new local ledger; an existing database keeps the ones it was made with.
 struct LocalLedgerConfig {
-  std::int64_t round_length = 100;           ///< blocks per round
-  std::int64_t unlock_period = 2;            ///< rounds between unlock() and withdraw()
-  std::int64_t ticket_validity_period = 2;   ///< rounds a ticket stays redeemable
-  U256 gas_price = 10'000'000;               ///< wei per gas (0.01 gwei, Arbitrum-like)
+  std::int64_t round_length = 100;          ///< blocks per round
+  std::int64_t unlock_period = 2;           ///< rounds between unlock() and withdraw()
+  std::int64_t ticket_validity_period = 2;  ///< rounds a ticket stays redeemable
+  U256 gas_price = 10'000'000;              ///< wei per gas (0.01 gwei, Arbitrum-like)
 };
 
 struct OrchestratorEntry {
@@ -65,7 +65,8 @@ class LocalLedger final : public Ledger {
   Result<U256> withdraw(const Address& sender);
 
   /// Adds or updates an orchestrator in the registry; active ones share senders' reserves.
-  Status register_orchestrator(const Address& addr, const std::string& service_uri, bool active = true);
+  Status register_orchestrator(const Address& addr, const std::string& service_uri,
+                               bool active = true);
   Result<std::vector<OrchestratorEntry>> orchestrators();
 
   /// Moves the block clock forward; a new round is initialized when one starts.
@@ -97,7 +98,8 @@ class LocalLedger final : public Ledger {
   void initialize_round(std::int64_t round, std::int64_t block);
   /// Moves the block clock inside a transaction, initializing a new round when one starts.
   void add_blocks(std::int64_t blocks);
-  Result<Redemption> redeem_locked(const pm::Ticket& ticket, ByteSpan sig, const U256& recipient_rand);
+  Result<Redemption> redeem_locked(const pm::Ticket& ticket, ByteSpan sig,
+                                   const U256& recipient_rand);
 
   std::mutex mu_;
   std::unique_ptr<sql::Db> db_;  // guarded by mu_

@@ -17,7 +17,9 @@ constexpr unsigned kTxCostMultiplier = 100;
 constexpr unsigned kEvMultiplier = 100;
 const U256 kAvgGasPrice = 3'000'000'000;
 
-Error fatal(const char* code, std::string msg) { return make_error(ErrorKind::fatal, code, std::move(msg)); }
+Error fatal(const char* code, std::string msg) {
+  return make_error(ErrorKind::fatal, code, std::move(msg));
+}
 Error forbidden(const char* code, std::string msg) {
   return make_error(ErrorKind::forbidden, code, std::move(msg));
 }
@@ -31,8 +33,9 @@ U256 win_prob_for(const U256& face_value, const U256& ev) {
   if (face_value == ev) return max_win_prob();
   U256 q = max_win_prob() / face_value;
   U256 r = max_win_prob() % face_value;
-  return BigInt(ev) * BigInt(r != 0 ? q + 1 : q) > BigInt(max_win_prob()) ? max_win_prob()
-                                                                           : ev * (r != 0 ? q + 1 : q);
+  return BigInt(ev) * BigInt(r != 0 ? q + 1 : q) > BigInt(max_win_prob())
+             ? max_win_prob()
+             : ev * (r != 0 ? q + 1 : q);
 }
 
 Recipient::Recipient(const Address& self, ledger::ChainReader& chain, WinnerSink& winners,
@@ -128,14 +131,16 @@ Result<TicketParams> Recipient::ticket_params(const Address& sender, const Price
   p.expiration.creation_round = round->round;
   p.expiration.creation_round_block_hash = round->block_hash;
   Hash seed{};
-  if (RAND_bytes(seed.data(), static_cast<int>(seed.size())) != 1) throw std::runtime_error("RAND_bytes failed");
+  if (RAND_bytes(seed.data(), static_cast<int>(seed.size())) != 1)
+    throw std::runtime_error("RAND_bytes failed");
   p.seed = *u256_from_be(seed);
   p.recipient_rand_hash = pm::recipient_rand_hash(recipient_rand(
       p.seed, sender, p.face_value, p.win_prob, p.expiration_block, *per_pixel, p.expiration));
   return p;
 }
 
-Result<Recipient::ChainSnapshot> Recipient::snapshot(const Address& sender, const ExpirationParams& exp) {
+Result<Recipient::ChainSnapshot> Recipient::snapshot(const Address& sender,
+                                                     const ExpirationParams& exp) {
   ChainSnapshot snap;
   auto info = chain_.sender_info(sender);
   if (!info) return info.error();
@@ -154,12 +159,14 @@ Result<Recipient::ChainSnapshot> Recipient::snapshot(const Address& sender, cons
   return snap;
 }
 
-Status Recipient::record_nonce(const U256& rand, std::uint32_t nonce, const U256& expiration_block) {
+Status Recipient::record_nonce(const U256& rand, std::uint32_t nonce,
+                               const U256& expiration_block) {
   std::lock_guard lock(nonce_mu_);
   NonceSet& set = nonces_[rand];
   set.expiration_block = expiration_block;
   if (set.seen.count(nonce))
-    return forbidden("nonce_replayed", "invalid ticket senderNonce " + std::to_string(nonce) + ": already seen");
+    return forbidden("nonce_replayed",
+                     "invalid ticket senderNonce " + std::to_string(nonce) + ": already seen");
   if (set.seen.size() >= config_.max_sender_nonces)
     return forbidden("nonce_too_many", "invalid ticket senderNonce: too many values (limit " +
                                            std::to_string(config_.max_sender_nonces) + ")");
@@ -172,7 +179,8 @@ void Recipient::prune_expired(const U256& block) {
   std::erase_if(nonces_, [&](const auto& kv) { return kv.second.expiration_block <= block; });
 }
 
-Result<ReceivedTicket> Recipient::receive_ticket(const Ticket& ticket, ByteSpan sig, const U256& seed,
+Result<ReceivedTicket> Recipient::receive_ticket(const Ticket& ticket, ByteSpan sig,
+                                                 const U256& seed,
                                                  const U256& params_expiration_block,
                                                  const PriceInfo& price) {
   auto per_pixel = price.per_pixel();
@@ -182,31 +190,37 @@ Result<ReceivedTicket> Recipient::receive_ticket(const Ticket& ticket, ByteSpan 
   return receive_one(*snap, ticket, sig, seed, params_expiration_block, *per_pixel);
 }
 
-Result<ReceivedTicket> Recipient::receive_one(const ChainSnapshot& chain, const Ticket& ticket, ByteSpan sig,
-                                              const U256& seed, const U256& params_expiration_block,
+Result<ReceivedTicket> Recipient::receive_one(const ChainSnapshot& chain, const Ticket& ticket,
+                                              ByteSpan sig, const U256& seed,
+                                              const U256& params_expiration_block,
                                               const Rational& price) {
   // 1. sender
   if (is_zero(ticket.sender)) return fatal("invalid_sender", "invalid ticket sender");
   const ledger::SenderInfo& info = chain.sender;
   if (info.deposit == 0 && info.reserve == 0)
-    return fatal("sender_unfunded", "sender " + to_checksum(ticket.sender) + " has no deposit or reserve");
+    return fatal("sender_unfunded",
+                 "sender " + to_checksum(ticket.sender) + " has no deposit or reserve");
   if (info.unlock_in_progress() && info.withdraw_round <= chain.last_round.round + 1)
-    return fatal("sender_unlocking", "deposit and reserve for sender " + to_checksum(ticket.sender) +
-                                         " is set to unlock soon");
+    return fatal("sender_unlocking", "deposit and reserve for sender " +
+                                         to_checksum(ticket.sender) + " is set to unlock soon");
   // 2. recipient
   if (ticket.recipient != self_) return fatal("invalid_recipient", "invalid ticket recipient");
   // 3. signature: canonical 65-byte form only, so one ticket has exactly one lottery draw
   const Hash ticket_hash = ticket.hash();
   auto signer = recover_ticket_signer(ticket_hash, sig);
-  if (!signer) return forbidden("invalid_signature", "invalid ticket signature: " + signer.error().message);
-  if (*signer != ticket.sender) return forbidden("invalid_signature", "invalid ticket signature: signer is not the sender");
+  if (!signer)
+    return forbidden("invalid_signature", "invalid ticket signature: " + signer.error().message);
+  if (*signer != ticket.sender)
+    return forbidden("invalid_signature", "invalid ticket signature: signer is not the sender");
   // 4. creation round: initialized, not in the future, not past the validity period
   const ExpirationParams& exp = ticket.expiration;
   if (exp.creation_round > chain.last_round.round ||
       exp.creation_round + config_.ticket_validity_rounds <= chain.last_round.round)
-    return fatal("invalid_creation_round", "invalid ticket creation round " + to_dec(exp.creation_round) +
-                                               " (last initialized round " + to_dec(chain.last_round.round) + ")");
-  if (is_zero(chain.creation_round_hash) || chain.creation_round_hash != exp.creation_round_block_hash)
+    return fatal("invalid_creation_round",
+                 "invalid ticket creation round " + to_dec(exp.creation_round) +
+                     " (last initialized round " + to_dec(chain.last_round.round) + ")");
+  if (is_zero(chain.creation_round_hash) ||
+      chain.creation_round_hash != exp.creation_round_block_hash)
     return fatal("invalid_creation_round_block_hash", "invalid ticket creation round block hash");
   // 5. recipientRandHash, recomputed from what the sender echoed
   const U256 rand = recipient_rand(seed, ticket.sender, ticket.face_value, ticket.win_prob,
@@ -214,7 +228,8 @@ Result<ReceivedTicket> Recipient::receive_one(const ChainSnapshot& chain, const 
   if (pm::recipient_rand_hash(rand) != ticket.recipient_rand_hash)
     return fatal("invalid_recipient_rand", "invalid recipientRand for ticket recipientRandHash");
   // nonce before the lottery: a replay never gets a second draw
-  if (auto st = record_nonce(rand, ticket.sender_nonce, params_expiration_block); !st) return st.error();
+  if (auto st = record_nonce(rand, ticket.sender_nonce, params_expiration_block); !st)
+    return st.error();
 
   ReceivedTicket out{ticket.expected_value(), is_winning(sig, rand, ticket.win_prob)};
   if (out.won) {

@@ -16,12 +16,12 @@
 namespace lp::pm {
 
 struct RecipientConfig {
-  U256 ticket_ev = 8'000'000'000;      ///< go-livepeer -ticketEV default, wei
-  U256 max_face_value = 0;             ///< 0: no cap beyond the sender's max float
-  U256 redeem_gas = 1'200'000;         ///< gas of a redemption on Arbitrum
-  U256 params_expiration_blocks = 40;  ///< params live this many blocks
-  U256 ticket_validity_rounds = 2;     ///< TicketBroker ticketValidityPeriod
-  std::size_t max_sender_nonces = 600; ///< nonces remembered per recipientRand
+  U256 ticket_ev = 8'000'000'000;       ///< go-livepeer -ticketEV default, wei
+  U256 max_face_value = 0;              ///< 0: no cap beyond the sender's max float
+  U256 redeem_gas = 1'200'000;          ///< gas of a redemption on Arbitrum
+  U256 params_expiration_blocks = 40;   ///< params live this many blocks
+  U256 ticket_validity_rounds = 2;      ///< TicketBroker ticketValidityPeriod
+  std::size_t max_sender_nonces = 600;  ///< nonces remembered per recipientRand
 };
 
 /// The outcome of one ticket that passed validation.

@@ -32,27 +32,34 @@ Status Sender::validate_ticket_params(const TicketParams& params, std::size_t nu
   if (params.expiration_block == 0 || params.expiration_block <= *block ||
       params.expiration_block - *block <= config_.expiry_buffer_blocks)
     return refuse("ticket_params_expired", "TicketParams expired: expiration block " +
-                                               to_dec(params.expiration_block) + ", current block " +
-                                               to_dec(*block));
+                                               to_dec(params.expiration_block) +
+                                               ", current block " + to_dec(*block));
   const Rational ev = params.expected_value();
   if (ev > Rational(BigInt(config_.max_ticket_ev)))
-    return refuse("ticket_ev_too_high", "ticket EV " + to_string(ev) + " higher than max ticket EV " +
+    return refuse("ticket_ev_too_high", "ticket EV " + to_string(ev) +
+                                            " higher than max ticket EV " +
                                             to_dec(config_.max_ticket_ev));
   if (ev * static_cast<long long>(num_tickets) > Rational(BigInt(config_.max_total_ev)))
-    return refuse("total_ev_too_high", "total ticket EV higher than max total EV " + to_dec(config_.max_total_ev));
+    return refuse("total_ev_too_high",
+                  "total ticket EV higher than max total EV " + to_dec(config_.max_total_ev));
 
   auto info = chain_.sender_info(key_.address());
   if (!info) return info.error();
   auto round = chain_.last_initialized_round();
   if (!round) return round.error();
   if (info->unlock_in_progress() && info->withdraw_round <= round->round + 1)
-    return make_error(ErrorKind::fatal, "sender_unlocking", "sender deposit and reserve are unlocking");
-  if (info->reserve == 0) return make_error(ErrorKind::fatal, "no_reserve", "sender reserve is zero");
-  if (info->deposit == 0) return make_error(ErrorKind::fatal, "no_deposit", "sender deposit is zero");
-  if (config_.deposit_multiplier == 0 || params.face_value > info->deposit / config_.deposit_multiplier)
-    return refuse("face_value_too_high", "ticket faceValue " + to_dec(params.face_value) +
-                                             " higher than max faceValue " +
-                                             to_dec(config_.deposit_multiplier ? info->deposit / config_.deposit_multiplier : U256(0)));
+    return make_error(ErrorKind::fatal, "sender_unlocking",
+                      "sender deposit and reserve are unlocking");
+  if (info->reserve == 0)
+    return make_error(ErrorKind::fatal, "no_reserve", "sender reserve is zero");
+  if (info->deposit == 0)
+    return make_error(ErrorKind::fatal, "no_deposit", "sender deposit is zero");
+  if (config_.deposit_multiplier == 0 ||
+      params.face_value > info->deposit / config_.deposit_multiplier)
+    return refuse("face_value_too_high",
+                  "ticket faceValue " + to_dec(params.face_value) + " higher than max faceValue " +
+                      to_dec(config_.deposit_multiplier ? info->deposit / config_.deposit_multiplier
+                                                        : U256(0)));
   return ok_status();
 }
 

@@ -13,10 +13,10 @@ namespace lp::pm {
 
 /// The gateway's limits on what an orchestrator may ask (go-livepeer flags of the same names).
 struct SenderConfig {
-  U256 max_ticket_ev = 3'000'000'000'000;    ///< -maxTicketEV, wei
-  U256 max_total_ev = 20'000'000'000'000;    ///< -maxTotalEV: EV of one batch, wei
-  U256 deposit_multiplier = 1;               ///< faceValue <= deposit / depositMultiplier
-  U256 expiry_buffer_blocks = 1;             ///< params must outlive the current block by more
+  U256 max_ticket_ev = 3'000'000'000'000;  ///< -maxTicketEV, wei
+  U256 max_total_ev = 20'000'000'000'000;  ///< -maxTotalEV: EV of one batch, wei
+  U256 deposit_multiplier = 1;             ///< faceValue <= deposit / depositMultiplier
+  U256 expiry_buffer_blocks = 1;           ///< params must outlive the current block by more
 };
 
 /// The gateway's side of probabilistic micropayments (go-livepeer pm.Sender): one session per

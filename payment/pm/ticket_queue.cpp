@@ -55,9 +55,11 @@ QueuedTicket read_row(const sql::Stmt& st) {
 
 }  // namespace
 
-TicketQueue::TicketQueue(std::unique_ptr<sql::Db> db, ledger::Ledger& ledger) : db_(std::move(db)), ledger_(ledger) {}
+TicketQueue::TicketQueue(std::unique_ptr<sql::Db> db, ledger::Ledger& ledger)
+    : db_(std::move(db)), ledger_(ledger) {}
 
-Result<std::unique_ptr<TicketQueue>> TicketQueue::open(const std::string& path, ledger::Ledger& ledger) {
+Result<std::unique_ptr<TicketQueue>> TicketQueue::open(const std::string& path,
+                                                       ledger::Ledger& ledger) {
   try {
     auto db = sql::Db::open(path);
     db->exec(kSchema);
@@ -69,13 +71,15 @@ Result<std::unique_ptr<TicketQueue>> TicketQueue::open(const std::string& path, 
 
 Status TicketQueue::add_winner(const WinningTicket& w) {
   if (w.params_expiration_block > U256(INT64_MAX))
-    return make_error(ErrorKind::invalid_input, "bad_expiration", "params expiration block out of range");
+    return make_error(ErrorKind::invalid_input, "bad_expiration",
+                      "params expiration block out of range");
   std::lock_guard lock(mu_);
   return sql::guarded("queue winner", [&]() -> Status {
     const Hash hash = w.ticket.hash();
     const Ticket& t = w.ticket;
     db_->prepare(
-           "INSERT OR IGNORE INTO winning_tickets(ticket_hash, recipient, sender, face_value, win_prob, "
+           "INSERT OR IGNORE INTO winning_tickets(ticket_hash, recipient, sender, face_value, "
+           "win_prob, "
            "sender_nonce, recipient_rand_hash, creation_round, creation_round_block_hash, sig, "
            "recipient_rand, params_expiration_block) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(1, ByteSpan(hash))
@@ -98,7 +102,9 @@ Status TicketQueue::add_winner(const WinningTicket& w) {
 Result<U256> TicketQueue::pending_face_value(const Address& sender) {
   std::lock_guard lock(mu_);
   return sql::guarded("pending face value", [&]() -> Result<U256> {
-    auto st = db_->prepare("SELECT face_value FROM winning_tickets WHERE sender=? AND state IN ('pending','submitting')");
+    auto st = db_->prepare(
+        "SELECT face_value FROM winning_tickets WHERE sender=? AND state IN "
+        "('pending','submitting')");
     st.bind(1, ByteSpan(sender));
     U256 sum = 0;
     while (st.step()) sum += parse_u256(st.text(0)).value();
@@ -119,9 +125,11 @@ Result<std::vector<QueuedTicket>> TicketQueue::list(const std::optional<std::str
   });
 }
 
-void TicketQueue::set_state(const Hash& hash, const char* state, std::int64_t attempts, std::int64_t next_block,
-                            const std::string& error, const U256& paid) {
-  db_->prepare("UPDATE winning_tickets SET state=?, attempts=?, next_attempt_block=?, last_error=?, paid=? WHERE ticket_hash=?")
+void TicketQueue::set_state(const Hash& hash, const char* state, std::int64_t attempts,
+                            std::int64_t next_block, const std::string& error, const U256& paid) {
+  db_->prepare(
+         "UPDATE winning_tickets SET state=?, attempts=?, next_attempt_block=?, last_error=?, "
+         "paid=? WHERE ticket_hash=?")
       .bind(1, std::string(state))
       .bind(2, attempts)
       .bind(3, next_block)
@@ -135,7 +143,8 @@ Result<QueueRun> TicketQueue::process() {
   std::lock_guard pass(process_mu_);
   auto block_r = ledger_.block_number();
   if (!block_r) return block_r.error();
-  if (*block_r > U256(INT64_MAX)) return make_error(ErrorKind::fatal, "bad_block", "block number out of range");
+  if (*block_r > U256(INT64_MAX))
+    return make_error(ErrorKind::fatal, "bad_block", "block number out of range");
   const std::int64_t block = block_r->convert_to<std::int64_t>();
 
   std::vector<QueuedTicket> due;
@@ -171,7 +180,8 @@ Result<QueueRun> TicketQueue::process() {
     Result<ledger::Redemption> res = ledger::Redemption{};
     if (*used) {
       res = resumed ? Result<ledger::Redemption>(ledger::Redemption{q.ticket_hash, 0, 0})
-                    : Result<ledger::Redemption>(make_error(ErrorKind::fatal, "reverted", "ticket is used"));
+                    : Result<ledger::Redemption>(
+                          make_error(ErrorKind::fatal, "reverted", "ticket is used"));
     } else {
       res = ledger_.redeem_winning_ticket(q.winner.ticket, q.winner.sig, q.winner.recipient_rand);
     }
@@ -184,18 +194,22 @@ Result<QueueRun> TicketQueue::process() {
                   *used ? "found redeemed on the ledger after a restart" : "", res->total());
         ++run.redeemed;
         run.value_redeemed += res->total();
-        log::info("redeemed winning ticket " + to_hex(q.ticket_hash) + " for " + to_dec(res->total()) + " wei");
+        log::info("redeemed winning ticket " + to_hex(q.ticket_hash) + " for " +
+                  to_dec(res->total()) + " wei");
       } else if (res.error().kind == ErrorKind::retryable) {
         const std::int64_t attempts = q.attempts + 1;
-        const std::int64_t backoff = std::min<std::int64_t>(kMaxBackoffBlocks, std::int64_t{1} << std::min<std::int64_t>(attempts, 20));
+        const std::int64_t backoff = std::min<std::int64_t>(
+            kMaxBackoffBlocks, std::int64_t{1} << std::min<std::int64_t>(attempts, 20));
         set_state(q.ticket_hash, "pending", attempts, block + backoff, res.error().message, 0);
         ++run.retried;
-        log::warning("redeeming winning ticket " + to_hex(q.ticket_hash) + " failed (" + res.error().message +
-                     "); retrying in " + std::to_string(backoff) + " blocks");
+        log::warning("redeeming winning ticket " + to_hex(q.ticket_hash) + " failed (" +
+                     res.error().message + "); retrying in " + std::to_string(backoff) + " blocks");
       } else {
-        set_state(q.ticket_hash, "dropped", q.attempts + 1, q.next_attempt_block, res.error().message, 0);
+        set_state(q.ticket_hash, "dropped", q.attempts + 1, q.next_attempt_block,
+                  res.error().message, 0);
         ++run.dropped;
-        log::warning("dropping winning ticket " + to_hex(q.ticket_hash) + ": " + res.error().message);
+        log::warning("dropping winning ticket " + to_hex(q.ticket_hash) + ": " +
+                     res.error().message);
       }
       return ok_status();
     });

@@ -54,16 +54,18 @@ class TicketQueue final : public WinnerSink {
 
   /// Called after the ledger answered a redemption and before the queue records the answer
   /// (metrics; tests use it to crash at the worst moment).
-  void set_observer(std::function<void(const Hash& ticket_hash, bool ok)> fn) { observer_ = std::move(fn); }
+  void set_observer(std::function<void(const Hash& ticket_hash, bool ok)> fn) {
+    observer_ = std::move(fn);
+  }
 
   static constexpr std::int64_t kMaxBackoffBlocks = 64;
 
  private:
   TicketQueue(std::unique_ptr<sql::Db> db, ledger::Ledger& ledger);
-  void set_state(const Hash& hash, const char* state, std::int64_t attempts, std::int64_t next_block,
-                 const std::string& error, const U256& paid);
+  void set_state(const Hash& hash, const char* state, std::int64_t attempts,
+                 std::int64_t next_block, const std::string& error, const U256& paid);
 
-  std::mutex process_mu_;        // one pass at a time; held across ledger calls
+  std::mutex process_mu_;  // one pass at a time; held across ledger calls
   std::mutex mu_;
   std::unique_ptr<sql::Db> db_;  // guarded by mu_, never held across a ledger call
   ledger::Ledger& ledger_;

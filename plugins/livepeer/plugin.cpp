@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Plugin registration only: the elements live in elements/.
+#include "plugins/livepeer/plugin.h"
+
 #include <gst/gst.h>
 
-#include "elements/gstlpsegmenter.h"
-#include "elements/gstlptranscode.h"
-#include "elements/gstlpticketpay.h"
-#include "elements/gstlpremotetranscode.h"
 #include "elements/gstlphlssink.h"
+#include "elements/gstlpremotetranscode.h"
+#include "elements/gstlpsegmenter.h"
+#include "elements/gstlpticketpay.h"
+#include "elements/gstlptranscode.h"
 #include "elements/gstlpverify.h"
-#include "plugins/livepeer/plugin.h"
 
 gboolean lp_plugin_init(GstPlugin* plugin) {
   gboolean ok = FALSE;
@@ -21,7 +22,21 @@ gboolean lp_plugin_init(GstPlugin* plugin) {
   return ok;
 }
 
-#ifndef LP_PLUGIN_STATIC
+#ifdef LP_PLUGIN_STATIC
+gboolean lp_plugin_register_static(void) {
+  static gsize once = 0;
+  static gboolean registered = FALSE;
+  if (g_once_init_enter(&once)) {
+    registered = gst_plugin_register_static(
+        GST_VERSION_MAJOR, GST_VERSION_MINOR, "livepeer",
+        "Livepeer network elements: segmenting, transcoding, payment and verification",
+        lp_plugin_init, LP_VERSION, "LGPL", "livepeer-gst", "livepeer-gst",
+        "https://livepeer.org");
+    g_once_init_leave(&once, 1);
+  }
+  return registered;
+}
+#else
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, livepeer,
                   "Livepeer network elements: segmenting, transcoding, payment and verification",
                   lp_plugin_init, LP_VERSION, "LGPL", "livepeer-gst", "https://livepeer.org")

@@ -5,7 +5,6 @@
 
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,15 +23,17 @@ namespace lp {
 
 /// The clip cut by lpsegmenter; the last, partial segment left out when there are more.
 inline std::vector<std::string> segment_clip(const std::string& path) {
-  std::string desc = "filesrc location=\"" + path +
-                     "\" ! tsdemux name=d d. ! queue ! h264parse ! seg.video d. ! queue ! aacparse ! seg.audio "
-                     "lpsegmenter name=seg ! appsink name=out sync=false wait-on-eos=false";
+  std::string desc =
+      "filesrc location=\"" + path +
+      "\" ! tsdemux name=d d. ! queue ! h264parse ! seg.video d. ! queue ! aacparse ! seg.audio "
+      "lpsegmenter name=seg ! appsink name=out sync=false wait-on-eos=false";
   gst::ObjectPtr<GstElement> p(gst_parse_launch(desc.c_str(), nullptr));
   gst::ObjectPtr<GstElement> sink(gst_bin_get_by_name(GST_BIN(p.get()), "out"));
   gst_element_set_state(p.get(), GST_STATE_PLAYING);
   gst::ObjectPtr<GstBus> bus(gst_element_get_bus(p.get()));
-  gst::MessagePtr m(gst_bus_timed_pop_filtered(bus.get(), 300 * GST_SECOND,
-                                               static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR)));
+  gst::MessagePtr m(
+      gst_bus_timed_pop_filtered(bus.get(), 300 * GST_SECOND,
+                                 static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR)));
   std::vector<std::string> out;
   while (GstSample* s = gst_app_sink_try_pull_sample(GST_APP_SINK(sink.get()), 0)) {
     GstMapInfo map;
@@ -52,13 +53,16 @@ inline double median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
-inline double ms_since(gint64 t0) { return static_cast<double>(g_get_monotonic_time() - t0) / 1000.0; }
+inline double ms_since(gint64 t0) {
+  return static_cast<double>(g_get_monotonic_time() - t0) / 1000.0;
+}
 
 /// The p-th percentile (0-100), nearest rank.
 inline double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  const auto rank = static_cast<std::size_t>(std::max(0.0, std::ceil(p / 100.0 * static_cast<double>(v.size())) - 1));
+  const auto rank = static_cast<std::size_t>(
+      std::max(0.0, std::ceil(p / 100.0 * static_cast<double>(v.size())) - 1));
   return v[std::min(rank, v.size() - 1)];
 }
 

@@ -13,10 +13,10 @@
 #include <filesystem>
 
 #include "elements/gateway/remote_transcoder.h"
-#include "node/net/client.h"
-#include "node/net/segment_client.h"
-#include "node/net/tls.h"
-#include "node/net/wire.h"
+#include "elements/net/client.h"
+#include "elements/net/segment_client.h"
+#include "elements/net/tls.h"
+#include "elements/net/wire.h"
 #include "node/orchestrator/grpc_server.h"
 #include "node/orchestrator/http_server.h"
 #include "node/orchestrator/orchestrator.h"
@@ -40,8 +40,7 @@ int fail(const std::string& what) {
 int main(int argc, char** argv) {
   if (argc < 3) return fail("usage: orchestrator_bench CLIP LADDER [SPEED_PRESET] [ROUNDS]");
   gst_init(nullptr, nullptr);
-  gst_plugin_register_static(GST_VERSION_MAJOR, GST_VERSION_MINOR, "livepeer", "Livepeer", lp_plugin_init, "0", "LGPL",
-                             "livepeer-gst", "livepeer-gst", "https://livepeer.org");
+  lp_plugin_register_static();
   const std::string preset = argc > 3 ? argv[3] : "veryfast";
   const int rounds = argc > 4 ? std::atoi(argv[4]) : 1;
   auto ladder = media::parse_profiles(argv[2]);
@@ -63,7 +62,8 @@ int main(int argc, char** argv) {
   config.price = {1, 1000};  // a millionth of a gwei per pixel
   config.gpu = media::GpuMode::off;
   config.x264_preset = preset;
-  orch::Orchestrator o(config, orch, recipient, [] { return static_cast<std::int64_t>(time(nullptr)); });
+  orch::Orchestrator o(config, orch, recipient,
+                       [] { return static_cast<std::int64_t>(time(nullptr)); });
   auto tls = lp::net::self_signed_cert("127.0.0.1").value();
   orch::HttpServer http(o, tls);
   const int http_port = http.start("127.0.0.1", 0).value();
@@ -84,8 +84,9 @@ int main(int argc, char** argv) {
     req.set_sig(std::string(reinterpret_cast<const char*>(sig.data()), sig.size()));
     auto info = client.get_orchestrator(req);
     if (!info) return fail(info.error().message);
-    const std::string pm_session = sender.start_session(lp::net::from_proto(info->ticket_params()).value(),
-                                                        lp::net::from_proto(info->price_info()));
+    const std::string pm_session =
+        sender.start_session(lp::net::from_proto(info->ticket_params()).value(),
+                             lp::net::from_proto(info->price_info()));
     media::TranscodeEngine engine({*ladder, media::GpuMode::off, preset});
     for (std::size_t i = 0; i < segments.size(); ++i, ++seq) {
       // Local: the same transcode in this process.
@@ -99,17 +100,23 @@ int main(int argc, char** argv) {
       t0 = g_get_monotonic_time();
       auto batch = sender.create_ticket_batch(pm_session, 1);
       if (!batch) return fail(batch.error().message);
-      const ::net::SegData s = lp::net::signed_segdata(gw, "bench", seq, segments[i], profiles, info->auth_token(), 2000);
-      auto result = http_client.submit(info->transcoder(), lp::net::encode_header(lp::net::to_proto(*batch)),
-                                       lp::net::encode_header(s), segments[i], std::chrono::seconds(60));
-      if (!result || !result->has_data()) return fail(result ? result->error() : result.error().message);
+      const ::net::SegData s = lp::net::signed_segdata(gw, "bench", seq, segments[i], profiles,
+                                                       info->auth_token(), 2000);
+      auto result =
+          http_client.submit(info->transcoder(), lp::net::encode_header(lp::net::to_proto(*batch)),
+                             lp::net::encode_header(s), segments[i], std::chrono::seconds(60));
+      if (!result || !result->has_data())
+        return fail(result ? result->error() : result.error().message);
       const double t_submit = ms_since(t0);
       for (const auto& d : result->data().segments())
-        if (auto ts = http_client.fetch(d.url(), std::chrono::seconds(10)); !ts) return fail(ts.error().message);
+        if (auto ts = http_client.fetch(d.url(), std::chrono::seconds(10)); !ts)
+          return fail(ts.error().message);
       const double t_remote = ms_since(t0);
       const double t_server = o.stats().last_transcode_seconds * 1000.0;
       if (getenv("LP_BENCH_VERBOSE"))
-        std::fprintf(stderr, "seq %lld: local %.1f ms, submit %.1f ms (server transcode %.1f ms), downloads %.1f ms\n",
+        std::fprintf(stderr,
+                     "seq %lld: local %.1f ms, submit %.1f ms (server transcode %.1f ms), "
+                     "downloads %.1f ms\n",
                      static_cast<long long>(seq), t_local, t_submit, t_server, t_remote - t_submit);
       if (i > 0) {  // the first segment of a session builds both pipelines
         local.push_back(t_local);
@@ -123,10 +130,14 @@ int main(int argc, char** argv) {
   grpc.stop();
   http.stop();
   std::filesystem::remove_all(dir);
-  const double l = median(local), rm = median(remote), ov = median(overhead), sv = median(server), dv = median(direct);
+  const double l = median(local), rm = median(remote), ov = median(overhead), sv = median(server),
+               dv = median(direct);
   std::printf(
-      "{\"segments\": %zu, \"local_ms\": %.1f, \"remote_ms\": %.1f, \"overhead_ms\": %.1f, \"overhead_pct\": %.2f, "
-      "\"server_transcode_ms\": %.1f, \"direct_overhead_ms\": %.1f, \"direct_overhead_pct\": %.2f}\n",
-      local.size(), l, rm, ov, l > 0 ? 100.0 * ov / l : 0.0, sv, dv, sv > 0 ? 100.0 * dv / sv : 0.0);
+      "{\"segments\": %zu, \"local_ms\": %.1f, \"remote_ms\": %.1f, \"overhead_ms\": %.1f, "
+      "\"overhead_pct\": %.2f, "
+      "\"server_transcode_ms\": %.1f, \"direct_overhead_ms\": %.1f, \"direct_overhead_pct\": "
+      "%.2f}\n",
+      local.size(), l, rm, ov, l > 0 ? 100.0 * ov / l : 0.0, sv, dv,
+      sv > 0 ? 100.0 * dv / sv : 0.0);
   return 0;
 }

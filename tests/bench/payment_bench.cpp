@@ -22,7 +22,8 @@ struct Fixture {
   Signature sig{};
   U256 rand = 123456789;
   Hash digest{};
-  secp256k1_context* ctx = secp256k1_context_create(SECP256K1_CONTEXT_SIGN | SECP256K1_CONTEXT_VERIFY);
+  secp256k1_context* ctx =
+      secp256k1_context_create(SECP256K1_CONTEXT_SIGN | SECP256K1_CONTEXT_VERIFY);
   secp256k1_ecdsa_recoverable_signature raw_sig{};
 
   Fixture() {
@@ -35,7 +36,8 @@ struct Fixture {
     ticket.expiration = {U256(4242), keccak256(as_bytes("block"))};
     sig = pm::sign_ticket(key, ticket);
     digest = eip191_hash(ticket.hash());
-    secp256k1_ecdsa_sign_recoverable(ctx, &raw_sig, digest.data(), key.secret().data(), nullptr, nullptr);
+    secp256k1_ecdsa_sign_recoverable(ctx, &raw_sig, digest.data(), key.secret().data(), nullptr,
+                                     nullptr);
   }
 };
 
@@ -49,7 +51,8 @@ void BM_RawSecpSignRecoverable(benchmark::State& state) {
   auto& f = fx();
   secp256k1_ecdsa_recoverable_signature s;
   for (auto _ : state) {
-    secp256k1_ecdsa_sign_recoverable(f.ctx, &s, f.digest.data(), f.key.secret().data(), nullptr, nullptr);
+    secp256k1_ecdsa_sign_recoverable(f.ctx, &s, f.digest.data(), f.key.secret().data(), nullptr,
+                                     nullptr);
     benchmark::DoNotOptimize(s);
   }
 }
@@ -102,7 +105,8 @@ void BM_CheckBatch10(benchmark::State& state) {
   for (auto _ : state) {
     for (std::size_t i = 0; i < 10; ++i) {
       auto signer = pm::recover_ticket_signer(tickets[i].hash(), sigs[i]);
-      benchmark::DoNotOptimize(signer && *signer == tickets[i].sender && pm::is_winning(sigs[i], f.rand, tickets[i].win_prob));
+      benchmark::DoNotOptimize(signer && *signer == tickets[i].sender &&
+                               pm::is_winning(sigs[i], f.rand, tickets[i].win_prob));
     }
   }
 }
@@ -118,7 +122,8 @@ void BM_ReceiveBatch10(benchmark::State& state) {
     auto queue = pm::TicketQueue::open(dir + "/l.db", *ledger).value();
     PrivateKey gw = PrivateKey::generate(), orch = PrivateKey::generate();
     (void)ledger->register_orchestrator(orch.address(), "https://127.0.0.1:8935");
-    (void)ledger->fund(gw.address(), U256(1'000'000'000'000'000'000ull), U256(1'000'000'000'000'000'000ull));
+    (void)ledger->fund(gw.address(), U256(1'000'000'000'000'000'000ull),
+                       U256(1'000'000'000'000'000'000ull));
     pm::RecipientConfig rc;
     rc.ticket_ev = 1'000'000'000;  // winProb ~1e-6: the queue stays out of the measurement
     pm::Recipient recipient(orch.address(), *ledger, *queue, rc);

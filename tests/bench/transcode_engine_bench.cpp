@@ -18,9 +18,10 @@
 namespace {
 
 std::vector<lp::gst::BufferPtr> segment_clip(const std::string& path) {
-  std::string desc = "filesrc location=\"" + path +
-                     "\" ! tsdemux name=d d. ! queue ! h264parse ! seg.video d. ! queue ! aacparse ! seg.audio "
-                     "lpsegmenter name=seg ! appsink name=out sync=false wait-on-eos=false";
+  std::string desc =
+      "filesrc location=\"" + path +
+      "\" ! tsdemux name=d d. ! queue ! h264parse ! seg.video d. ! queue ! aacparse ! seg.audio "
+      "lpsegmenter name=seg ! appsink name=out sync=false wait-on-eos=false";
   GError* err = nullptr;
   lp::gst::ObjectPtr<GstElement> p(gst_parse_launch(desc.c_str(), &err));
   if (!p) {
@@ -30,8 +31,9 @@ std::vector<lp::gst::BufferPtr> segment_clip(const std::string& path) {
   lp::gst::ObjectPtr<GstElement> sink(gst_bin_get_by_name(GST_BIN(p.get()), "out"));
   gst_element_set_state(p.get(), GST_STATE_PLAYING);
   lp::gst::ObjectPtr<GstBus> bus(gst_element_get_bus(p.get()));
-  lp::gst::MessagePtr m(gst_bus_timed_pop_filtered(bus.get(), 300 * GST_SECOND,
-                                                   static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR)));
+  lp::gst::MessagePtr m(
+      gst_bus_timed_pop_filtered(bus.get(), 300 * GST_SECOND,
+                                 static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR)));
   std::vector<lp::gst::BufferPtr> out;
   while (GstSample* s = gst_app_sink_try_pull_sample(GST_APP_SINK(sink.get()), 0)) {
     out.emplace_back(gst_buffer_ref(gst_sample_get_buffer(s)));
@@ -56,8 +58,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   gst_init(nullptr, nullptr);
-  gst_plugin_register_static(GST_VERSION_MAJOR, GST_VERSION_MINOR, "livepeer", "Livepeer", lp_plugin_init, "0",
-                             "LGPL", "livepeer-gst", "livepeer-gst", "https://livepeer.org");
+  lp_plugin_register_static();
   const std::string preset = argc > 3 ? argv[3] : "veryfast";
   const int rounds = argc > 4 ? std::atoi(argv[4]) : 2;
   auto profiles = lp::media::parse_profiles(argv[2]);
@@ -76,19 +77,22 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < segments.size(); ++i) {
       std::vector<lp::media::Rendition> out;
       gint64 t0 = g_get_monotonic_time();
-      if (!engine.transcode(segments[i].get(), &out, &error)) return std::fprintf(stderr, "%s\n", error.c_str()), 1;
+      if (!engine.transcode(segments[i].get(), &out, &error))
+        return std::fprintf(stderr, "%s\n", error.c_str()), 1;
       if (i > 0) warm.push_back(ms_since(t0));  // the first segment builds the pipeline
       t0 = g_get_monotonic_time();
       {
         lp::media::TranscodeEngine fresh({*profiles, lp::media::GpuMode::off, preset});
-        if (!fresh.transcode(segments[i].get(), &out, &error)) return std::fprintf(stderr, "%s\n", error.c_str()), 1;
+        if (!fresh.transcode(segments[i].get(), &out, &error))
+          return std::fprintf(stderr, "%s\n", error.c_str()), 1;
       }
       cold.push_back(ms_since(t0));
     }
   }
   const double w = median(warm), c = median(cold);
-  std::printf("{\"segments\": %zu, \"rounds\": %d, \"warm_ms\": %.1f, \"per_segment_pipeline_ms\": %.1f, "
-              "\"ratio\": %.3f}\n",
-              segments.size(), rounds, w, c, w > 0 ? c / w : 0.0);
+  std::printf(
+      "{\"segments\": %zu, \"rounds\": %d, \"warm_ms\": %.1f, \"per_segment_pipeline_ms\": %.1f, "
+      "\"ratio\": %.3f}\n",
+      segments.size(), rounds, w, c, w > 0 ? c / w : 0.0);
   return 0;
 }

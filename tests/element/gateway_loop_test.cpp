@@ -15,7 +15,7 @@
 
 #include "elements/common/gst_ptr.h"
 #include "elements/gateway/verifier.h"
-#include "node/net/tls.h"
+#include "elements/net/tls.h"
 #include "node/orchestrator/grpc_server.h"
 #include "node/orchestrator/http_server.h"
 #include "node/orchestrator/orchestrator.h"
@@ -43,7 +43,8 @@ struct LiveOrchestrator {
     config.price = price;
     config.gpu = media::GpuMode::off;
     config.x264_preset = "ultrafast";
-    o = std::make_unique<orch::Orchestrator>(config, key, *recipient, [] { return static_cast<std::int64_t>(time(nullptr)); });
+    o = std::make_unique<orch::Orchestrator>(
+        config, key, *recipient, [] { return static_cast<std::int64_t>(time(nullptr)); });
     auto tls = net::self_signed_cert("127.0.0.1").value();
     http = std::make_unique<orch::HttpServer>(*o, tls);
     const int http_port = http->start("127.0.0.1", 0).value();
@@ -73,14 +74,16 @@ class GatewayLoop : public test::PaymentWorld {
   }
 
   /// Runs the gop2 clip through the gateway pipeline; returns the error text, empty on success.
-  std::string run(const std::string& orchestrators, const std::string& hls, const std::string& verify = "") {
+  std::string run(const std::string& orchestrators, const std::string& hls,
+                  const std::string& verify = "") {
     const std::string desc =
         "filesrc location=\"" + test::media("live-1080p30-h264-aac-16s-gop2.ts") +
         "\" ! tsdemux name=d d. ! queue ! h264parse ! seg.video d. ! queue ! aacparse ! seg.audio "
-        "lpsegmenter name=seg stream-id=looptest ! lpticketpay name=pay key-file=\"" + key_file + "\" ledger=\"" +
-        dir.file("ledger.db") + "\" ! lpremote-transcode name=rt orchestrators=" + orchestrators +
-        " profiles=P240p30fps16x9,P360p30fps16x9 suspend-seconds=600 ! " + (verify.empty() ? "" : verify + " ! ") +
-        "lphlssink location=\"" + hls +
+        "lpsegmenter name=seg stream-id=looptest ! lpticketpay name=pay key-file=\"" +
+        key_file + "\" ledger=\"" + dir.file("ledger.db") +
+        "\" ! lpremote-transcode name=rt orchestrators=" + orchestrators +
+        " profiles=P240p30fps16x9,P360p30fps16x9 suspend-seconds=600 ! " +
+        (verify.empty() ? "" : verify + " ! ") + "lphlssink location=\"" + hls +
         "\" playlist-length=0";
     GError* err = nullptr;
     gst::ObjectPtr<GstElement> p(gst_parse_launch(desc.c_str(), &err));
@@ -93,9 +96,9 @@ class GatewayLoop : public test::PaymentWorld {
     gst::ObjectPtr<GstBus> bus(gst_element_get_bus(p.get()));
     std::string error;
     for (;;) {
-      gst::MessagePtr m(gst_bus_timed_pop_filtered(bus.get(), 300 * GST_SECOND,
-                                                   static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR |
-                                                                               GST_MESSAGE_WARNING)));
+      gst::MessagePtr m(gst_bus_timed_pop_filtered(
+          bus.get(), 300 * GST_SECOND,
+          static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_WARNING)));
       if (!m) {
         error = "timed out";
         break;
@@ -120,7 +123,8 @@ class GatewayLoop : public test::PaymentWorld {
     gst::ObjectPtr<GstElement> pay(gst_bin_get_by_name(GST_BIN(p.get()), "pay"));
     gchar* ev = nullptr;
     gchar* balance = nullptr;
-    g_object_get(pay.get(), "ev-sent", &ev, "balance", &balance, "tickets-sent", &tickets_sent, nullptr);
+    g_object_get(pay.get(), "ev-sent", &ev, "balance", &balance, "tickets-sent", &tickets_sent,
+                 nullptr);
     ev_sent = ev ? ev : "";
     gateway_balance = balance ? balance : "";
     g_free(ev);
@@ -179,10 +183,13 @@ TEST_F(GatewayLoop, Gop2Clip_GivenTwoOrchestrators_HlsForEveryRenditionAndBooksB
   for (int seq : source_seqs) {
     const std::string src = hls + "/source/" + std::to_string(seq) + ".ts";
     const int src_frames = test::count_frames(src, "v:0");
-    for (auto [r, size] : {std::pair{"P240p30fps16x9", "426,240"}, std::pair{"P360p30fps16x9", "640,360"}}) {
+    for (auto [r, size] :
+         {std::pair{"P240p30fps16x9", "426,240"}, std::pair{"P360p30fps16x9", "640,360"}}) {
       const std::string f = hls + "/" + r + "/" + std::to_string(seq) + ".ts";
       SCOPED_TRACE(f);
-      const std::string info = test::ffprobe("-select_streams v:0 -show_entries stream=codec_name,width,height -of csv=p=0 \"" + f + "\"");
+      const std::string info = test::ffprobe(
+          "-select_streams v:0 -show_entries stream=codec_name,width,height -of csv=p=0 \"" + f +
+          "\"");
       EXPECT_EQ(info.substr(0, info.find('\n')), std::string("h264,") + size);
       EXPECT_EQ(test::count_frames(f, "v:0"), src_frames);
     }
@@ -214,12 +221,16 @@ TEST_P(GatewayCheat, Gop2Clip_GivenACheatingOrchestrator_CaughtSuspendedAndRedon
   const Cheat cheat = GetParam();
   std::atomic<std::int64_t> cheater_last_seq{-1};
   cheater.o->set_tamper(orch::RenditionTamper{
-      [cheat, &cheater_last_seq](std::int64_t seq, std::vector<std::string>& bytes, std::vector<std::uint64_t>& pixels) {
+      [cheat, &cheater_last_seq](std::int64_t seq, std::vector<std::string>& bytes,
+                                 std::vector<std::uint64_t>& pixels) {
         cheater_last_seq = std::max<std::int64_t>(cheater_last_seq, seq);
         const MediaProbe m = probe_segment(bytes[0]);
-        if (cheat == Cheat::black_pictures) bytes[0] = test::pattern_segment("black", m.width, m.height, m.frames);
-        if (cheat == Cheat::wrong_resolution) bytes[0] = test::pattern_segment("ball", 320, 180, m.frames);
-        if (cheat == Cheat::too_few_frames) bytes[0] = test::pattern_segment("ball", m.width, m.height, m.frames / 2);
+        if (cheat == Cheat::black_pictures)
+          bytes[0] = test::pattern_segment("black", m.width, m.height, m.frames);
+        if (cheat == Cheat::wrong_resolution)
+          bytes[0] = test::pattern_segment("ball", 320, 180, m.frames);
+        if (cheat == Cheat::too_few_frames)
+          bytes[0] = test::pattern_segment("ball", m.width, m.height, m.frames / 2);
         if (cheat == Cheat::bad_signature) return;
         const MediaProbe t = probe_segment(bytes[0]);  // claims exactly what it returns
         pixels[0] = static_cast<std::uint64_t>(t.frames) * static_cast<std::uint64_t>(t.width) *
@@ -253,27 +264,34 @@ TEST_P(GatewayCheat, Gop2Clip_GivenACheatingOrchestrator_CaughtSuspendedAndRedon
       const std::string rendition = read_file(hls + "/" + r + "/" + std::to_string(seq) + ".ts");
       const MediaProbe m = probe_segment(rendition);
       EXPECT_EQ(m.frames, probe_segment(src).frames);
-      EXPECT_GT(luma_psnr(probe_segment(src, m.width, m.height), probe_segment(rendition, m.width, m.height)), 25.0);
+      EXPECT_GT(luma_psnr(probe_segment(src, m.width, m.height),
+                          probe_segment(rendition, m.width, m.height)),
+                25.0);
     }
   }
-  EXPECT_EQ(honest.o->stats().segments_transcoded + cheater.o->stats().segments_transcoded, seqs.size() + verify_failed);
+  EXPECT_EQ(honest.o->stats().segments_transcoded + cheater.o->stats().segments_transcoded,
+            seqs.size() + verify_failed);
   // The books still add up: the cheater was paid for what it returned (the gateway cannot
   // take tickets back), and what is left with each is credit minus its claimed fees.
   const orch::OrchestratorStats c = cheater.o->stats(), h = honest.o->stats();
   EXPECT_EQ(ev_sent, to_string(c.ticket_value_recv + h.ticket_value_recv));
-  EXPECT_EQ(gateway_balance,
-            to_string(c.ticket_value_recv + h.ticket_value_recv - Rational(c.pixels) * 1000 - Rational(h.pixels) * 1500));
+  EXPECT_EQ(gateway_balance, to_string(c.ticket_value_recv + h.ticket_value_recv -
+                                       Rational(c.pixels) * 1000 - Rational(h.pixels) * 1500));
 }
 
 INSTANTIATE_TEST_SUITE_P(Cheats, GatewayCheat,
-                         ::testing::Values(Cheat::black_pictures, Cheat::wrong_resolution, Cheat::too_few_frames,
-                                           Cheat::bad_signature),
+                         ::testing::Values(Cheat::black_pictures, Cheat::wrong_resolution,
+                                           Cheat::too_few_frames, Cheat::bad_signature),
                          [](const auto& param_info) {
                            switch (param_info.param) {
-                             case Cheat::black_pictures: return "BlackPictures";
-                             case Cheat::wrong_resolution: return "WrongResolution";
-                             case Cheat::too_few_frames: return "TooFewFrames";
-                             default: return "BadSignature";
+                             case Cheat::black_pictures:
+                               return "BlackPictures";
+                             case Cheat::wrong_resolution:
+                               return "WrongResolution";
+                             case Cheat::too_few_frames:
+                               return "TooFewFrames";
+                             default:
+                               return "BadSignature";
                            }
                          });
 
@@ -293,9 +311,10 @@ TEST_F(GatewayLoop, Gop2Clip_GivenALoneOrchestratorFailingOnce_ItStillDoesTheSeg
   // orchestrator; it still fills the gap for the next segments, as go-livepeer's suspended
   // orchestrators do. Segment 2 itself is not given back to it: it is skipped.
   LiveOrchestrator lone(*ledger, *queue, {1000, 1});
-  lone.o->set_tamper(orch::RenditionTamper{nullptr, [](std::int64_t seq, std::vector<std::string>& bytes) {
-                                             if (seq == 2) bytes[1][bytes[1].size() / 2] ^= 1;
-                                           }});
+  lone.o->set_tamper(
+      orch::RenditionTamper{nullptr, [](std::int64_t seq, std::vector<std::string>& bytes) {
+                              if (seq == 2) bytes[1][bytes[1].size() / 2] ^= 1;
+                            }});
   const std::string hls = dir.file("hls");
   ASSERT_EQ(run(lone.target, hls, "lpverify name=verify sample=1"), "");
   bool ended = false;
@@ -304,7 +323,8 @@ TEST_F(GatewayLoop, Gop2Clip_GivenALoneOrchestratorFailingOnce_ItStillDoesTheSeg
   EXPECT_EQ(verify_failed, 1u);
   ASSERT_GE(seqs.size(), 7u);
   EXPECT_EQ(std::count(seqs.begin(), seqs.end(), 2), 0);
-  for (std::size_t i = 0; i < seqs.size(); ++i) EXPECT_EQ(seqs[i], static_cast<int>(i < 2 ? i : i + 1));
+  for (std::size_t i = 0; i < seqs.size(); ++i)
+    EXPECT_EQ(seqs[i], static_cast<int>(i < 2 ? i : i + 1));
   EXPECT_EQ(lone.o->stats().segments_transcoded, seqs.size() + 1);
 }
 

@@ -17,11 +17,10 @@ class GstEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
     gst_init(nullptr, nullptr);
-    ASSERT_TRUE(gst_plugin_register_static(GST_VERSION_MAJOR, GST_VERSION_MINOR, "livepeer",
-                                           "Livepeer network elements", lp_plugin_init, "0.1.0", "LGPL",
-                                           "livepeer-gst", "livepeer-gst", "https://livepeer.org"));
+    ASSERT_TRUE(lp_plugin_register_static());
     const auto levels = static_cast<GLogLevelFlags>(G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
-    for (const char* domain : {"GLib", "GLib-GObject", "GStreamer", "GStreamer-Base", "GStreamer-Check"})
+    for (const char* domain :
+         {"GLib", "GLib-GObject", "GStreamer", "GStreamer-Base", "GStreamer-Check"})
       g_log_set_handler(domain, levels, fail_on_log, nullptr);
     g_log_set_handler(nullptr, levels, fail_on_log, nullptr);
   }

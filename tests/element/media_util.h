@@ -13,7 +13,6 @@
 
 namespace lp::test {
 
-
 struct ClipRun {
   std::vector<BufferRef> segments;
   std::vector<std::string> warnings;
@@ -21,9 +20,10 @@ struct ClipRun {
 };
 
 inline ClipRun segment_file(const std::string& path, bool with_audio) {
-  std::string desc = "filesrc location=\"" + path + "\" ! tsdemux name=d d. ! queue ! h264parse ! seg.video " +
-                     (with_audio ? std::string("d. ! queue ! aacparse ! seg.audio ") : std::string()) +
-                     "lpsegmenter name=seg stream-id=clip ! appsink name=out sync=false wait-on-eos=false";
+  std::string desc =
+      "filesrc location=\"" + path + "\" ! tsdemux name=d d. ! queue ! h264parse ! seg.video " +
+      (with_audio ? std::string("d. ! queue ! aacparse ! seg.audio ") : std::string()) +
+      "lpsegmenter name=seg stream-id=clip ! appsink name=out sync=false wait-on-eos=false";
   GError* err = nullptr;
   ElementRef p(gst_parse_launch(desc.c_str(), &err));
   ClipRun run;
@@ -79,12 +79,15 @@ inline std::string ffprobe(const std::string& args) {
 inline void write(const std::string& path, GstBuffer* b) {
   GstMapInfo map;
   ASSERT_TRUE(gst_buffer_map(b, &map, GST_MAP_READ));
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(map.data), static_cast<std::streamsize>(map.size));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(map.data), static_cast<std::streamsize>(map.size));
   gst_buffer_unmap(b, &map);
 }
 
 inline int count_frames(const std::string& file, const char* stream) {
-  std::string s = ffprobe(std::string("-select_streams ") + stream + " -count_packets -show_entries stream=nb_read_packets -of csv=p=0 \"" + file + "\"");
+  std::string s =
+      ffprobe(std::string("-select_streams ") + stream +
+              " -count_packets -show_entries stream=nb_read_packets -of csv=p=0 \"" + file + "\"");
   return s.empty() ? 0 : std::stoi(s);
 }
 
@@ -100,10 +103,11 @@ inline std::string buffer_string(GstBuffer* b) {
 /// An H.264 MPEG-TS segment of `frames` frames of a videotestsrc pattern (black, smpte, ball...):
 /// what a cheating transcoder returns instead of the source's pictures.
 inline std::string pattern_segment(const char* pattern, int width, int height, unsigned frames) {
-  const std::string desc = "videotestsrc pattern=" + std::string(pattern) + " num-buffers=" + std::to_string(frames) +
-                           " ! video/x-raw,width=" + std::to_string(width) + ",height=" + std::to_string(height) +
-                           ",framerate=30/1 ! x264enc speed-preset=ultrafast bframes=0 ! h264parse ! mpegtsmux ! "
-                           "appsink name=out sync=false";
+  const std::string desc =
+      "videotestsrc pattern=" + std::string(pattern) + " num-buffers=" + std::to_string(frames) +
+      " ! video/x-raw,width=" + std::to_string(width) + ",height=" + std::to_string(height) +
+      ",framerate=30/1 ! x264enc speed-preset=ultrafast bframes=0 ! h264parse ! mpegtsmux ! "
+      "appsink name=out sync=false";
   GstElement* p = gst_parse_launch(desc.c_str(), nullptr);
   GstElement* sink = gst_bin_get_by_name(GST_BIN(p), "out");
   gst_element_set_state(p, GST_STATE_PLAYING);

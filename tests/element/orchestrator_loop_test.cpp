@@ -8,10 +8,10 @@
 #include <map>
 
 #include "elements/lpmeta.h"
-#include "node/net/client.h"
-#include "node/net/segment_client.h"
-#include "node/net/tls.h"
-#include "node/net/wire.h"
+#include "elements/net/client.h"
+#include "elements/net/segment_client.h"
+#include "elements/net/tls.h"
+#include "elements/net/wire.h"
 #include "node/orchestrator/capabilities.h"
 #include "node/orchestrator/grpc_server.h"
 #include "node/orchestrator/http_server.h"
@@ -23,7 +23,9 @@
 namespace lp::orch {
 namespace {
 
-std::string bytes_of(ByteSpan b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
+std::string bytes_of(ByteSpan b) {
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
 
 class OrchestratorLoop : public test::PaymentWorld {
  protected:
@@ -99,8 +101,8 @@ TEST_F(OrchestratorLoop, Gop2Clip_GivenTwoRungs_PaidTranscodedDownloadedAndRedee
     gst_buffer_unmap(buf, &map);
     const unsigned frames = lp_buffer_get_segment_meta(buf)->video_frames;
 
-    const ::net::SegData s = net::signed_segdata(gw, "gop2clip", static_cast<std::int64_t>(seq), body, ladder,
-                                                 info->auth_token(), 2000);
+    const ::net::SegData s = net::signed_segdata(gw, "gop2clip", static_cast<std::int64_t>(seq),
+                                                 body, ladder, info->auth_token(), 2000);
     auto batch = sender->create_ticket_batch(pm_session, 1);
     ASSERT_TRUE(batch) << batch.error().message;
     for (std::size_t i = 0; i < batch->tickets.size(); ++i) {
@@ -108,8 +110,8 @@ TEST_F(OrchestratorLoop, Gop2Clip_GivenTwoRungs_PaidTranscodedDownloadedAndRedee
       face_values += batch->ticket(i).face_value;
       ++tickets;
     }
-    auto result = segments.submit(info->transcoder(), net::encode_header(net::to_proto(*batch)), net::encode_header(s),
-                                  body, std::chrono::seconds(60));
+    auto result = segments.submit(info->transcoder(), net::encode_header(net::to_proto(*batch)),
+                                  net::encode_header(s), body, std::chrono::seconds(60));
     ASSERT_TRUE(result) << result.error().message;
     ASSERT_TRUE(result->has_data()) << result->error();
     ASSERT_EQ(result->data().segments_size(), 2);
@@ -120,10 +122,14 @@ TEST_F(OrchestratorLoop, Gop2Clip_GivenTwoRungs_PaidTranscodedDownloadedAndRedee
       ASSERT_TRUE(ts) << ts.error().message;
       const Hash rh = keccak256(as_bytes(*ts));
       hashes.insert(hashes.end(), rh.begin(), rh.end());
-      const std::string f = renditions.file(std::string(names[r]) + "-" + std::to_string(seq) + ".ts");
+      const std::string f =
+          renditions.file(std::string(names[r]) + "-" + std::to_string(seq) + ".ts");
       std::ofstream(f, std::ios::binary) << *ts;
-      const std::string probe = test::ffprobe("-select_streams v:0 -show_entries stream=codec_name,width,height -of csv=p=0 \"" + f + "\"");
-      EXPECT_EQ(probe.substr(0, probe.find('\n')), "h264," + std::to_string(sizes[r][0]) + "," + std::to_string(sizes[r][1]));
+      const std::string probe = test::ffprobe(
+          "-select_streams v:0 -show_entries stream=codec_name,width,height -of csv=p=0 \"" + f +
+          "\"");
+      EXPECT_EQ(probe.substr(0, probe.find('\n')),
+                "h264," + std::to_string(sizes[r][0]) + "," + std::to_string(sizes[r][1]));
       EXPECT_EQ(test::count_frames(f, "v:0"), static_cast<int>(frames));
       EXPECT_GT(test::count_frames(f, "a:0"), 0);
       EXPECT_EQ(d.pixels(), static_cast<std::int64_t>(frames) * sizes[r][0] * sizes[r][1]);

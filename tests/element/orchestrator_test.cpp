@@ -3,26 +3,24 @@
 // real recipient and sender, real segments of the gop2 clip through the real transcoder.
 #include "node/orchestrator/orchestrator.h"
 
-#include "elements/lpmeta.h"
-
-#include <map>
-
-#include "node/net/wire.h"
-#include "node/net/client.h"
-#include "node/net/segment_client.h"
-#include "node/net/tls.h"
-#include "node/orchestrator/capabilities.h"
-#include "node/orchestrator/grpc_server.h"
-#include "node/orchestrator/http_server.h"
-#include "node/net/segment_line.h"
-
-#include <thread>
-
 #include <arpa/inet.h>
 #include <libsoup/soup.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <map>
+#include <thread>
+
+#include "elements/lpmeta.h"
+#include "elements/net/client.h"
+#include "elements/net/segment_client.h"
+#include "elements/net/segment_line.h"
+#include "elements/net/tls.h"
+#include "elements/net/wire.h"
+#include "node/orchestrator/capabilities.h"
+#include "node/orchestrator/grpc_server.h"
+#include "node/orchestrator/http_server.h"
 #include "payment/eth/keccak.h"
 #include "tests/element/media_util.h"
 #include "tests/unit/payment_world.h"
@@ -30,7 +28,9 @@
 namespace lp::orch {
 namespace {
 
-std::string bytes_of(ByteSpan b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
+std::string bytes_of(ByteSpan b) {
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
 
 std::string buffer_bytes(GstBuffer* b) {
   GstMapInfo map;
@@ -81,9 +81,11 @@ class OrchestratorTest : public test::PaymentWorld {
     std::string body;
   };
 
-  Submission submission(const ::net::OrchestratorInfo& info, std::int64_t seq, const std::string& body, std::size_t tickets) {
+  Submission submission(const ::net::OrchestratorInfo& info, std::int64_t seq,
+                        const std::string& body, std::size_t tickets) {
     const ::net::SegData s = net::signed_segdata(
-        gw, "abcdef", seq, body, {rung("240p0", 426, 240, 250000), rung("360p0", 640, 360, 800000)}, info.auth_token(), 2000);
+        gw, "abcdef", seq, body, {rung("240p0", 426, 240, 250000), rung("360p0", 640, 360, 800000)},
+        info.auth_token(), 2000);
     Submission out;
     out.segment = net::encode_header(s);
     out.body = body;
@@ -98,7 +100,8 @@ class OrchestratorTest : public test::PaymentWorld {
   SegmentReply serve(const Submission& s) { return o->serve_segment(s.payment, s.segment, s.body); }
 
   std::vector<std::string> segments() {
-    if (clip.segments.empty()) clip = test::segment_file(test::media("live-1080p30-h264-aac-16s-gop2.ts"), true);
+    if (clip.segments.empty())
+      clip = test::segment_file(test::media("live-1080p30-h264-aac-16s-gop2.ts"), true);
     std::vector<std::string> out;
     for (std::size_t i = 0; i < 3; ++i) out.push_back(buffer_bytes(clip.segments[i].get()));
     return out;
@@ -120,7 +123,9 @@ TEST_F(OrchestratorTest, GetOrchestrator_GivenSignedRequest_InfoWithParamsPriceC
   EXPECT_EQ(info->ticket_params().recipient(), bytes_of(orch.address()));
   EXPECT_FALSE(info->ticket_params().face_value().empty());
   EXPECT_TRUE(info->ticket_params().has_expiration_params());
-  EXPECT_TRUE(has({info->capabilities().mandatories().begin(), info->capabilities().mandatories().end()}, kAuthToken));
+  EXPECT_TRUE(
+      has({info->capabilities().mandatories().begin(), info->capabilities().mandatories().end()},
+          kAuthToken));
   EXPECT_EQ(info->auth_token().session_id().size(), 8u);
   EXPECT_EQ(info->auth_token().expiration(), now + AuthTokens::kValidSeconds);
 }
@@ -146,21 +151,24 @@ TEST_F(OrchestratorTest, Segment_GivenPaidSegments_RenditionsSignedAndFeesAddUp)
   for (std::int64_t seq = 0; seq < 3; ++seq) {
     SCOPED_TRACE("seq " + std::to_string(seq));
     Submission sub = submission(info, seq, segs[seq], 2);
-    for (std::size_t i = 0; i < last_batch->tickets.size(); ++i) credited += last_batch->ticket(i).expected_value();
+    for (std::size_t i = 0; i < last_batch->tickets.size(); ++i)
+      credited += last_batch->ticket(i).expected_value();
     SegmentReply reply = serve(sub);
     ASSERT_EQ(reply.status, 200) << reply.body;
     ::net::TranscodeResult result;
     ASSERT_TRUE(result.ParseFromString(reply.body));
     ASSERT_TRUE(result.has_data()) << result.error();
     EXPECT_EQ(result.seq(), seq);
-    EXPECT_EQ(result.info().auth_token().SerializeAsString(), info.auth_token().SerializeAsString());
+    EXPECT_EQ(result.info().auth_token().SerializeAsString(),
+              info.auth_token().SerializeAsString());
     ASSERT_EQ(result.data().segments_size(), 2);
     Bytes hashes;
     const int sizes[2][2] = {{426, 240}, {640, 360}};
     const char* names[2] = {"240p0", "360p0"};
     for (int r = 0; r < 2; ++r) {
       const auto& d = result.data().segments(r);
-      EXPECT_EQ(d.url(), "https://127.0.0.1:8935/stream/" + session + "/" + names[r] + "/" + std::to_string(seq) + ".ts");
+      EXPECT_EQ(d.url(), "https://127.0.0.1:8935/stream/" + session + "/" + names[r] + "/" +
+                             std::to_string(seq) + ".ts");
       auto bytes = o->rendition(session, names[r], seq);
       ASSERT_TRUE(bytes);
       const Hash h = keccak256(as_bytes(*bytes));
@@ -243,7 +251,8 @@ TEST_F(OrchestratorTest, Segment_GivenHostileRequests_GoLivepeerStatusAndNoSideE
     s.payment = net::encode_header(net::to_proto(b));
     cases.push_back({"ticket for another recipient", s, 400, "invalid ticket recipient"});
     b = *last_batch;
-    b.params.face_value = b.params.face_value * U256(2);  // the sender's signature no longer covers it
+    b.params.face_value =
+        b.params.face_value * U256(2);  // the sender's signature no longer covers it
     s.payment = net::encode_header(net::to_proto(b));
     cases.push_back({"face value raised after signing", s, 400, "invalid ticket signature"});
   }
@@ -344,16 +353,18 @@ TEST_F(OrchestratorTest, Grpc_GivenLoopbackTls_GetOrchestratorPingAndEnd) {
   forged.set_token(std::string(32, 'x'));
   EXPECT_FALSE(client.end_session(forged));
   server.stop();
-  net::OrchestratorClient gone("127.0.0.1:" + std::to_string(*port), std::chrono::milliseconds(500));
+  net::OrchestratorClient gone("127.0.0.1:" + std::to_string(*port),
+                               std::chrono::milliseconds(500));
   auto down = gone.get_orchestrator(request(gw));
   ASSERT_FALSE(down);
   EXPECT_EQ(down.error().kind, ErrorKind::retryable);
 }
 
 /// One HTTPS request through the gateway's client (which accepts self-signed certificates).
-net::SegmentClient::Response https(const char* method, const std::string& url,
-                                   const std::vector<std::pair<std::string, std::string>>& headers = {},
-                                   const std::string& body = {}) {
+net::SegmentClient::Response https(
+    const char* method, const std::string& url,
+    const std::vector<std::pair<std::string, std::string>>& headers = {},
+    const std::string& body = {}) {
   static net::SegmentClient client;
   auto r = client.request(method, url, headers, body, std::chrono::seconds(60));
   EXPECT_EQ(r.error, "") << url;
@@ -371,8 +382,8 @@ TEST_F(OrchestratorTest, Https_GivenSegmentOverLoopback_ResultAndRenditionDownlo
   auto info = o->get_orchestrator(request(gw)).value();
   auto segs = segments();
   Submission sub = submission(info, 0, segs[0], 2);
-  auto r = https("POST", base + "/segment", {{"Livepeer-Payment", sub.payment}, {"Livepeer-Segment", sub.segment}},
-                      sub.body);
+  auto r = https("POST", base + "/segment",
+                 {{"Livepeer-Payment", sub.payment}, {"Livepeer-Segment", sub.segment}}, sub.body);
   ASSERT_EQ(r.status, 200u) << r.body;
   ::net::TranscodeResult result;
   ASSERT_TRUE(result.ParseFromString(r.body));
@@ -386,29 +397,39 @@ TEST_F(OrchestratorTest, Https_GivenSegmentOverLoopback_ResultAndRenditionDownlo
   EXPECT_EQ(https("GET", base + "/stream/" + session + "/360p0/9.ts").status, 404u);
   EXPECT_EQ(https("GET", base + "/stream/../../etc/passwd").status, 404u);
   // Hostile: a bad payment header, a body over the limit (refused from its Content-Length), GET.
-  EXPECT_EQ(https("POST", base + "/segment", {{"Livepeer-Payment", "%%"}, {"Livepeer-Segment", sub.segment}}, sub.body).status,
+  EXPECT_EQ(https("POST", base + "/segment",
+                  {{"Livepeer-Payment", "%%"}, {"Livepeer-Segment", sub.segment}}, sub.body)
+                .status,
             402u);
   // (The client waits for "100 Continue" before sending its body, as Go's and curl's do for
   // large bodies: the refusal comes instead, and the body is never sent or read.)
-  EXPECT_EQ(https("POST", base + "/segment", {{"Expect", "100-continue"}}, std::string(20'000'001, 'x')).status, 413u);
+  EXPECT_EQ(
+      https("POST", base + "/segment", {{"Expect", "100-continue"}}, std::string(20'000'001, 'x'))
+          .status,
+      413u);
   EXPECT_EQ(https("GET", base + "/segment").status, 405u);
   // The same refusals as the logic tests, through the server: a replayed payment, a body whose
   // hash differs, a forged auth token. None of them moves the session's balance.
   const Rational balance = o->balance(gw.address(), session);
-  auto replay = https("POST", base + "/segment", {{"Livepeer-Payment", sub.payment}, {"Livepeer-Segment", sub.segment}},
-                      sub.body);
+  auto replay =
+      https("POST", base + "/segment",
+            {{"Livepeer-Payment", sub.payment}, {"Livepeer-Segment", sub.segment}}, sub.body);
   EXPECT_EQ(replay.status, 400u);
   EXPECT_NE(replay.body.find("senderNonce"), std::string::npos) << replay.body;
   Submission next = submission(info, 1, segs[1], 2);
-  EXPECT_EQ(https("POST", base + "/segment", {{"Livepeer-Payment", next.payment}, {"Livepeer-Segment", next.segment}},
-                  segs[2]).status,
+  EXPECT_EQ(https("POST", base + "/segment",
+                  {{"Livepeer-Payment", next.payment}, {"Livepeer-Segment", next.segment}}, segs[2])
+                .status,
             403u);
   ::net::SegData forged;
   ASSERT_TRUE(net::decode_header(next.segment, &forged, "x"));
   forged.mutable_auth_token()->set_session_id("not-a-session");
-  EXPECT_EQ(https("POST", base + "/segment",
-                  {{"Livepeer-Payment", next.payment}, {"Livepeer-Segment", net::encode_header(forged)}}, next.body).status,
-            403u);
+  EXPECT_EQ(
+      https("POST", base + "/segment",
+            {{"Livepeer-Payment", next.payment}, {"Livepeer-Segment", net::encode_header(forged)}},
+            next.body)
+          .status,
+      403u);
   EXPECT_EQ(o->balance(gw.address(), session), balance);
   // 64 idle connections (TCP open, no TLS handshake) and 16 that stop halfway through their
   // headers do not keep a valid client waiting.
@@ -440,11 +461,12 @@ TEST(Capabilities, Compatible_GivenGoLivepeerRule_MandatoriesSubsetAndLength) {
     return c;
   };
   EXPECT_TRUE(compatible(job({kH264, kMpegTs, kAuthToken}), o));
-  EXPECT_EQ(job({kH264, kMpegTs, kAuthToken}).bitstring(0), 0x1003u);  // the reference's plain H.264 job
-  EXPECT_FALSE(compatible(job({kH264, kMpegTs}), o));                     // AuthToken is mandatory
-  EXPECT_FALSE(compatible(job({kH264, kMp4, kAuthToken}), o));            // MP4 output not offered
-  EXPECT_FALSE(compatible(job({kH264, kAuthToken, 70}), o));              // a longer bitstring
-  EXPECT_FALSE(compatible(::net::Capabilities(), o));                     // no capabilities at all
+  EXPECT_EQ(job({kH264, kMpegTs, kAuthToken}).bitstring(0),
+            0x1003u);                                           // the reference's plain H.264 job
+  EXPECT_FALSE(compatible(job({kH264, kMpegTs}), o));           // AuthToken is mandatory
+  EXPECT_FALSE(compatible(job({kH264, kMp4, kAuthToken}), o));  // MP4 output not offered
+  EXPECT_FALSE(compatible(job({kH264, kAuthToken, 70}), o));    // a longer bitstring
+  EXPECT_FALSE(compatible(::net::Capabilities(), o));           // no capabilities at all
 }
 
 TEST(SegmentLine, Order_GivenLaterThreadsStartingFirst_AcceptanceOrderAndBound) {
@@ -485,14 +507,16 @@ TEST(AuthTokens, Verify_GivenTamperedFields_Invalid) {
   ::net::AuthToken t = tokens.issue("deadbeef", 1000);
   EXPECT_TRUE(tokens.verify(t, 1000));
   EXPECT_TRUE(tokens.verify(t, 1000 + AuthTokens::kValidSeconds));
-  EXPECT_EQ(tokens.verify(t, 1001 + AuthTokens::kValidSeconds).error().message, "expired auth token");
+  EXPECT_EQ(tokens.verify(t, 1001 + AuthTokens::kValidSeconds).error().message,
+            "expired auth token");
   ::net::AuthToken longer = t;
   longer.set_expiration(t.expiration() + 3600);  // extending the expiry breaks the HMAC
   EXPECT_EQ(tokens.verify(longer, 1000).error().message, "invalid auth token");
   ::net::AuthToken other = t;
   other.set_session_id("deadbeee");
   EXPECT_EQ(tokens.verify(other, 1000).error().message, "invalid auth token");
-  EXPECT_EQ(AuthTokens().verify(t, 1000).error().message, "invalid auth token");  // another process's secret
+  EXPECT_EQ(AuthTokens().verify(t, 1000).error().message,
+            "invalid auth token");  // another process's secret
   EXPECT_EQ(tokens.verify(::net::AuthToken(), 1000).error().message, "missing auth token");
 }
 

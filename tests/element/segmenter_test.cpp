@@ -21,12 +21,27 @@ using test::segment_file;
 using test::write;
 
 constexpr GstClockTime kFrame = GST_SECOND / 30;
-const char* kCaps320 = "video/x-h264, stream-format=byte-stream, alignment=au, width=320, height=240, framerate=30/1";
+const char* kCaps320 =
+    "video/x-h264, stream-format=byte-stream, alignment=au, width=320, height=240, framerate=30/1";
 
 /// A fake H.264 access unit: AUD + one IDR or non-IDR slice NAL; mpegtsmux only packetizes it.
 GstBuffer* frame(int index, bool keyframe, GstClockTime base = GST_SECOND) {
-  const guint8 nal[] = {0, 0, 0, 1, 0x09, 0xf0, 0, 0, 0, 1, static_cast<guint8>(keyframe ? 0x65 : 0x41),
-                        0x88, 0x84, static_cast<guint8>(index), 0x21, 0xa0};
+  const guint8 nal[] = {0,
+                        0,
+                        0,
+                        1,
+                        0x09,
+                        0xf0,
+                        0,
+                        0,
+                        0,
+                        1,
+                        static_cast<guint8>(keyframe ? 0x65 : 0x41),
+                        0x88,
+                        0x84,
+                        static_cast<guint8>(index),
+                        0x21,
+                        0xa0};
   GstBuffer* b = gst_buffer_new_memdup(nal, sizeof(nal));
   GST_BUFFER_PTS(b) = GST_BUFFER_DTS(b) = base + index * kFrame;
   GST_BUFFER_DURATION(b) = kFrame;
@@ -40,7 +55,8 @@ class SegmenterHarness : public ::testing::Test {
     // Properties first: the harness starts the element, and these are read at start.
     GstElement* seg = gst_element_factory_make("lpsegmenter", nullptr);
     ASSERT_NE(seg, nullptr);
-    g_object_set(seg, "target-duration", static_cast<guint64>(GST_SECOND), "stream-id", "stream1", nullptr);
+    g_object_set(seg, "target-duration", static_cast<guint64>(GST_SECOND), "stream-id", "stream1",
+                 nullptr);
     h.reset(gst_harness_new_with_element(seg, "video", "src"));
     gst_object_unref(seg);
     gst_harness_use_testclock(h.get());
@@ -143,11 +159,13 @@ TEST_F(SegmenterHarness, Discont_GivenGapThenKeyframe_StartsMarkedSegment) {
 TEST_F(SegmenterHarness, ResolutionChange_GivenNewCaps_NextKeyframeStartsMarkedSegment) {
   for (int i = 0; i < 10; ++i) push(frame(i, i == 0));
   gst_harness_set_src_caps_str(h.get(),
-                               "video/x-h264, stream-format=byte-stream, alignment=au, width=640, height=360, framerate=30/1");
+                               "video/x-h264, stream-format=byte-stream, alignment=au, width=640, "
+                               "height=360, framerate=30/1");
   for (int i = 10; i < 20; ++i) push(frame(i, i == 10));
   auto segs = finish();
   ASSERT_EQ(segs.size(), 2u);
-  EXPECT_EQ(lp_buffer_get_segment_meta(segs[1].get())->flags & LP_SEGMENT_FLAG_DISCONT, LP_SEGMENT_FLAG_DISCONT);
+  EXPECT_EQ(lp_buffer_get_segment_meta(segs[1].get())->flags & LP_SEGMENT_FLAG_DISCONT,
+            LP_SEGMENT_FLAG_DISCONT);
   EXPECT_EQ(lp_buffer_get_segment_meta(segs[1].get())->start_pts, GST_SECOND + 10 * kFrame);
 }
 
@@ -183,7 +201,10 @@ TEST(SegmenterClip, Gop2Clip_GivenTwoSecondIdrs_MakesNineSegmentsWithEveryFrame)
     EXPECT_EQ(v, static_cast<int>(m->video_frames));
     video += v;
     audio += count_frames(f, "a:0");
-    EXPECT_EQ(ffprobe("-select_streams v:0 -read_intervals %+#1 -show_entries frame=pict_type -of csv=p=0 \"" + f + "\""), "I");
+    EXPECT_EQ(ffprobe("-select_streams v:0 -read_intervals %+#1 -show_entries frame=pict_type -of "
+                      "csv=p=0 \"" +
+                      f + "\""),
+              "I");
     if (i + 1 < run.segments.size()) {
       EXPECT_NEAR(static_cast<double>(m->duration) / GST_SECOND, 2.0, 0.04);
     }
@@ -196,7 +217,8 @@ TEST(SegmenterClip, Gop2Clip_GivenTwoSecondIdrs_MakesNineSegmentsWithEveryFrame)
   EXPECT_EQ(audio, count_frames(src, "a:0"));
   EXPECT_EQ(count_frames(all, "v:0"), video);
   // Concatenated, the segments are one continuous stream that decodes without an error.
-  EXPECT_EQ(std::system(("ffmpeg -v error -xerror -i \"" + all + "\" -f null - 2>/dev/null").c_str()), 0);
+  EXPECT_EQ(
+      std::system(("ffmpeg -v error -xerror -i \"" + all + "\" -f null - 2>/dev/null").c_str()), 0);
 }
 
 TEST(SegmenterClip, LongGopClip_GivenKeyframesAt0And8s_MakesTwoSegmentsAndOneWarning) {
@@ -208,7 +230,9 @@ TEST(SegmenterClip, LongGopClip_GivenKeyframesAt0And8s_MakesTwoSegmentsAndOneWar
   guint frames = 0;
   for (auto& s : run.segments) frames += lp_buffer_get_segment_meta(s.get())->video_frames;
   EXPECT_EQ(frames, 500u);
-  EXPECT_NEAR(static_cast<double>(lp_buffer_get_segment_meta(run.segments[0].get())->duration) / GST_SECOND, 8.33, 0.05);
+  EXPECT_NEAR(
+      static_cast<double>(lp_buffer_get_segment_meta(run.segments[0].get())->duration) / GST_SECOND,
+      8.33, 0.05);
 }
 
 TEST(SegmenterClip, VideoOnlyClip_GivenNoAudioPad_Segments) {
@@ -216,7 +240,8 @@ TEST(SegmenterClip, VideoOnlyClip_GivenNoAudioPad_Segments) {
   ASSERT_EQ(run.error, "");
   guint frames = 0;
   for (auto& s : run.segments) frames += lp_buffer_get_segment_meta(s.get())->video_frames;
-  EXPECT_EQ(static_cast<int>(frames), count_frames(test::media("landscape-720p30-h264-2s.ts"), "v:0"));
+  EXPECT_EQ(static_cast<int>(frames),
+            count_frames(test::media("landscape-720p30-h264-2s.ts"), "v:0"));
   EXPECT_EQ(run.segments.size(), 1u);  // its second keyframe comes 0.83 s after the first
 }
 

@@ -17,9 +17,11 @@ std::vector<VideoProfile> ladder(const char* spec) { return parse_profiles(spec)
 TEST(TranscodeEngine, Gop2Clip_GivenTwoRungs_EveryRenditionMatchesItsSegment) {
   test::ClipRun run = test::segment_file(test::media("live-1080p30-h264-aac-16s-gop2.ts"), true);
   ASSERT_EQ(run.error, "");
-  TranscodeEngine engine({ladder(R"([{"name":"240p0","width":426,"height":240,"bitrate":250000,"profile":"h264constrainedhigh","gop":"1"},
+  TranscodeEngine engine(
+      {ladder(
+           R"([{"name":"240p0","width":426,"height":240,"bitrate":250000,"profile":"h264constrainedhigh","gop":"1"},
                                      {"name":"360p0","width":640,"height":360,"bitrate":800000,"profile":"h264constrainedhigh","gop":"1"}])"),
-                          GpuMode::off, "ultrafast"});
+       GpuMode::off, "ultrafast"});
   test::TempDir dir;
   for (std::size_t i = 0; i < run.segments.size(); ++i) {
     SCOPED_TRACE("segment " + std::to_string(i));
@@ -38,10 +40,15 @@ TEST(TranscodeEngine, Gop2Clip_GivenTwoRungs_EveryRenditionMatchesItsSegment) {
       test::write(f, out[r].ts.get());
       EXPECT_EQ(count_frames(f, "v:0"), static_cast<int>(frames));
       EXPECT_GT(count_frames(f, "a:0"), 0);
-      std::string info = ffprobe("-select_streams v:0 -show_entries stream=codec_name,width,height -of csv=p=0 \"" + f + "\"");
+      std::string info = ffprobe(
+          "-select_streams v:0 -show_entries stream=codec_name,width,height -of csv=p=0 \"" + f +
+          "\"");
       EXPECT_EQ(info.substr(0, info.find('\n')),
                 "h264," + std::to_string(sizes[r][0]) + "," + std::to_string(sizes[r][1]));
-      EXPECT_EQ(ffprobe("-select_streams v:0 -read_intervals %+#1 -show_entries frame=pict_type,key_frame -of csv=p=0 \"" + f + "\""), "1,I");
+      EXPECT_EQ(ffprobe("-select_streams v:0 -read_intervals %+#1 -show_entries "
+                        "frame=pict_type,key_frame -of csv=p=0 \"" +
+                        f + "\""),
+                "1,I");
     }
   }
   EXPECT_EQ(engine.builds(), 1);  // one pipeline for the whole stream
@@ -60,13 +67,16 @@ TEST(TranscodeEngine, Garbage_GivenRandomBytes_FailsWithMessage) {
   EXPECT_FALSE(error.empty());
 }
 
-
 TEST(TranscodeEngine, FrameRate_Given60fpsSourceAnd30fpsProfile_KeepsEveryOtherFrame) {
   test::TempDir dir;
   const std::string clip = dir.file("60fps.ts");
-  ASSERT_EQ(std::system(("ffmpeg -v error -y -f lavfi -i testsrc=size=640x360:rate=60 -t 2 -c:v libx264 -preset "
-                         "ultrafast -g 60 -bf 0 \"" + clip + "\"").c_str()),
-            0);
+  ASSERT_EQ(
+      std::system(
+          ("ffmpeg -v error -y -f lavfi -i testsrc=size=640x360:rate=60 -t 2 -c:v libx264 -preset "
+           "ultrafast -g 60 -bf 0 \"" +
+           clip + "\"")
+              .c_str()),
+      0);
   test::ClipRun run = test::segment_file(clip, false);
   ASSERT_EQ(run.error, "");
   ASSERT_FALSE(run.segments.empty());
@@ -81,7 +91,8 @@ TEST(TranscodeEngine, FrameRate_Given60fpsSourceAnd30fpsProfile_KeepsEveryOtherF
     out_frames += out[0].frames;
     std::string f = dir.file("r.ts");
     test::write(f, out[0].ts.get());
-    const std::string rate = ffprobe("-select_streams v:0 -show_entries stream=r_frame_rate -of csv=p=0 \"" + f + "\"");
+    const std::string rate =
+        ffprobe("-select_streams v:0 -show_entries stream=r_frame_rate -of csv=p=0 \"" + f + "\"");
     EXPECT_EQ(rate.substr(0, rate.find('\n')), "30/1");
   }
   EXPECT_EQ(in, 120u);
@@ -92,7 +103,8 @@ TEST(TranscodeEngine, Truncated_GivenSegmentCutMidPacket_FailsNamingIt) {
   test::ClipRun run = test::segment_file(test::media("landscape-720p30-h264-2s.ts"), false);
   ASSERT_FALSE(run.segments.empty());
   GstBuffer* whole = run.segments[0].get();
-  test::BufferRef cut(gst_buffer_copy_region(whole, GST_BUFFER_COPY_ALL, 0, gst_buffer_get_size(whole) / 2 + 1));
+  test::BufferRef cut(
+      gst_buffer_copy_region(whole, GST_BUFFER_COPY_ALL, 0, gst_buffer_get_size(whole) / 2 + 1));
   TranscodeEngine engine({ladder("P240p30fps16x9"), GpuMode::off, "ultrafast"});
   std::vector<Rendition> out;
   std::string error;
@@ -131,8 +143,10 @@ TEST_F(TranscodeHarness, Metas_GivenSegments_OneRenditionPerSegmentWithPixelCoun
   ASSERT_EQ(run.error, "");
   ASSERT_GE(run.segments.size(), 3u);
   // The harness sits on the second profile's pad: pads are per profile index.
-  test::HarnessPtr h(gst_harness_new_with_element(make("P240p30fps16x9,P360p30fps16x9"), "sink", "src_1"));
-  gst_harness_set_src_caps_str(h.get(), "video/mpegts, systemstream=(boolean)true, packetsize=(int)188");
+  test::HarnessPtr h(
+      gst_harness_new_with_element(make("P240p30fps16x9,P360p30fps16x9"), "sink", "src_1"));
+  gst_harness_set_src_caps_str(h.get(),
+                               "video/mpegts, systemstream=(boolean)true, packetsize=(int)188");
   // A segment's renditions leave when the next segment arrives (the decoder starts on it while
   // the encoders finish), the last ones at EOS.
   for (std::size_t i = 0; i < 3; ++i)
@@ -172,9 +186,11 @@ TEST_F(TranscodeHarness, Metas_GivenSegments_OneRenditionPerSegmentWithPixelCoun
 
 TEST_F(TranscodeHarness, Garbage_GivenRandomBytes_ErrorNotCrash) {
   test::HarnessPtr h(gst_harness_new_with_element(make("P240p30fps16x9"), "sink", "src_0"));
-  gst_harness_set_src_caps_str(h.get(), "video/mpegts, systemstream=(boolean)true, packetsize=(int)188");
+  gst_harness_set_src_caps_str(h.get(),
+                               "video/mpegts, systemstream=(boolean)true, packetsize=(int)188");
   std::vector<guint8> junk(188 * 20, 0x47);
-  EXPECT_EQ(gst_harness_push(h.get(), gst_buffer_new_memdup(junk.data(), junk.size())), GST_FLOW_ERROR);
+  EXPECT_EQ(gst_harness_push(h.get(), gst_buffer_new_memdup(junk.data(), junk.size())),
+            GST_FLOW_ERROR);
 }
 
 TEST_F(TranscodeHarness, Profiles_GivenUnknownPreset_FailsToStart) {

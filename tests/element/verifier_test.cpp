@@ -18,7 +18,8 @@ namespace {
 class VerifierTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    clip = new test::ClipRun(test::segment_file(test::media("live-1080p30-h264-aac-16s-gop2.ts"), true));
+    clip = new test::ClipRun(
+        test::segment_file(test::media("live-1080p30-h264-aac-16s-gop2.ts"), true));
   }
   static void TearDownTestSuite() {
     delete clip;
@@ -38,7 +39,8 @@ class VerifierTest : public ::testing::Test {
     VerifyRequest req;
     req.source = source;
     for (std::size_t i = 0; i < out.size(); ++i)
-      req.renditions.push_back(VerifyRendition{profiles[i].name, profiles[i].width, profiles[i].height, profiles[i].fps,
+      req.renditions.push_back(VerifyRendition{profiles[i].name, profiles[i].width,
+                                               profiles[i].height, profiles[i].fps,
                                                profiles[i].fps_den, kept[i], out[i].pixels});
     resign(req);
     return req;
@@ -60,7 +62,8 @@ class VerifierTest : public ::testing::Test {
     kept[i] = std::move(bytes);
     req.renditions[i].bytes = kept[i];
     const MediaProbe m = probe_segment(kept[i]);
-    req.renditions[i].claimed_pixels = static_cast<std::uint64_t>(m.frames) * static_cast<std::uint64_t>(m.width) *
+    req.renditions[i].claimed_pixels = static_cast<std::uint64_t>(m.frames) *
+                                       static_cast<std::uint64_t>(m.width) *
                                        static_cast<std::uint64_t>(m.height);
     resign(req);
   }
@@ -105,7 +108,8 @@ TEST_F(VerifierTest, Resolution_GivenA144pRenditionFor240p_Fails) {
   req = honest();
   substitute(req, 0, bytes);
   const Verdict v = verifier.verify(req);
-  EXPECT_NE(v.reason.find("wrong resolution 256x144, expected 426x240"), std::string::npos) << v.reason;
+  EXPECT_NE(v.reason.find("wrong resolution 256x144, expected 426x240"), std::string::npos)
+      << v.reason;
 }
 
 TEST_F(VerifierTest, Frames_GivenHalfTheFrames_Fails) {
@@ -113,7 +117,8 @@ TEST_F(VerifierTest, Frames_GivenHalfTheFrames_Fails) {
   const unsigned frames = lp_buffer_get_segment_meta(clip->segments[1].get())->video_frames;
   substitute(req, 0, test::pattern_segment("smpte", 426, 240, frames / 2));
   const Verdict v = verifier.verify(req);
-  EXPECT_NE(v.reason.find("frames, expected " + std::to_string(frames)), std::string::npos) << v.reason;
+  EXPECT_NE(v.reason.find("frames, expected " + std::to_string(frames)), std::string::npos)
+      << v.reason;
 }
 
 TEST_F(VerifierTest, Pictures_GivenBlackOrUnrelatedVideoOfTheRightShape_FailOnlyWhenCompared) {

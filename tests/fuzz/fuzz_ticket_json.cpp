@@ -15,7 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (n != lp::pm::kPackedTicketSize && n != lp::pm::kPackedTicketSizeNoAux) std::abort();
   if (t->sig) {
     auto signer = lp::pm::recover_ticket_signer(t->ticket.hash(), *t->sig);
-    if (signer && t->recipient_rand) (void)lp::pm::is_winning(*t->sig, *t->recipient_rand, t->ticket.win_prob);
+    if (signer && t->recipient_rand)
+      (void)lp::pm::is_winning(*t->sig, *t->recipient_rand, t->ticket.win_prob);
   }
   return 0;
 }

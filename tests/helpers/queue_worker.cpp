@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   });
   auto run = (*queue)->process();
   if (!run) return std::fprintf(stderr, "%s\n", run.error().message.c_str()), 1;
-  std::printf("{\"redeemed\":%zu,\"retried\":%zu,\"dropped\":%zu}\n", run->redeemed, run->retried, run->dropped);
+  std::printf("{\"redeemed\":%zu,\"retried\":%zu,\"dropped\":%zu}\n", run->redeemed, run->retried,
+              run->dropped);
   return 0;
 }

@@ -61,8 +61,13 @@ TEST(QueueKill, Restart_AfterSigkillMidRun_RedeemsEveryWinnerExactlyOnce) {
     for (int i = 1; i <= kWinners; ++i) {
       pm::WinningTicket w;
       w.recipient_rand = U256(5000 + i);
-      w.ticket = {orch.address(), gw.address(), kFaceValue, max_win_prob(), static_cast<std::uint32_t>(i),
-                  pm::recipient_rand_hash(w.recipient_rand), {round.round, round.block_hash}};
+      w.ticket = {orch.address(),
+                  gw.address(),
+                  kFaceValue,
+                  max_win_prob(),
+                  static_cast<std::uint32_t>(i),
+                  pm::recipient_rand_hash(w.recipient_rand),
+                  {round.round, round.block_hash}};
       Signature s = pm::sign_ticket(gw, w.ticket);
       w.sig.assign(s.begin(), s.end());
       w.params_expiration_block = ledger->block_number().value() + 40;
@@ -80,11 +85,13 @@ TEST(QueueKill, Restart_AfterSigkillMidRun_RedeemsEveryWinnerExactlyOnce) {
   // 2. Killed from outside while it works.
   pid_t pid = spawn({worker, db, "--pace-ms", "25"});
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (count(db, "SELECT COUNT(*) FROM used_tickets") < 12 && std::chrono::steady_clock::now() < deadline)
+  while (count(db, "SELECT COUNT(*) FROM used_tickets") < 12 &&
+         std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   ASSERT_EQ(kill(pid, SIGKILL), 0);
   st = wait_status(pid);
-  ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << "the worker finished before it was killed";
+  ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
+      << "the worker finished before it was killed";
   const std::int64_t used_mid = count(db, "SELECT COUNT(*) FROM used_tickets");
   EXPECT_GE(used_mid, 12);
   EXPECT_LT(used_mid, kWinners);

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+#include "payment/eth/keystore.h"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <fstream>
 
-#include "payment/eth/keystore.h"
 #include "tests/unit/test_util.h"
 
 namespace lp {
@@ -28,7 +29,8 @@ void write_file(const std::string& path, const std::string& text, mode_t mode) {
 TEST(Keystore, Decrypt_GivenWeb3Pbkdf2Vector_RecoversTheSpecKey) {
   auto key = decrypt_keystore(kPbkdf2Vector, "testpassword");
   ASSERT_TRUE(key) << key.error().to_string();
-  EXPECT_EQ(to_hex(key->secret(), false), "7a28b5ba57c53603b0b07b56bba752f7784bf506fa95edc395f5cf6c7514fe9d");
+  EXPECT_EQ(to_hex(key->secret(), false),
+            "7a28b5ba57c53603b0b07b56bba752f7784bf506fa95edc395f5cf6c7514fe9d");
 }
 
 TEST(Keystore, Decrypt_GivenWrongPassphrase_SaysSo) {
@@ -54,12 +56,14 @@ TEST(Keystore, Decrypt_GivenMalformedFiles_NamesTheProblem) {
   EXPECT_EQ(decrypt_keystore(no_mac, "testpassword").error().message, "missing string field 'mac'");
   std::string other_cipher = kPbkdf2Vector;
   other_cipher.replace(other_cipher.find("aes-128-ctr"), 11, "aes-256-gcm");
-  EXPECT_EQ(decrypt_keystore(other_cipher, "testpassword").error().message, "unsupported cipher (only aes-128-ctr)");
+  EXPECT_EQ(decrypt_keystore(other_cipher, "testpassword").error().message,
+            "unsupported cipher (only aes-128-ctr)");
 }
 
 TEST(KeyFile, Load_GivenRawHexWithMode600_Loads) {
   test::TempDir d;
-  write_file(d.file("k"), "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318\n", 0600);
+  write_file(d.file("k"), "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318\n",
+             0600);
   auto key = load_key_file(d.file("k"), std::nullopt);
   ASSERT_TRUE(key) << key.error().to_string();
   EXPECT_EQ(to_checksum(key->address()), "0x2c7536E3605D9C16a7a3D7b1898e529396a65c23");

@@ -9,8 +9,9 @@ namespace lp::ledger {
 namespace {
 
 /// A signed ticket in the ledger's current round; wins unless win_prob is lowered.
-pm::WinningTicket make_ticket(LocalLedger& l, const PrivateKey& sender, const Address& recipient, U256 face_value,
-                              std::uint32_t nonce, U256 win_prob = max_win_prob()) {
+pm::WinningTicket make_ticket(LocalLedger& l, const PrivateKey& sender, const Address& recipient,
+                              U256 face_value, std::uint32_t nonce,
+                              U256 win_prob = max_win_prob()) {
   pm::WinningTicket w;
   w.recipient_rand = U256(1000 + nonce);
   pm::Ticket& t = w.ticket;
@@ -119,7 +120,8 @@ TEST_F(LocalLedger_, Redeem_GivenContractViolations_RevertsWithTheContractsReaso
   EXPECT_EQ(redeem(unregistered).error().message, "transcoder must be registered");
   auto bad_hash = make_ticket(*ledger, gw, o1.address(), 300, 4);
   bad_hash.ticket.expiration.creation_round_block_hash[5] ^= 1;
-  EXPECT_EQ(redeem(bad_hash).error().message, "ticket creationRoundBlockHash invalid for creationRound");
+  EXPECT_EQ(redeem(bad_hash).error().message,
+            "ticket creationRoundBlockHash invalid for creationRound");
   auto future = make_ticket(*ledger, gw, o1.address(), 300, 5);
   future.ticket.expiration.creation_round = 7;
   EXPECT_EQ(redeem(future).error().message, "ticket creationRound does not have a block hash");

@@ -3,10 +3,9 @@
 // field numbers and wire types of shared/reference/livepeer-protocol.md 2.3 (what go-livepeer's
 // generated code emits), decoded, checked field by field, and re-encoded to the same bytes;
 // the appendix A signatures over them.
-#include "node/net/wire.h"
-
 #include <gtest/gtest.h>
 
+#include "elements/net/wire.h"
 #include "payment/eth/keccak.h"
 #include "payment/eth/signature.h"
 #include "tests/unit/test_util.h"
@@ -58,11 +57,15 @@ TEST(NetWire, OrchestratorRequest_GivenAppendixSig_VerifiesAgainstEip55String) {
 TEST(NetWire, SegData_GivenFlattenVector_FieldsNamesAndSignature) {
   const std::string browns = hexs("browns") + std::string(2 * 26, '0');
   const std::string sig = appendix["segmentSig"]["sig"].get<std::string>().substr(2);
-  // VideoProfile: name=16 (82 01), width=17 (88 01), height=18 (90 01), bitrate=19 (98 01), fps=20 (a0 01).
-  const std::string p144 = "82010e" + hexs("P144p30fps16x9") + "88018002" + "90019001" + "980180b518" + "a0011e";
-  const std::string p240 = "82010e" + hexs("P240p30fps16x9") + "8801aa03" + "9001f001" + "9801c0cf24" + "a0011e";
-  const std::string bytes = "0a06" + hexs("abcdef") + "10d209" + "1a20" + browns + "2207" + hexs("invalid") + "2a41" +
-                            sig + "30d00f" + "8a0221" + p144 + "8a0221" + p240;
+  // VideoProfile: name=16 (82 01), width=17 (88 01), height=18 (90 01), bitrate=19 (98 01), fps=20
+  // (a0 01).
+  const std::string p144 =
+      "82010e" + hexs("P144p30fps16x9") + "88018002" + "90019001" + "980180b518" + "a0011e";
+  const std::string p240 =
+      "82010e" + hexs("P240p30fps16x9") + "8801aa03" + "9001f001" + "9801c0cf24" + "a0011e";
+  const std::string bytes = "0a06" + hexs("abcdef") + "10d209" + "1a20" + browns + "2207" +
+                            hexs("invalid") + "2a41" + sig + "30d00f" + "8a0221" + p144 + "8a0221" +
+                            p240;
   auto s = parse_exact<::net::SegData>(raw(bytes));
   EXPECT_EQ(s.manifestid(), "abcdef");
   EXPECT_EQ(s.seq(), 1234);
@@ -93,10 +96,10 @@ TEST(NetWire, Payment_GivenAppendixTicket_BytesAsGoLivepeerAndTicketHash) {
   const std::string rrh = t["recipientRandHash"].get<std::string>().substr(2);
   const std::string block_hash = t["creationRoundBlockHash"].get<std::string>().substr(2);
   // ticket_params (1) carries fields 1-6 only; seed and expiration_block are zero: empty, omitted.
-  const std::string params = "0a14" + kRecipient + "1207038d7ea4c68000" + "1a20" + std::string(1, '7') +
-                             std::string(63, 'f') + "2220" + rrh;
-  const std::string bytes = "0a63" + params + "1214" + kSender + "1a24080a1220" + block_hash + "22450801" + "1241" +
-                            sig + "2a0508e8071001";
+  const std::string params = "0a14" + kRecipient + "1207038d7ea4c68000" + "1a20" +
+                             std::string(1, '7') + std::string(63, 'f') + "2220" + rrh;
+  const std::string bytes = "0a63" + params + "1214" + kSender + "1a24080a1220" + block_hash +
+                            "22450801" + "1241" + sig + "2a0508e8071001";
   auto p = parse_exact<::net::Payment>(raw(bytes));
   auto batch = from_proto(p);
   ASSERT_TRUE(batch) << batch.error().message;
@@ -114,12 +117,14 @@ TEST(NetWire, Payment_GivenHostileFields_ErrorNamesField) {
   EXPECT_EQ(from_proto(p).error().code, "no_ticket_params");
   p.mutable_ticket_params()->set_recipient(raw(kRecipient));
   p.mutable_ticket_params()->set_recipient_rand_hash(std::string(32, '\1'));
-  EXPECT_EQ(from_proto(p).error().code, "no_expiration_params");  // go-livepeer would dereference nil
+  EXPECT_EQ(from_proto(p).error().code,
+            "no_expiration_params");  // go-livepeer would dereference nil
   p.mutable_expiration_params()->set_creation_round(1);
   p.set_sender(raw(kSender).substr(1));
   auto r = from_proto(p);
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message.find("sender must be 20 bytes"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("sender must be 20 bytes"), std::string::npos)
+      << r.error().message;
   p.set_sender(raw(kSender));
   p.mutable_ticket_params()->set_face_value(std::string(33, '\1'));
   r = from_proto(p);
@@ -145,10 +150,13 @@ TEST(NetWire, Headers_GivenBadBase64OrProtobuf_Errors) {
   ::net::Payment p;
   EXPECT_TRUE(decode_header("", &p, "Livepeer-Payment"));  // offchain: an empty payment
   EXPECT_EQ(decode_header("not base64!", &p, "Livepeer-Payment").error().code, "bad_base64");
-  EXPECT_EQ(decode_header("AAA", &p, "Livepeer-Payment").error().code, "bad_base64");      // unpadded
-  EXPECT_EQ(decode_header("A=AA", &p, "Livepeer-Payment").error().code, "bad_base64");     // padding inside
-  EXPECT_EQ(decode_header("AAAA", &p, "Livepeer-Payment").error().code, "bad_protobuf");   // field number 0
-  EXPECT_EQ(decode_header(base64_encode(raw("0aff")), &p, "x").error().code, "bad_protobuf");  // length past the end
+  EXPECT_EQ(decode_header("AAA", &p, "Livepeer-Payment").error().code, "bad_base64");  // unpadded
+  EXPECT_EQ(decode_header("A=AA", &p, "Livepeer-Payment").error().code,
+            "bad_base64");  // padding inside
+  EXPECT_EQ(decode_header("AAAA", &p, "Livepeer-Payment").error().code,
+            "bad_protobuf");  // field number 0
+  EXPECT_EQ(decode_header(base64_encode(raw("0aff")), &p, "x").error().code,
+            "bad_protobuf");  // length past the end
   EXPECT_EQ(base64_encode("ab"), "YWI=");
   EXPECT_EQ(base64_decode("YWI=").value(), "ab");
   EXPECT_EQ(base64_decode("YQ==").value(), "a");
@@ -170,7 +178,8 @@ TEST(NetWire, TicketParams_GivenOrchestratorInfoForm_KeepsNestedExpiration) {
   tp.seed = 7;
   tp.expiration_block = 140;
   tp.expiration.creation_round = 10;
-  tp.expiration.creation_round_block_hash = test::hexn<32>(appendix["ticket"]["creationRoundBlockHash"]);
+  tp.expiration.creation_round_block_hash =
+      test::hexn<32>(appendix["ticket"]["creationRoundBlockHash"]);
   const std::string bytes = to_proto(tp).SerializeAsString();
   auto back = from_proto(parse_exact<::net::TicketParams>(bytes));
   ASSERT_TRUE(back);

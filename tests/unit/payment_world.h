@@ -24,7 +24,8 @@ class PaymentWorld : public ::testing::Test {
     queue = pm::TicketQueue::open(dir.file("ledger.db"), *ledger).value();
     ASSERT_TRUE(ledger->register_orchestrator(orch.address(), "https://127.0.0.1:8935"));
     ASSERT_TRUE(ledger->fund(gw.address(), kEther, kEther));
-    recipient = std::make_unique<pm::Recipient>(orch.address(), *ledger, *queue, recipient_config());
+    recipient =
+        std::make_unique<pm::Recipient>(orch.address(), *ledger, *queue, recipient_config());
     sender = std::make_unique<pm::Sender>(gw, *ledger, sender_config());
   }
 
@@ -34,7 +35,8 @@ class PaymentWorld : public ::testing::Test {
     return c;
   }
 
-  /// Generous gateway limits, so that recipient tests reach the recipient; sender tests set their own.
+  /// Generous gateway limits, so that recipient tests reach the recipient; sender tests set their
+  /// own.
   virtual pm::SenderConfig sender_config() {
     pm::SenderConfig c;
     c.max_ticket_ev = U256(1'000'000'000'000'000);

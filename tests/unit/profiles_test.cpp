@@ -5,7 +5,6 @@
 
 #include <fstream>
 
-
 namespace lp::media {
 namespace {
 
@@ -34,7 +33,8 @@ TEST(Profiles, Presets_GivenUnknownName_ErrorNamesIt) {
 }
 
 TEST(Profiles, LadderJson_GivenGoLivepeerFields_ParsesEveryOne) {
-  auto p = parse_profiles(R"([{"name":"a","width":854,"height":480,"bitrate":1600000,"fps":24,"fpsDen":1001,
+  auto p = parse_profiles(
+      R"([{"name":"a","width":854,"height":480,"bitrate":1600000,"fps":24,"fpsDen":1001,
                                "profile":"h264Baseline","gop":"2.5"},
                               {"width":640,"height":360,"bitrate":"800000","gop":"intra","profile":"none"},
                               {"name":"c","width":426,"height":240,"bitrate":250000,"fps":0}])");
@@ -57,10 +57,12 @@ TEST(Profiles, LadderJson_GivenBadEntries_ErrorNamesTheEntry) {
     const char* json;
     const char* says;
   } cases[] = {
-      {R"([{"width":640,"height":360,"bitrate":1}, {"height":360,"bitrate":1}])", "ladder entry 1: missing 'width'"},
+      {R"([{"width":640,"height":360,"bitrate":1}, {"height":360,"bitrate":1}])",
+       "ladder entry 1: missing 'width'"},
       {R"([{"width":640,"height":360,"bitrate":0}])", "bitrate must be positive"},
       {R"([{"width":-2,"height":360,"bitrate":5}])", "width and height"},
-      {R"([{"width":640,"height":360,"bitrate":5,"profile":"h265main"}])", "unknown profile 'h265main'"},
+      {R"([{"width":640,"height":360,"bitrate":5,"profile":"h265main"}])",
+       "unknown profile 'h265main'"},
       {R"([{"width":640,"height":360,"bitrate":5,"gop":"soon"}])", "gop must be seconds"},
       {R"([{"width":"wide","height":360,"bitrate":5}])", "'width' must be an integer"},
       {R"([3])", "ladder entry 0: not an object"},
@@ -69,12 +71,14 @@ TEST(Profiles, LadderJson_GivenBadEntries_ErrorNamesTheEntry) {
   for (const auto& c : cases) {
     auto p = parse_profiles(c.json);
     ASSERT_FALSE(p) << c.json;
-    EXPECT_NE(p.error().message.find(c.says), std::string::npos) << c.json << " -> " << p.error().message;
+    EXPECT_NE(p.error().message.find(c.says), std::string::npos)
+        << c.json << " -> " << p.error().message;
   }
 }
 
 TEST(Profiles, LadderFile_GivenReferenceLadder_FourRungs) {
-  auto p = parse_profiles(std::string(LP_SOURCE_DIR) + "/pipelines/ladders/livepeer-reference.json");
+  auto p =
+      parse_profiles(std::string(LP_SOURCE_DIR) + "/pipelines/ladders/livepeer-reference.json");
   ASSERT_TRUE(p) << p.error().message;
   ASSERT_EQ(p->size(), 4u);
   const int bitrates[] = {250000, 800000, 1600000, 3000000};
@@ -84,7 +88,8 @@ TEST(Profiles, LadderFile_GivenReferenceLadder_FourRungs) {
     EXPECT_EQ((*p)[i].profile, H264Profile::constrained_high);
     EXPECT_EQ((*p)[i].gop_ms, 1000);
   }
-  auto d = parse_profiles(std::string(LP_SOURCE_DIR) + "/pipelines/ladders/go-livepeer-default.json");
+  auto d =
+      parse_profiles(std::string(LP_SOURCE_DIR) + "/pipelines/ladders/go-livepeer-default.json");
   ASSERT_TRUE(d) << d.error().message;
   EXPECT_FALSE(parse_profiles("/nonexistent/ladder.json"));
 }
@@ -92,8 +97,9 @@ TEST(Profiles, LadderFile_GivenReferenceLadder_FourRungs) {
 TEST(Profiles, OutputSize_GivenLandscapePortraitAndSquare_FitsTheLargerDimension) {
   const VideoProfile p360{"360p", 640, 360, 800000};
   EXPECT_EQ(output_size(p360, 1920, 1080), std::make_pair(640, 360));
-  EXPECT_EQ(output_size(p360, 720, 1280), std::make_pair(360, 640));   // portrait keeps its aspect
-  EXPECT_EQ(output_size(p360, 1080, 1080), std::make_pair(640, 640));  // square: the larger dimension
+  EXPECT_EQ(output_size(p360, 720, 1280), std::make_pair(360, 640));  // portrait keeps its aspect
+  EXPECT_EQ(output_size(p360, 1080, 1080),
+            std::make_pair(640, 640));  // square: the larger dimension
   EXPECT_EQ(output_size(p360, 1440, 1080), std::make_pair(640, 480));  // 4:3 source
   const VideoProfile p240{"240p", 426, 240, 250000};
   EXPECT_EQ(output_size(p240, 720, 1280), std::make_pair(240, 426));  // 239.6 rounds to even 240

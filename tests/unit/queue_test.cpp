@@ -17,15 +17,24 @@ class FlakyLedger final : public ledger::Ledger {
   int redeem_calls = 0;
 
   Result<U256> block_number() override { return real_.block_number(); }
-  Result<ledger::RoundInfo> last_initialized_round() override { return real_.last_initialized_round(); }
-  Result<Hash> block_hash_for_round(const U256& r) override { return real_.block_hash_for_round(r); }
+  Result<ledger::RoundInfo> last_initialized_round() override {
+    return real_.last_initialized_round();
+  }
+  Result<Hash> block_hash_for_round(const U256& r) override {
+    return real_.block_hash_for_round(r);
+  }
   Result<ledger::SenderInfo> sender_info(const Address& a) override { return real_.sender_info(a); }
-  Result<U256> claimed_reserve(const Address& s, const Address& c) override { return real_.claimed_reserve(s, c); }
+  Result<U256> claimed_reserve(const Address& s, const Address& c) override {
+    return real_.claimed_reserve(s, c);
+  }
   Result<U256> transcoder_pool_size() override { return real_.transcoder_pool_size(); }
-  Result<bool> is_active_transcoder(const Address& a) override { return real_.is_active_transcoder(a); }
+  Result<bool> is_active_transcoder(const Address& a) override {
+    return real_.is_active_transcoder(a);
+  }
   Result<bool> is_used_ticket(const Hash& h) override { return real_.is_used_ticket(h); }
   Result<U256> gas_price() override { return real_.gas_price(); }
-  Result<ledger::Redemption> redeem_winning_ticket(const Ticket& t, ByteSpan sig, const U256& rand) override {
+  Result<ledger::Redemption> redeem_winning_ticket(const Ticket& t, ByteSpan sig,
+                                                   const U256& rand) override {
     ++redeem_calls;
     if (fail_next > 0) {
       --fail_next;
@@ -136,7 +145,8 @@ TEST_F(Queue, Process_GivenNonRetryableFailure_DropsWithReason) {
   EXPECT_EQ(queue->pending_face_value(gw.address()).value(), U256(0));
 }
 
-TEST_F(Queue, Process_GivenTicketLeftSubmittingAndAlreadyOnLedger_MarksRedeemedWithoutResubmitting) {
+TEST_F(Queue,
+       Process_GivenTicketLeftSubmittingAndAlreadyOnLedger_MarksRedeemedWithoutResubmitting) {
   auto w = winner(1);
   ASSERT_TRUE(queue->add_winner(w));
   ASSERT_TRUE(real->advance_blocks(40));

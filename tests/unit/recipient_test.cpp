@@ -184,7 +184,8 @@ TEST_F(RecipientHighWin, ReceivePayment_GivenWinners_QueuesEachExactlyOnce) {
     EXPECT_TRUE(is_winning(q.winner.sig, q.winner.recipient_rand, q.winner.ticket.win_prob));
     EXPECT_EQ(q.winner.params_expiration_block, b.params.expiration_block);
   }
-  EXPECT_EQ(queue->pending_face_value(gw.address()).value(), b.params.face_value * U256(out.winners));
+  EXPECT_EQ(queue->pending_face_value(gw.address()).value(),
+            b.params.face_value * U256(out.winners));
 }
 
 }  // namespace

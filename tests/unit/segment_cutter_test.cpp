@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-#include <gtest/gtest.h>
-
 #include "elements/segmenter/segment_cutter.h"
+
+#include <gtest/gtest.h>
 
 namespace lp::media {
 namespace {

@@ -29,7 +29,8 @@ TEST_F(Sender_, CreateTicketBatch_GivenNewSession_NumbersNoncesFromOne) {
   EXPECT_EQ(b2->tickets[0].sender_nonce, 4u);
   EXPECT_EQ(b1->expected_price, (PriceInfo{1000, 1}));
   for (std::size_t i = 0; i < 3; ++i)
-    EXPECT_EQ(recover_ticket_signer(b1->ticket(i).hash(), b1->tickets[i].sig).value(), gw.address());
+    EXPECT_EQ(recover_ticket_signer(b1->ticket(i).hash(), b1->tickets[i].sig).value(),
+              gw.address());
   // A new params set is a new nonce space.
   std::string id2 = sender->start_session(params(), {1000, 1});
   EXPECT_EQ(sender->create_ticket_batch(id2, 1)->tickets[0].sender_nonce, 1u);

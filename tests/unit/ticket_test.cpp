@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+#include "payment/pm/ticket.h"
+
 #include <gtest/gtest.h>
 
 #include "payment/pm/recipient.h"
-#include "payment/pm/ticket.h"
 #include "tests/unit/test_util.h"
 
 namespace lp::pm {
@@ -48,7 +49,8 @@ TEST(Ticket, EthersVectors_GivenEachTicket_PackHashSignAndLotteryMatchByteForByt
     EXPECT_EQ(is_winning(sig, rand, t.win_prob), v["wins"].get<bool>());
     wins += v["wins"].get<bool>();
   }
-  EXPECT_GT(wins, 0);  // the set has both outcomes, so the lottery comparison is exercised both ways
+  EXPECT_GT(wins,
+            0);  // the set has both outcomes, so the lottery comparison is exercised both ways
   EXPECT_LT(wins, 24);
 }
 
@@ -59,10 +61,13 @@ TEST(Ticket, UpstreamHashVectors_GivenGoLivepeerTestHash_MatchEach) {
     if (v.contains("senderNonce")) t.sender_nonce = v["senderNonce"].get<std::uint32_t>();
     if (v.contains("faceValue")) t.face_value = u256(v["faceValue"]);
     if (v.contains("winProb")) t.win_prob = u256(v["winProb"]);
-    if (v.contains("recipient")) t.recipient = parse_address(v["recipient"].get<std::string>()).value();
+    if (v.contains("recipient"))
+      t.recipient = parse_address(v["recipient"].get<std::string>()).value();
     if (v.contains("recipientRandHash")) t.recipient_rand_hash = hexn<32>(v["recipientRandHash"]);
-    if (v.contains("creationRound")) t.expiration.creation_round = v["creationRound"].get<std::uint64_t>();
-    if (v.contains("creationRoundBlockHash")) t.expiration.creation_round_block_hash = hexn<32>(v["creationRoundBlockHash"]);
+    if (v.contains("creationRound"))
+      t.expiration.creation_round = v["creationRound"].get<std::uint64_t>();
+    if (v.contains("creationRoundBlockHash"))
+      t.expiration.creation_round_block_hash = hexn<32>(v["creationRoundBlockHash"]);
     EXPECT_EQ(to_hex(t.hash(), false), v["hash"].get<std::string>()) << v.dump();
   }
 }
@@ -86,7 +91,8 @@ TEST(Ticket, AppendixVector_GivenNonce2_MatchesHashSigAndWin) {
   EXPECT_EQ(to_hex(t.hash()), a["ticketNonce2"]["ticketHash"].get<std::string>());
   Signature sig = sign_ticket(key, t);
   EXPECT_EQ(to_hex(sig), a["ticketNonce2"]["sig"].get<std::string>());
-  EXPECT_EQ(to_hex(lottery_value(sig, u256(a["ticket"]["recipientRand"]))), a["ticketNonce2"]["winValue"].get<std::string>());
+  EXPECT_EQ(to_hex(lottery_value(sig, u256(a["ticket"]["recipientRand"]))),
+            a["ticketNonce2"]["winValue"].get<std::string>());
 }
 
 TEST(Ticket, IsWinning_GivenLotteryValueEqualToWinProb_Loses) {
@@ -117,8 +123,10 @@ TEST(U256, Parse_GivenDecimalHexAndOverflow_ParsesOrNamesTheProblem) {
   EXPECT_EQ(u256("16"), U256(16));
   EXPECT_EQ(u256("0x" + std::string(64, 'f')), max_win_prob());
   EXPECT_FALSE(parse_u256("0x1" + std::string(64, '0')));
-  EXPECT_FALSE(parse_u256("115792089237316195423570985008687907853269984665640564039457584007913129639936"));
-  EXPECT_TRUE(parse_u256("115792089237316195423570985008687907853269984665640564039457584007913129639935"));
+  EXPECT_FALSE(
+      parse_u256("115792089237316195423570985008687907853269984665640564039457584007913129639936"));
+  EXPECT_TRUE(
+      parse_u256("115792089237316195423570985008687907853269984665640564039457584007913129639935"));
   EXPECT_FALSE(parse_u256("-1"));
   EXPECT_FALSE(parse_u256("1e18"));
   EXPECT_FALSE(parse_u256(""));

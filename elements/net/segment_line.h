@@ -19,7 +19,8 @@ class SegmentLine {
   /// A place in line, or nullopt when max_waiting segments are already waiting.
   std::optional<std::uint64_t> join() {
     std::lock_guard lock(mu_);
-    if (next_ticket_ - serving_ > max_waiting_) return std::nullopt;  // one is running, max_waiting wait
+    if (next_ticket_ - serving_ > max_waiting_)
+      return std::nullopt;  // one is running, max_waiting wait
     return next_ticket_++;
   }
   /// Blocks until it is this ticket's turn.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Livepeer's wire formats around the protobuf messages (node/net/lp_rpc.proto): big integers
+// Livepeer's wire formats around the protobuf messages (elements/net/lp_rpc.proto): big integers
 // as go-livepeer's minimal big-endian bytes, conversions between the payment library's types
 // and the messages, the base64 headers of HTTP segment submission, and the segment signature's
 // Flatten. Every decode of remote bytes returns an error naming the field, never throws.
@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "node/net/lp_rpc.pb.h"
+#include "elements/net/lp_rpc.pb.h"
 #include "payment/common/bytes.h"
 #include "payment/common/result.h"
 #include "payment/common/u256.h"
@@ -60,11 +60,13 @@ std::vector<std::string> segdata_profile_names(const ::net::SegData& s);
 /// Signs a message as the gateway's key does (EIP-191 text hash); lets a key held elsewhere
 /// (the lpticketpay element) sign SegData.
 using MessageSigner = std::function<Signature(ByteSpan message)>;
-::net::SegData signed_segdata(const MessageSigner& sign, std::string_view manifest_id, std::int64_t seq,
-                              std::string_view body, const std::vector<::net::VideoProfile>& profiles,
+::net::SegData signed_segdata(const MessageSigner& sign, std::string_view manifest_id,
+                              std::int64_t seq, std::string_view body,
+                              const std::vector<::net::VideoProfile>& profiles,
                               const ::net::AuthToken& auth_token, std::int32_t duration_ms);
-::net::SegData signed_segdata(const PrivateKey& gateway, std::string_view manifest_id, std::int64_t seq,
-                              std::string_view body, const std::vector<::net::VideoProfile>& profiles,
+::net::SegData signed_segdata(const PrivateKey& gateway, std::string_view manifest_id,
+                              std::int64_t seq, std::string_view body,
+                              const std::vector<::net::VideoProfile>& profiles,
                               const ::net::AuthToken& auth_token, std::int32_t duration_ms);
 
 /// Base64 (standard alphabet, padded), as the Livepeer-Segment and Livepeer-Payment headers.

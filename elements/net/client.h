@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "node/net/lp_rpc.grpc.pb.h"
+#include "elements/net/lp_rpc.grpc.pb.h"
 #include "payment/common/result.h"
 
 namespace lp::net {
@@ -18,8 +18,8 @@ namespace lp::net {
 class OrchestratorClient {
  public:
   /// target: host:port of the orchestrator's service address.
-  explicit OrchestratorClient(const std::string& target,
-                              std::chrono::milliseconds call_timeout = std::chrono::milliseconds(8000));
+  explicit OrchestratorClient(const std::string& target, std::chrono::milliseconds call_timeout =
+                                                             std::chrono::milliseconds(8000));
 
   Result<::net::OrchestratorInfo> get_orchestrator(const ::net::OrchestratorRequest& req);
   Result<std::string> ping(const std::string& value);

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "node/net/lp_rpc.pb.h"
+#include "elements/net/lp_rpc.pb.h"
 #include "payment/common/result.h"
 
 typedef struct _SoupSession SoupSession;
@@ -27,16 +27,19 @@ class SegmentClient {
 
   /// POSTs a segment; the whole request may take `timeout` (go-livepeer: max(8 s, 4 x the
   /// segment's duration)). A non-200 answer is an error carrying the status and its text.
-  Result<::net::TranscodeResult> submit(const std::string& transcoder, const std::string& payment_header,
+  Result<::net::TranscodeResult> submit(const std::string& transcoder,
+                                        const std::string& payment_header,
                                         const std::string& segment_header, const std::string& body,
                                         std::chrono::seconds timeout);
   /// The same, for a gateway that keeps several segments in flight: `on_uploaded` runs as soon
   /// as the orchestrator's 200 arrives (the upload is done and the next segment of the session
   /// may go), or when the request fails before that. The 200 must come within
   /// `upload_timeout`, the whole answer within `timeout`.
-  Result<::net::TranscodeResult> submit(const std::string& transcoder, const std::string& payment_header,
+  Result<::net::TranscodeResult> submit(const std::string& transcoder,
+                                        const std::string& payment_header,
                                         const std::string& segment_header, const std::string& body,
-                                        std::chrono::milliseconds upload_timeout, std::chrono::milliseconds timeout,
+                                        std::chrono::milliseconds upload_timeout,
+                                        std::chrono::milliseconds timeout,
                                         const std::function<void()>& on_uploaded);
   /// GETs a rendition.
   Result<std::string> fetch(const std::string& url, std::chrono::seconds timeout);
@@ -49,8 +52,8 @@ class SegmentClient {
     std::string error;
   };
   Response request(const std::string& method, const std::string& url,
-                   const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body,
-                   std::chrono::seconds timeout);
+                   const std::vector<std::pair<std::string, std::string>>& headers,
+                   const std::string& body, std::chrono::seconds timeout);
 
  private:
   SoupSession* session_;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-#include "node/net/wire.h"
+#include "elements/net/wire.h"
 
 #include <openssl/evp.h>
 
@@ -15,14 +15,19 @@ Error bad(const std::string& code, const std::string& message) {
   return make_error(ErrorKind::invalid_input, code, message);
 }
 
-std::string bytes_of(ByteSpan b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
+std::string bytes_of(ByteSpan b) {
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
 
 bool base64_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+         c == '/';
 }
 
 Result<Hash> hash_field(std::string_view bytes, const char* field) {
-  if (bytes.size() != 32) return bad("bad_field", std::string(field) + " must be 32 bytes, not " + std::to_string(bytes.size()));
+  if (bytes.size() != 32)
+    return bad("bad_field",
+               std::string(field) + " must be 32 bytes, not " + std::to_string(bytes.size()));
   Hash h{};
   std::copy(bytes.begin(), bytes.end(), h.begin());
   return h;
@@ -42,7 +47,9 @@ Result<U256> from_minimal_be(std::string_view bytes, const char* field) {
 }
 
 Result<Address> address_field(std::string_view bytes, const char* field) {
-  if (bytes.size() != 20) return bad("bad_field", std::string(field) + " must be 20 bytes, not " + std::to_string(bytes.size()));
+  if (bytes.size() != 20)
+    return bad("bad_field",
+               std::string(field) + " must be 20 bytes, not " + std::to_string(bytes.size()));
   Address a{};
   std::copy(bytes.begin(), bytes.end(), a.begin());
   return a;
@@ -55,7 +62,9 @@ Result<Address> address_field(std::string_view bytes, const char* field) {
   return out;
 }
 
-pm::PriceInfo from_proto(const ::net::PriceInfo& p) { return pm::PriceInfo{p.priceperunit(), p.pixelsperunit()}; }
+pm::PriceInfo from_proto(const ::net::PriceInfo& p) {
+  return pm::PriceInfo{p.priceperunit(), p.pixelsperunit()};
+}
 
 ::net::TicketExpirationParams to_proto(const pm::ExpirationParams& e) {
   ::net::TicketExpirationParams out;
@@ -138,7 +147,8 @@ Result<pm::TicketParams> from_proto(const ::net::TicketParams& p) {
 
 Result<pm::TicketBatch> from_proto(const ::net::Payment& p) {
   if (!p.has_ticket_params()) return bad("no_ticket_params", "the payment has no ticket params");
-  if (!p.has_expiration_params()) return bad("no_expiration_params", "the payment has ticket params but no expiration params");
+  if (!p.has_expiration_params())
+    return bad("no_expiration_params", "the payment has ticket params but no expiration params");
   pm::TicketBatch out;
   auto params = from_proto(p.ticket_params());
   if (!params) return params.error();
@@ -179,7 +189,9 @@ Bytes segment_flatten(std::string_view manifest_id, std::int64_t seq, const Hash
 }
 
 std::vector<std::string> segdata_profile_names(const ::net::SegData& s) {
-  const auto& profiles = s.fullprofiles3_size() ? s.fullprofiles3() : s.fullprofiles2_size() ? s.fullprofiles2() : s.fullprofiles();
+  const auto& profiles = s.fullprofiles3_size()   ? s.fullprofiles3()
+                         : s.fullprofiles2_size() ? s.fullprofiles2()
+                                                  : s.fullprofiles();
   std::vector<std::string> names;
   for (const auto& p : profiles) names.push_back(p.name());
   return names;
@@ -191,15 +203,17 @@ std::vector<std::string> segdata_profile_names(const ::net::SegData& s) {
   return c;
 }
 
-::net::SegData signed_segdata(const PrivateKey& gateway, std::string_view manifest_id, std::int64_t seq,
-                              std::string_view body, const std::vector<::net::VideoProfile>& profiles,
+::net::SegData signed_segdata(const PrivateKey& gateway, std::string_view manifest_id,
+                              std::int64_t seq, std::string_view body,
+                              const std::vector<::net::VideoProfile>& profiles,
                               const ::net::AuthToken& auth_token, std::int32_t duration_ms) {
-  return signed_segdata([&](ByteSpan m) { return sign_message(gateway, m); }, manifest_id, seq, body, profiles,
-                        auth_token, duration_ms);
+  return signed_segdata([&](ByteSpan m) { return sign_message(gateway, m); }, manifest_id, seq,
+                        body, profiles, auth_token, duration_ms);
 }
 
-::net::SegData signed_segdata(const MessageSigner& sign, std::string_view manifest_id, std::int64_t seq,
-                              std::string_view body, const std::vector<::net::VideoProfile>& profiles,
+::net::SegData signed_segdata(const MessageSigner& sign, std::string_view manifest_id,
+                              std::int64_t seq, std::string_view body,
+                              const std::vector<::net::VideoProfile>& profiles,
                               const ::net::AuthToken& auth_token, std::int32_t duration_ms) {
   ::net::SegData s;
   s.set_manifestid(std::string(manifest_id));
@@ -223,7 +237,8 @@ std::vector<std::string> segdata_profile_names(const ::net::SegData& s) {
 std::string base64_encode(std::string_view bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3), '\0');
   const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+                                reinterpret_cast<const unsigned char*>(bytes.data()),
+                                static_cast<int>(bytes.size()));
   out.resize(static_cast<std::size_t>(std::max(n, 0)));
   return out;
 }
@@ -233,25 +248,31 @@ Result<std::string> base64_decode(std::string_view text) {
   if (text.size() % 4 != 0) return bad("bad_base64", "base64 length is not a multiple of 4");
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
-    const bool pad_ok = c == '=' && i + 2 >= text.size() && (i + 1 == text.size() || text[i + 1] == '=');
+    const bool pad_ok =
+        c == '=' && i + 2 >= text.size() && (i + 1 == text.size() || text[i + 1] == '=');
     if (!base64_char(c) && !pad_ok) return bad("bad_base64", "not base64");
   }
   std::string out(3 * (text.size() / 4), '\0');
   const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+                                reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
   if (n < 0) return bad("bad_base64", "not base64");
   std::size_t padding = 0;
-  if (!text.empty() && text.back() == '=') padding = text.size() >= 2 && text[text.size() - 2] == '=' ? 2 : 1;
+  if (!text.empty() && text.back() == '=')
+    padding = text.size() >= 2 && text[text.size() - 2] == '=' ? 2 : 1;
   out.resize(static_cast<std::size_t>(n) - padding);
   return out;
 }
 
-std::string encode_header(const google::protobuf::MessageLite& m) { return base64_encode(m.SerializeAsString()); }
+std::string encode_header(const google::protobuf::MessageLite& m) {
+  return base64_encode(m.SerializeAsString());
+}
 
 Status decode_header(std::string_view header, google::protobuf::MessageLite* m, const char* what) {
   auto raw = base64_decode(header);
   if (!raw) return bad("bad_base64", std::string(what) + ": " + raw.error().message);
-  if (!m->ParseFromString(*raw)) return bad("bad_protobuf", std::string(what) + ": not a valid protobuf message");
+  if (!m->ParseFromString(*raw))
+    return bad("bad_protobuf", std::string(what) + ": not a valid protobuf message");
   return ok_status();
 }
 

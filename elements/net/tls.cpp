@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-#include "node/net/tls.h"
+#include "elements/net/tls.h"
 
 #include <openssl/bn.h>
 #include <openssl/evp.h>
@@ -23,7 +23,9 @@ using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
 using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
 using ExtPtr = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION, X509_EXTENSION_free>>;
 
-Error tls_error(const std::string& what) { return make_error(ErrorKind::fatal, "tls", "cannot make the certificate: " + what); }
+Error tls_error(const std::string& what) {
+  return make_error(ErrorKind::fatal, "tls", "cannot make the certificate: " + what);
+}
 
 std::string bio_string(BIO* bio) {
   char* data = nullptr;
@@ -32,7 +34,8 @@ std::string bio_string(BIO* bio) {
 }
 
 bool is_ip(const std::string& host) {
-  return host.find_first_not_of("0123456789.") == std::string::npos || host.find(':') != std::string::npos;
+  return host.find_first_not_of("0123456789.") == std::string::npos ||
+         host.find(':') != std::string::npos;
 }
 
 }  // namespace
@@ -53,8 +56,10 @@ Result<CertKey> self_signed_cert(const std::string& host) {
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), 365L * 24 * 3600);
   X509_set_pubkey(cert.get(), key.get());
   X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("Livepeer"), -1, -1, 0);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(host.c_str()), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("Livepeer"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(host.c_str()), -1, -1, 0);
   X509_set_issuer_name(cert.get(), name);
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-#include "node/net/segment_client.h"
+#include "elements/net/segment_client.h"
 
 #include <libsoup/soup.h>
 
@@ -21,8 +21,9 @@ typedef struct {
 
 G_DEFINE_TYPE(LpAcceptAllDatabase, lp_accept_all_database, G_TYPE_TLS_DATABASE)
 
-static GTlsCertificateFlags lp_accept_all_verify_chain(GTlsDatabase*, GTlsCertificate*, const gchar*,
-                                                       GSocketConnectable*, GTlsInteraction*, GTlsDatabaseVerifyFlags,
+static GTlsCertificateFlags lp_accept_all_verify_chain(GTlsDatabase*, GTlsCertificate*,
+                                                       const gchar*, GSocketConnectable*,
+                                                       GTlsInteraction*, GTlsDatabaseVerifyFlags,
                                                        GCancellable*, GError**) {
   return static_cast<GTlsCertificateFlags>(0);
 }
@@ -38,16 +39,19 @@ namespace lp::net {
 namespace {
 
 Error http_error(const std::string& url, const SegmentClient::Response& r) {
-  if (!r.error.empty()) return make_error(ErrorKind::retryable, "http_transport", url + ": " + r.error);
-  const ErrorKind kind = r.status == 402 ? ErrorKind::payment_required
+  if (!r.error.empty())
+    return make_error(ErrorKind::retryable, "http_transport", url + ": " + r.error);
+  const ErrorKind kind = r.status == 402   ? ErrorKind::payment_required
                          : r.status >= 500 ? ErrorKind::retryable
                                            : ErrorKind::forbidden;
-  return make_error(kind, "http_" + std::to_string(r.status), url + ": " + std::to_string(r.status) + " " + r.body);
+  return make_error(kind, "http_" + std::to_string(r.status),
+                    url + ": " + std::to_string(r.status) + " " + r.body);
 }
 
 /// A request as both calls send it; null when the URL is not one.
 SoupMessage* new_message(const std::string& method, const std::string& url,
-                         const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body) {
+                         const std::vector<std::pair<std::string, std::string>>& headers,
+                         const std::string& body) {
   SoupMessage* msg = soup_message_new(method.c_str(), url.c_str());
   if (!msg) return nullptr;
   // Reuse idle connections for POST too (libsoup opens a new one for every non-idempotent
@@ -72,16 +76,18 @@ SoupMessage* new_message(const std::string& method, const std::string& url,
 }  // namespace
 
 SegmentClient::SegmentClient() {
-  GTlsDatabase* accept_all = G_TLS_DATABASE(g_object_new(lp_accept_all_database_get_type(), nullptr));
+  GTlsDatabase* accept_all =
+      G_TLS_DATABASE(g_object_new(lp_accept_all_database_get_type(), nullptr));
   session_ = soup_session_new_with_options("tls-database", accept_all, nullptr);
   g_object_unref(accept_all);
 }
 
 SegmentClient::~SegmentClient() { g_object_unref(session_); }
 
-SegmentClient::Response SegmentClient::request(const std::string& method, const std::string& url,
-                                               const std::vector<std::pair<std::string, std::string>>& headers,
-                                               const std::string& body, std::chrono::seconds timeout) {
+SegmentClient::Response SegmentClient::request(
+    const std::string& method, const std::string& url,
+    const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body,
+    std::chrono::seconds timeout) {
   Response r;
   SoupMessage* msg = new_message(method, url, headers, body);
   if (!msg) {
@@ -104,8 +110,10 @@ SegmentClient::Response SegmentClient::request(const std::string& method, const 
   return r;
 }
 
-Result<::net::TranscodeResult> SegmentClient::submit(const std::string& transcoder, const std::string& payment_header,
-                                                     const std::string& segment_header, const std::string& body,
+Result<::net::TranscodeResult> SegmentClient::submit(const std::string& transcoder,
+                                                     const std::string& payment_header,
+                                                     const std::string& segment_header,
+                                                     const std::string& body,
                                                      std::chrono::seconds timeout) {
   return submit(transcoder, payment_header, segment_header, body, timeout, timeout, {});
 }
@@ -151,15 +159,17 @@ class Deadline {
   GCancellable* cancellable_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool done_ = true;     // guarded by mu_
+  bool done_ = true;      // guarded by mu_
   bool expired_ = false;  // guarded by mu_
   std::thread thread_;
 };
 
 }  // namespace
 
-Result<::net::TranscodeResult> SegmentClient::submit(const std::string& transcoder, const std::string& payment_header,
-                                                     const std::string& segment_header, const std::string& body,
+Result<::net::TranscodeResult> SegmentClient::submit(const std::string& transcoder,
+                                                     const std::string& payment_header,
+                                                     const std::string& segment_header,
+                                                     const std::string& body,
                                                      std::chrono::milliseconds upload_timeout,
                                                      std::chrono::milliseconds timeout,
                                                      const std::function<void()>& on_uploaded) {
@@ -169,8 +179,9 @@ Result<::net::TranscodeResult> SegmentClient::submit(const std::string& transcod
     if (!uploaded_told && on_uploaded) on_uploaded();
     uploaded_told = true;
   };
-  SoupMessage* msg =
-      new_message("POST", url, {{"Livepeer-Payment", payment_header}, {"Livepeer-Segment", segment_header}}, body);
+  SoupMessage* msg = new_message(
+      "POST", url, {{"Livepeer-Payment", payment_header}, {"Livepeer-Segment", segment_header}},
+      body);
   if (!msg) {
     uploaded();
     return make_error(ErrorKind::invalid_input, "bad_url", "not a URL: " + url);
@@ -205,7 +216,8 @@ Result<::net::TranscodeResult> SegmentClient::submit(const std::string& transcod
   if (!r.error.empty() || r.status != 200) return http_error(url, r);
   ::net::TranscodeResult result;
   if (!result.ParseFromString(r.body))
-    return make_error(ErrorKind::retryable, "bad_protobuf", url + ": the answer is not a TranscodeResult");
+    return make_error(ErrorKind::retryable, "bad_protobuf",
+                      url + ": the answer is not a TranscodeResult");
   return result;
 }
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-#include "node/net/client.h"
+#include "elements/net/client.h"
 
 #include <grpcpp/security/tls_certificate_verifier.h>
 #include <grpcpp/security/tls_credentials_options.h>
@@ -18,8 +18,10 @@ std::shared_ptr<grpc::ChannelCredentials> insecure_tls() {
 
 }  // namespace
 
-OrchestratorClient::OrchestratorClient(const std::string& target, std::chrono::milliseconds call_timeout)
-    : stub_(::net::Orchestrator::NewStub(grpc::CreateChannel(target, insecure_tls()))), timeout_(call_timeout) {}
+OrchestratorClient::OrchestratorClient(const std::string& target,
+                                       std::chrono::milliseconds call_timeout)
+    : stub_(::net::Orchestrator::NewStub(grpc::CreateChannel(target, insecure_tls()))),
+      timeout_(call_timeout) {}
 
 template <class Call>
 Status OrchestratorClient::call(Call&& c) {
@@ -29,11 +31,12 @@ Status OrchestratorClient::call(Call&& c) {
   if (st.ok()) return ok_status();
   const bool transient = st.error_code() == grpc::StatusCode::UNAVAILABLE ||
                          st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
-  return make_error(transient ? ErrorKind::retryable : ErrorKind::forbidden, "grpc_" + std::to_string(st.error_code()),
-                    st.error_message());
+  return make_error(transient ? ErrorKind::retryable : ErrorKind::forbidden,
+                    "grpc_" + std::to_string(st.error_code()), st.error_message());
 }
 
-Result<::net::OrchestratorInfo> OrchestratorClient::get_orchestrator(const ::net::OrchestratorRequest& req) {
+Result<::net::OrchestratorInfo> OrchestratorClient::get_orchestrator(
+    const ::net::OrchestratorRequest& req) {
   ::net::OrchestratorInfo info;
   auto st = call([&](grpc::ClientContext* ctx) { return stub_->GetOrchestrator(ctx, req, &info); });
   if (!st) return st.error();
@@ -52,7 +55,8 @@ Status OrchestratorClient::end_session(const ::net::AuthToken& token) {
   ::net::EndTranscodingSessionRequest req;
   *req.mutable_auth_token() = token;
   ::net::EndTranscodingSessionResponse resp;
-  return call([&](grpc::ClientContext* ctx) { return stub_->EndTranscodingSession(ctx, req, &resp); });
+  return call(
+      [&](grpc::ClientContext* ctx) { return stub_->EndTranscodingSession(ctx, req, &resp); });
 }
 
 }  // namespace lp::net
