@@ -27,8 +27,19 @@ template <class Call>
 Status OrchestratorClient::call(Call&& c) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + timeout_);
+  {
+    std::lock_guard lock(mu_);
+    if (cancelled_) return make_error(ErrorKind::fatal, "cancelled", "cancelled");
+    active_.insert(&ctx);
+  }
   const grpc::Status st = c(&ctx);
+  {
+    std::lock_guard lock(mu_);
+    active_.erase(&ctx);
+  }
   if (st.ok()) return ok_status();
+  if (st.error_code() == grpc::StatusCode::CANCELLED)
+    return make_error(ErrorKind::fatal, "cancelled", st.error_message());
   const bool transient = st.error_code() == grpc::StatusCode::UNAVAILABLE ||
                          st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
   return make_error(transient ? ErrorKind::retryable : ErrorKind::forbidden,
@@ -57,6 +68,17 @@ Status OrchestratorClient::end_session(const ::net::AuthToken& token) {
   ::net::EndTranscodingSessionResponse resp;
   return call(
       [&](grpc::ClientContext* ctx) { return stub_->EndTranscodingSession(ctx, req, &resp); });
+}
+
+void OrchestratorClient::cancel_all() {
+  std::lock_guard lock(mu_);
+  cancelled_ = true;
+  for (grpc::ClientContext* ctx : active_) ctx->TryCancel();
+}
+
+void OrchestratorClient::resume() {
+  std::lock_guard lock(mu_);
+  cancelled_ = false;
 }
 
 }  // namespace lp::net

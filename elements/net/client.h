@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 
 #include "elements/net/lp_rpc.grpc.pb.h"
@@ -24,12 +26,19 @@ class OrchestratorClient {
   Result<::net::OrchestratorInfo> get_orchestrator(const ::net::OrchestratorRequest& req);
   Result<std::string> ping(const std::string& value);
   Status end_session(const ::net::AuthToken& token);
+  /// Ends the calls in flight at once (their callers get "cancelled") and refuses new ones until
+  /// resume(): a stopping gateway does not wait for a deadline. Any thread.
+  void cancel_all();
+  void resume();
 
  private:
   template <class Call>
   Status call(Call&& c);
   std::unique_ptr<::net::Orchestrator::Stub> stub_;
   std::chrono::milliseconds timeout_;
+  std::mutex mu_;
+  std::set<grpc::ClientContext*> active_;  // guarded by mu_
+  bool cancelled_ = false;                 // guarded by mu_
 };
 
 }  // namespace lp::net

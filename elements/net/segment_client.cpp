@@ -6,7 +6,10 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <thread>
+
+#include "elements/net/protocol.h"
 
 /* A certificate database that accepts every chain: orchestrators present self-signed
  * certificates and gateways do not verify them (go-livepeer: InsecureSkipVerify). Accepting in
@@ -38,76 +41,319 @@ namespace lp::net {
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
+/// One request on its way: made by the caller's thread, run on the I/O thread, handed back.
+struct Call {
+  // Set by the caller before it is started, read-only afterwards.
+  std::string method, url, body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  Clock::time_point headers_by, done_by;  // deadlines: the status line, the whole answer
+  std::function<void()> on_headers;       // once, when the status line is in or it failed
+  // I/O thread only.
+  SoupMessage* msg = nullptr;
+  GInputStream* in = nullptr;
+  GSource* timer = nullptr;
+  bool headers_told = false;
+  bool expired = false;
+  GCancellable* cancellable = g_cancellable_new();  // any thread may cancel it
+  // Handed back under SegmentClient::Impl::mu.
+  bool done = false;
+  SegmentClient::Response response;
+
+  ~Call() {
+    g_clear_object(&in);
+    g_clear_object(&msg);
+    g_object_unref(cancellable);
+  }
+};
+
+}  // namespace
+
+struct SegmentClient::Impl {
+  GMainContext* context = g_main_context_new();
+  GMainLoop* loop = g_main_loop_new(context, FALSE);
+  SoupSession* session = nullptr;  // made, used and freed on the I/O thread
+  std::thread thread;
+
+  mutable std::mutex mu;
+  std::condition_variable cv;
+  std::set<std::shared_ptr<Call>> active;  // guarded by mu
+  bool cancelled = false;                  // guarded by mu
+  Counters counters;                       // guarded by mu
+
+  Impl() {
+    std::mutex started_mu;
+    std::condition_variable started_cv;
+    bool started = false;
+    thread = std::thread([&] {
+      g_main_context_push_thread_default(context);
+      GTlsDatabase* accept_all =
+          G_TLS_DATABASE(g_object_new(lp_accept_all_database_get_type(), nullptr));
+      // Deadlines are ours (per request, not per read); idle keep-alive connections are kept a
+      // minute, as go-livepeer's orchestrator keeps them.
+      session = soup_session_new_with_options("tls-database", accept_all, "timeout", 0u,
+                                              "idle-timeout", 60u, nullptr);
+      g_object_unref(accept_all);
+      {
+        std::lock_guard lock(started_mu);
+        started = true;
+      }
+      started_cv.notify_all();
+      g_main_loop_run(loop);
+      soup_session_abort(session);
+      g_clear_object(&session);
+      // Let the aborted connections' sources finish before the context goes.
+      while (g_main_context_iteration(context, FALSE)) {
+      }
+      g_main_context_pop_thread_default(context);
+    });
+    std::unique_lock lock(started_mu);
+    started_cv.wait(lock, [&] { return started; });
+  }
+
+  ~Impl() {
+    cancel_all();
+    {
+      // Cancelled requests finish on the I/O thread at its next turn.
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return active.empty(); });
+    }
+    g_main_loop_quit(loop);
+    thread.join();
+    g_main_loop_unref(loop);
+    g_main_context_unref(context);
+  }
+
+  void cancel_all() {
+    std::lock_guard lock(mu);
+    cancelled = true;
+    for (const auto& c : active) g_cancellable_cancel(c->cancellable);
+  }
+
+  /// Runs a call on the I/O thread and waits for it to end.
+  SegmentClient::Response run(std::shared_ptr<Call> call) {
+    {
+      std::lock_guard lock(mu);
+      if (cancelled) {
+        SegmentClient::Response r;
+        r.error = "cancelled";
+        r.error_code = "cancelled";
+        if (call->on_headers) call->on_headers();
+        return r;
+      }
+      active.insert(call);
+      ++counters.requests;
+    }
+    auto* arg = new std::pair<Impl*, std::shared_ptr<Call>>(this, call);
+    g_main_context_invoke_full(
+        context, G_PRIORITY_DEFAULT,
+        [](gpointer p) -> gboolean {
+          auto* a = static_cast<std::pair<Impl*, std::shared_ptr<Call>>*>(p);
+          a->first->start(a->second);
+          return G_SOURCE_REMOVE;
+        },
+        arg, [](gpointer p) { delete static_cast<std::pair<Impl*, std::shared_ptr<Call>>*>(p); });
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return call->done; });
+    return std::move(call->response);
+  }
+
+  // --- I/O thread ---
+
+  void arm(const std::shared_ptr<Call>& call, Clock::time_point when) {
+    if (call->timer) {
+      g_source_destroy(call->timer);
+      g_source_unref(call->timer);
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(when - Clock::now());
+    call->timer = g_timeout_source_new(static_cast<guint>(std::max<std::int64_t>(1, left.count())));
+    auto* holder = new std::shared_ptr<Call>(call);
+    g_source_set_callback(
+        call->timer,
+        [](gpointer p) -> gboolean {
+          auto& c = *static_cast<std::shared_ptr<Call>*>(p);
+          c->expired = true;
+          g_cancellable_cancel(c->cancellable);
+          return G_SOURCE_REMOVE;
+        },
+        holder, [](gpointer p) { delete static_cast<std::shared_ptr<Call>*>(p); });
+    g_source_attach(call->timer, context);
+  }
+
+  void tell_headers(const std::shared_ptr<Call>& call) {
+    if (call->headers_told) return;
+    call->headers_told = true;
+    if (call->on_headers) call->on_headers();
+  }
+
+  void finish(const std::shared_ptr<Call>& call, GError* err) {
+    if (call->timer) {
+      g_source_destroy(call->timer);
+      g_source_unref(call->timer);
+      call->timer = nullptr;
+    }
+    tell_headers(call);
+    SegmentClient::Response& r = call->response;
+    if (err) {
+      r.status = 0;
+      if (call->expired) {
+        r.error = "timed out";
+        r.error_code = "timeout";
+      } else if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+        r.error = "cancelled";
+        r.error_code = "cancelled";
+      } else {
+        r.error = err->message;
+        r.error_code = "http_transport";
+      }
+      r.body.clear();
+    }
+    if (call->in) g_input_stream_close(call->in, nullptr, nullptr);
+    // libsoup's objects are released on the thread that runs them.
+    g_clear_object(&call->in);
+    g_clear_object(&call->msg);
+    {
+      std::lock_guard lock(mu);
+      call->done = true;
+      active.erase(call);
+    }
+    cv.notify_all();
+  }
+
+  static void on_network_event(SoupMessage*, GSocketClientEvent event, GIOStream*, gpointer p) {
+    auto* self = static_cast<Impl*>(p);
+    std::lock_guard lock(self->mu);
+    if (event == G_SOCKET_CLIENT_CONNECTED) ++self->counters.connections;
+    if (event == G_SOCKET_CLIENT_TLS_HANDSHAKED) ++self->counters.tls_handshakes;
+  }
+
+  void start(const std::shared_ptr<Call>& call) {
+    call->msg = soup_message_new(call->method.c_str(), call->url.c_str());
+    if (!call->msg) {
+      call->response.error = "not a URL: " + call->url;
+      call->response.error_code = "bad_url";
+      finish(call, nullptr);
+      return;
+    }
+    // Reuse idle connections for POST too (libsoup opens a new one for every non-idempotent
+    // request otherwise: a TLS handshake per segment). A segment POST is safe to resend on a
+    // reused connection that turned out closed: the orchestrator refuses a replayed payment.
+    soup_message_add_flags(call->msg, SOUP_MESSAGE_IDEMPOTENT);
+    SoupMessageHeaders* h = soup_message_get_request_headers(call->msg);
+    for (const auto& [name, value] : call->headers) {
+      if (g_ascii_strcasecmp(name.c_str(), "Expect") == 0)
+        soup_message_headers_set_expectations(h, SOUP_EXPECTATION_CONTINUE);
+      else
+        soup_message_headers_append(h, name.c_str(), value.c_str());
+    }
+    if (!call->body.empty()) {
+      GBytes* b = g_bytes_new(call->body.data(), call->body.size());
+      soup_message_set_request_body_from_bytes(call->msg, kSegmentContentType, b);
+      g_bytes_unref(b);
+    }
+    g_signal_connect(call->msg, "network-event", G_CALLBACK(on_network_event), this);
+    arm(call, call->headers_by);
+    auto* holder = new std::pair<Impl*, std::shared_ptr<Call>>(this, call);
+    soup_session_send_async(
+        session, call->msg, G_PRIORITY_DEFAULT, call->cancellable,
+        [](GObject* source, GAsyncResult* res, gpointer p) {
+          std::unique_ptr<std::pair<Impl*, std::shared_ptr<Call>>> a(
+              static_cast<std::pair<Impl*, std::shared_ptr<Call>>*>(p));
+          Impl* self = a->first;
+          const auto& c = a->second;
+          GError* err = nullptr;
+          c->in = soup_session_send_finish(SOUP_SESSION(source), res, &err);
+          c->response.status = soup_message_get_status(c->msg);
+          if (!c->in) {
+            self->finish(c, err);
+            g_clear_error(&err);
+            return;
+          }
+          self->tell_headers(c);
+          if (c->done_by != c->headers_by) self->arm(c, c->done_by);
+          self->read_more(c);
+        },
+        holder);
+  }
+
+  void read_more(const std::shared_ptr<Call>& call) {
+    auto* holder = new std::pair<Impl*, std::shared_ptr<Call>>(this, call);
+    g_input_stream_read_bytes_async(
+        call->in, 256 * 1024, G_PRIORITY_DEFAULT, call->cancellable,
+        [](GObject* source, GAsyncResult* res, gpointer p) {
+          std::unique_ptr<std::pair<Impl*, std::shared_ptr<Call>>> a(
+              static_cast<std::pair<Impl*, std::shared_ptr<Call>>*>(p));
+          GError* err = nullptr;
+          GBytes* chunk = g_input_stream_read_bytes_finish(G_INPUT_STREAM(source), res, &err);
+          const auto& c = a->second;
+          if (!chunk) {
+            a->first->finish(c, err);
+            g_clear_error(&err);
+            return;
+          }
+          gsize n = 0;
+          const auto* d = static_cast<const char*>(g_bytes_get_data(chunk, &n));
+          if (n > 0) c->response.body.append(d, n);
+          g_bytes_unref(chunk);
+          if (n == 0)
+            a->first->finish(c, nullptr);
+          else
+            a->first->read_more(c);
+        },
+        holder);
+  }
+};
+
+namespace {
+
 Error http_error(const std::string& url, const SegmentClient::Response& r) {
-  if (!r.error.empty())
-    return make_error(ErrorKind::retryable, "http_transport", url + ": " + r.error);
+  if (!r.error.empty()) {
+    const ErrorKind kind = r.error_code == "bad_url"     ? ErrorKind::invalid_input
+                           : r.error_code == "cancelled" ? ErrorKind::fatal
+                                                         : ErrorKind::retryable;
+    return make_error(kind, r.error_code.empty() ? "http_transport" : r.error_code,
+                      url + ": " + r.error);
+  }
   const ErrorKind kind = r.status == 402   ? ErrorKind::payment_required
                          : r.status >= 500 ? ErrorKind::retryable
+                         : r.status == 400 ? ErrorKind::invalid_input
                                            : ErrorKind::forbidden;
+  std::string text = r.body.substr(0, 512);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   return make_error(kind, "http_" + std::to_string(r.status),
-                    url + ": " + std::to_string(r.status) + " " + r.body);
-}
-
-/// A request as both calls send it; null when the URL is not one.
-SoupMessage* new_message(const std::string& method, const std::string& url,
-                         const std::vector<std::pair<std::string, std::string>>& headers,
-                         const std::string& body) {
-  SoupMessage* msg = soup_message_new(method.c_str(), url.c_str());
-  if (!msg) return nullptr;
-  // Reuse idle connections for POST too (libsoup opens a new one for every non-idempotent
-  // request otherwise: a TLS handshake per segment). A segment POST is safe to resend on a
-  // reused connection that turned out closed: the orchestrator refuses a replayed payment.
-  soup_message_add_flags(msg, SOUP_MESSAGE_IDEMPOTENT);
-  SoupMessageHeaders* h = soup_message_get_request_headers(msg);
-  for (const auto& [name, value] : headers) {
-    if (g_ascii_strcasecmp(name.c_str(), "Expect") == 0)
-      soup_message_headers_set_expectations(h, SOUP_EXPECTATION_CONTINUE);
-    else
-      soup_message_headers_append(h, name.c_str(), value.c_str());
-  }
-  if (!body.empty()) {
-    GBytes* b = g_bytes_new(body.data(), body.size());
-    soup_message_set_request_body_from_bytes(msg, "video/MP2T", b);
-    g_bytes_unref(b);
-  }
-  return msg;
+                    url + ": " + std::to_string(r.status) + " " + text);
 }
 
 }  // namespace
 
-SegmentClient::SegmentClient() {
-  GTlsDatabase* accept_all =
-      G_TLS_DATABASE(g_object_new(lp_accept_all_database_get_type(), nullptr));
-  session_ = soup_session_new_with_options("tls-database", accept_all, nullptr);
-  g_object_unref(accept_all);
+SegmentClient::SegmentClient() : impl_(std::make_unique<Impl>()) {}
+
+SegmentClient::~SegmentClient() = default;
+
+void SegmentClient::cancel_all() { impl_->cancel_all(); }
+
+void SegmentClient::resume() {
+  std::lock_guard lock(impl_->mu);
+  impl_->cancelled = false;
 }
 
-SegmentClient::~SegmentClient() { g_object_unref(session_); }
+SegmentClient::Counters SegmentClient::counters() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->counters;
+}
 
 SegmentClient::Response SegmentClient::request(
     const std::string& method, const std::string& url,
     const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body,
-    std::chrono::seconds timeout) {
-  Response r;
-  SoupMessage* msg = new_message(method, url, headers, body);
-  if (!msg) {
-    r.error = "not a URL: " + url;
-    return r;
-  }
-  soup_session_set_timeout(session_, static_cast<guint>(timeout.count()));
-  GError* err = nullptr;
-  GBytes* out = soup_session_send_and_read(session_, msg, nullptr, &err);
-  r.status = soup_message_get_status(msg);
-  if (out) {
-    gsize n = 0;
-    const char* d = static_cast<const char*>(g_bytes_get_data(out, &n));
-    r.body.assign(d, n);
-    g_bytes_unref(out);
-  }
-  if (err) r.error = err->message;
-  g_clear_error(&err);
-  g_object_unref(msg);
-  return r;
+    std::chrono::milliseconds timeout) {
+  auto call = std::make_shared<Call>();
+  call->method = method;
+  call->url = url;
+  call->headers = headers;
+  call->body = body;
+  call->headers_by = call->done_by = Clock::now() + timeout;
+  return impl_->run(call);
 }
 
 Result<::net::TranscodeResult> SegmentClient::submit(const std::string& transcoder,
@@ -118,54 +364,6 @@ Result<::net::TranscodeResult> SegmentClient::submit(const std::string& transcod
   return submit(transcoder, payment_header, segment_header, body, timeout, timeout, {});
 }
 
-namespace {
-
-/// Cancels a request when its deadline passes (libsoup's own timeout is per read, not per request).
-class Deadline {
- public:
-  Deadline() : cancellable_(g_cancellable_new()) {}
-  ~Deadline() {
-    stop();
-    g_object_unref(cancellable_);
-  }
-  void arm(std::chrono::milliseconds after) {
-    stop();
-    std::lock_guard lock(mu_);
-    done_ = false;
-    expired_ = false;
-    thread_ = std::thread([this, after] {
-      std::unique_lock wait_lock(mu_);
-      if (!cv_.wait_for(wait_lock, after, [this] { return done_; })) {
-        expired_ = true;
-        g_cancellable_cancel(cancellable_);
-      }
-    });
-  }
-  void stop() {
-    {
-      std::lock_guard lock(mu_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-  bool expired() {
-    std::lock_guard lock(mu_);
-    return expired_;
-  }
-  GCancellable* cancellable() const { return cancellable_; }
-
- private:
-  GCancellable* cancellable_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = true;      // guarded by mu_
-  bool expired_ = false;  // guarded by mu_
-  std::thread thread_;
-};
-
-}  // namespace
-
 Result<::net::TranscodeResult> SegmentClient::submit(const std::string& transcoder,
                                                      const std::string& payment_header,
                                                      const std::string& segment_header,
@@ -173,58 +371,29 @@ Result<::net::TranscodeResult> SegmentClient::submit(const std::string& transcod
                                                      std::chrono::milliseconds upload_timeout,
                                                      std::chrono::milliseconds timeout,
                                                      const std::function<void()>& on_uploaded) {
-  const std::string url = transcoder + "/segment";
-  bool uploaded_told = false;
-  auto uploaded = [&] {
-    if (!uploaded_told && on_uploaded) on_uploaded();
-    uploaded_told = true;
-  };
-  SoupMessage* msg = new_message(
-      "POST", url, {{"Livepeer-Payment", payment_header}, {"Livepeer-Segment", segment_header}},
-      body);
-  if (!msg) {
-    uploaded();
-    return make_error(ErrorKind::invalid_input, "bad_url", "not a URL: " + url);
-  }
-  const auto whole = std::chrono::ceil<std::chrono::seconds>(timeout);
-  soup_session_set_timeout(session_, static_cast<guint>(std::max<std::int64_t>(1, whole.count())));
-  Deadline deadline;
-  const auto started = std::chrono::steady_clock::now();
-  deadline.arm(upload_timeout);
-  GError* err = nullptr;
-  GInputStream* in = soup_session_send(session_, msg, deadline.cancellable(), &err);
-  Response r;
-  r.status = soup_message_get_status(msg);
-  uploaded();
-  if (in) {
-    deadline.arm(std::max(std::chrono::milliseconds(1),
-                          timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::steady_clock::now() - started)));
-    char chunk[65536];
-    for (;;) {
-      const gssize n = g_input_stream_read(in, chunk, sizeof chunk, deadline.cancellable(), &err);
-      if (n <= 0) break;
-      r.body.append(chunk, static_cast<std::size_t>(n));
-    }
-    g_input_stream_close(in, nullptr, nullptr);
-    g_object_unref(in);
-  }
-  deadline.stop();
-  if (err) r.error = deadline.expired() ? std::string("timed out") : std::string(err->message);
-  g_clear_error(&err);
-  g_object_unref(msg);
-  if (!r.error.empty() || r.status != 200) return http_error(url, r);
+  auto call = std::make_shared<Call>();
+  call->method = "POST";
+  call->url = transcoder + kSegmentPath;
+  call->headers = {{kPaymentHeader, payment_header}, {kSegmentHeader, segment_header}};
+  call->body = body;
+  const auto now = Clock::now();
+  call->headers_by = now + std::min(upload_timeout, timeout);
+  call->done_by = now + timeout;
+  call->on_headers = on_uploaded;
+  Response r = impl_->run(call);
+  if (!r.error.empty() || r.status != 200) return http_error(call->url, r);
   ::net::TranscodeResult result;
   if (!result.ParseFromString(r.body))
     return make_error(ErrorKind::retryable, "bad_protobuf",
-                      url + ": the answer is not a TranscodeResult");
+                      call->url + ": the answer is not a TranscodeResult");
   return result;
 }
 
-Result<std::string> SegmentClient::fetch(const std::string& url, std::chrono::seconds timeout) {
+Result<std::string> SegmentClient::fetch(const std::string& url,
+                                         std::chrono::milliseconds timeout) {
   Response r = request("GET", url, {}, {}, timeout);
   if (!r.error.empty() || r.status != 200) return http_error(url, r);
-  return r.body;
+  return std::move(r.body);
 }
 
 }  // namespace lp::net

@@ -3,18 +3,24 @@
 // Livepeer-Payment and Livepeer-Segment headers, the TranscodeResult back, renditions fetched
 // from their URLs. Certificates are not verified (orchestrators present self-signed ones, and
 // go-livepeer's gateway skips verification); the result signature is what a gateway checks.
+//
+// Threads: one client owns one SoupSession and one I/O thread running its own GMainContext; every
+// request runs there with libsoup's async API, so all callers share one connection pool (one TLS
+// session per orchestrator, reused while it stays healthy) and no thread is started per request.
+// The calls below block their caller until the answer, a deadline (a timer on the I/O thread) or
+// cancel_all(): a stop or a flush never waits for the network.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "elements/net/lp_rpc.pb.h"
 #include "payment/common/result.h"
-
-typedef struct _SoupSession SoupSession;
 
 namespace lp::net {
 
@@ -26,7 +32,8 @@ class SegmentClient {
   SegmentClient& operator=(const SegmentClient&) = delete;
 
   /// POSTs a segment; the whole request may take `timeout` (go-livepeer: max(8 s, 4 x the
-  /// segment's duration)). A non-200 answer is an error carrying the status and its text.
+  /// segment's duration)). A non-200 answer is an error with the code "http_<status>" and the
+  /// answer's text; no answer is "http_transport", a deadline "timeout", cancel_all() "cancelled".
   Result<::net::TranscodeResult> submit(const std::string& transcoder,
                                         const std::string& payment_header,
                                         const std::string& segment_header, const std::string& body,
@@ -34,7 +41,8 @@ class SegmentClient {
   /// The same, for a gateway that keeps several segments in flight: `on_uploaded` runs as soon
   /// as the orchestrator's 200 arrives (the upload is done and the next segment of the session
   /// may go), or when the request fails before that. The 200 must come within
-  /// `upload_timeout`, the whole answer within `timeout`.
+  /// `upload_timeout`, the whole answer within `timeout`. on_uploaded runs on the I/O thread:
+  /// keep it short and never call back into this client from it.
   Result<::net::TranscodeResult> submit(const std::string& transcoder,
                                         const std::string& payment_header,
                                         const std::string& segment_header, const std::string& body,
@@ -42,7 +50,7 @@ class SegmentClient {
                                         std::chrono::milliseconds timeout,
                                         const std::function<void()>& on_uploaded);
   /// GETs a rendition.
-  Result<std::string> fetch(const std::string& url, std::chrono::seconds timeout);
+  Result<std::string> fetch(const std::string& url, std::chrono::milliseconds timeout);
 
   /// Any request; the answer whatever its status (status 0: no answer, error says why). A
   /// header "Expect: 100-continue" makes the client wait before sending the body.
@@ -50,13 +58,30 @@ class SegmentClient {
     unsigned status = 0;
     std::string body;
     std::string error;
+    std::string error_code;  ///< "timeout", "cancelled" or "http_transport" when status is 0
   };
   Response request(const std::string& method, const std::string& url,
                    const std::vector<std::pair<std::string, std::string>>& headers,
-                   const std::string& body, std::chrono::seconds timeout);
+                   const std::string& body, std::chrono::milliseconds timeout);
+
+  /// Ends every request in flight at once (its caller gets "cancelled") and refuses new ones
+  /// until resume(). Any thread.
+  void cancel_all();
+  void resume();
+
+  /// Connections this client opened (TCP connects) and TLS handshakes it completed since it
+  /// was made: a healthy keep-alive session to one orchestrator counts one of each.
+  struct Counters {
+    std::uint64_t connections = 0;
+    std::uint64_t tls_handshakes = 0;
+    std::uint64_t requests = 0;
+  };
+  Counters counters() const;
+
+  struct Impl;
 
  private:
-  SoupSession* session_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace lp::net
