@@ -5,8 +5,8 @@
 
 namespace lp::net {
 
-std::string rendition_url(std::string_view base, std::string_view session,
-                          std::string_view profile, std::int64_t seq) {
+std::string rendition_url(std::string_view base, std::string_view session, std::string_view profile,
+                          std::int64_t seq) {
   std::string url(base);
   url.append(kStreamPath).append(session).append("/").append(profile).append("/");
   url.append(std::to_string(seq)).append(".ts");
@@ -28,7 +28,7 @@ std::optional<RenditionPath> parse_rendition_path(std::string_view path) {
   last.remove_suffix(3);
   RenditionPath out;
   const auto [end, ec] = std::from_chars(last.data(), last.data() + last.size(), out.seq);
-  if (ec != std::errc() || end != last.data() + last.size()) return std::nullopt;
+  if (ec != std::errc() || end != last.data() + last.size() || out.seq < 0) return std::nullopt;
   out.session = std::string(path.substr(0, slash1));
   out.profile = std::string(path.substr(slash1 + 1, slash2 - slash1 - 1));
   return out;

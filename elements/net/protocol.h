@@ -13,15 +13,17 @@ namespace lp::net {
 inline constexpr const char* kPaymentHeader = "Livepeer-Payment";  ///< base64 net.Payment
 inline constexpr const char* kSegmentHeader = "Livepeer-Segment";  ///< base64 net.SegData
 inline constexpr const char* kSegmentPath = "/segment";            ///< POST: a segment to transcode
-inline constexpr const char* kStreamPath = "/stream/";  ///< GET /stream/<session>/<profile>/<seq>.ts
+/// GET /stream/<session>/<profile>/<seq>.ts: a rendition.
+inline constexpr const char* kStreamPath = "/stream/";
 inline constexpr const char* kSegmentContentType = "video/MP2T";
 inline constexpr const char* kProtobufContentType = "application/x-protobuf";
 
 /// Where a rendition is fetched from: <base>/stream/<session>/<profile>/<seq>.ts
-std::string rendition_url(std::string_view base, std::string_view session,
-                          std::string_view profile, std::int64_t seq);
+std::string rendition_url(std::string_view base, std::string_view session, std::string_view profile,
+                          std::int64_t seq);
 
-/// The parts of a rendition path (/stream/<session>/<profile>/<seq>.ts), or nullopt.
+/// The parts of a rendition path (/stream/<session>/<profile>/<seq>.ts), or nullopt: session
+/// and profile non-empty without '/', seq a non-negative decimal number.
 struct RenditionPath {
   std::string session;
   std::string profile;

@@ -19,6 +19,7 @@
 #include "node/lpnode/pipeline_profile.h"
 #include "node/orchestrator/grpc_server.h"
 #include "node/orchestrator/http_server.h"
+#include "node/orchestrator/local_transcoder.h"
 #include "node/orchestrator/orchestrator.h"
 #include "payment/ledger/local_ledger.h"
 #include "payment/pm/ticket_queue.h"
@@ -249,10 +250,11 @@ int orchestrator_main(const std::vector<std::string>& argv) {
   orch::OrchestratorConfig config;
   config.price = {*price, *pixels};
   config.max_sessions = static_cast<std::size_t>(*max_sessions);
-  config.gpu = gpu == "on"    ? media::GpuMode::on
+  orch::LocalTranscoder::Options engine;
+  engine.gpu = gpu == "on"    ? media::GpuMode::on
                : gpu == "off" ? media::GpuMode::off
                               : media::GpuMode::automatic;
-  config.x264_preset = args.get("speed-preset").value_or("veryfast");
+  engine.x264_preset = args.get("speed-preset").value_or("veryfast");
   if (auto name = args.get("pipeline")) {
     // An orchestrator profile (pipelines/orchestrator-*.gst): its lptranscode's gpu and
     // speed-preset are the transcoder's settings, unless --gpu / --speed-preset say otherwise.
@@ -268,10 +270,10 @@ int orchestrator_main(const std::vector<std::string>& argv) {
                   kExitUsage);
     for (const auto& p : transcoder->props) {
       if (p.name == "gpu" && !args.get("gpu"))
-        config.gpu = p.value == "on"    ? media::GpuMode::on
+        engine.gpu = p.value == "on"    ? media::GpuMode::on
                      : p.value == "off" ? media::GpuMode::off
                                         : media::GpuMode::automatic;
-      if (p.name == "speed-preset" && !args.get("speed-preset")) config.x264_preset = p.value;
+      if (p.name == "speed-preset" && !args.get("speed-preset")) engine.x264_preset = p.value;
     }
   }
   config.version = LPNODE_VERSION;
@@ -283,7 +285,8 @@ int orchestrator_main(const std::vector<std::string>& argv) {
   };
   // The segment URI is known once HTTPS is bound (port 0 picks one): set after binding.
   config.service_uri = args.get("service-uri").value_or("");
-  auto o = std::make_unique<orch::Orchestrator>(config, *key, recipient, now);
+  auto o = std::make_unique<orch::Orchestrator>(
+      config, *key, recipient, std::make_shared<orch::LocalTranscoder>(engine), now);
   orch::HttpServer http(*o, *tls);
   auto bound_http = http.start(http_host, http_port);
   if (!bound_http) return fail(cmd, bound_http.error().message, kExitFailed);

@@ -16,12 +16,23 @@ bool has(const std::vector<std::uint64_t>& bits, std::uint32_t capability) {
   return capability / 64 < bits.size() && (bits[capability / 64] >> (capability % 64)) & 1;
 }
 
-::net::Capabilities orchestrator_capabilities(const std::string& version) {
+std::vector<std::uint32_t> h264_transcoding_capabilities() {
+  return {kH264,
+          kMpegTs,
+          kFractionalFramerates,
+          kProfileH264Baseline,
+          kProfileH264Main,
+          kProfileH264High,
+          kProfileH264ConstrainedHigh,
+          kGop};
+}
+
+::net::Capabilities orchestrator_capabilities(const std::string& version,
+                                              const std::vector<std::uint32_t>& transcoder) {
+  std::vector<std::uint32_t> offered = transcoder;
+  offered.push_back(kAuthToken);
   ::net::Capabilities caps;
-  for (std::uint64_t w :
-       bitstring({kH264, kMpegTs, kFractionalFramerates, kProfileH264Baseline, kProfileH264Main,
-                  kProfileH264High, kProfileH264ConstrainedHigh, kGop, kAuthToken}))
-    caps.add_bitstring(w);
+  for (std::uint64_t w : bitstring(offered)) caps.add_bitstring(w);
   for (std::uint64_t w : bitstring({kAuthToken})) caps.add_mandatories(w);
   caps.set_version(version);
   return caps;

@@ -30,9 +30,15 @@ enum Capability : std::uint32_t {
 std::vector<std::uint64_t> bitstring(const std::vector<std::uint32_t>& capabilities);
 bool has(const std::vector<std::uint64_t>& bits, std::uint32_t capability);
 
-/// What this orchestrator offers: H.264 in and out, MPEG-TS, fractional frame rates, the four
-/// H.264 profiles, GOP, auth tokens; AuthToken is mandatory.
-::net::Capabilities orchestrator_capabilities(const std::string& version);
+/// What an H.264 transcoder does: H.264 in and out, MPEG-TS, fractional frame rates, the four
+/// H.264 profiles, GOP.
+std::vector<std::uint32_t> h264_transcoding_capabilities();
+
+/// What this orchestrator offers: its transcoder's capabilities (by default an H.264
+/// transcoder's) and auth tokens, which are mandatory.
+::net::Capabilities orchestrator_capabilities(
+    const std::string& version,
+    const std::vector<std::uint32_t>& transcoder = h264_transcoding_capabilities());
 
 /// go-livepeer's rule: every mandatory of the orchestrator is in the job, and every bit of the
 /// job is offered; a bitstring longer than the other side's is incompatible.

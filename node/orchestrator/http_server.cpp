@@ -7,9 +7,9 @@
 #include <netinet/tcp.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <optional>
 
+#include "elements/net/protocol.h"
 #include "payment/eth/keccak.h"
 
 namespace lp::orch {
@@ -172,12 +172,14 @@ void HttpServer::run(const std::string& host, int port) {
   if (cert) {
     server_ = soup_server_new("server-header", "lpnode", nullptr);
     accept_ctx.first = server_;
-    soup_server_add_early_handler(server_, "/segment",
+    soup_server_add_early_handler(server_, net::kSegmentPath,
                                   reinterpret_cast<SoupServerCallback>(on_early), this, nullptr);
-    soup_server_add_handler(server_, "/segment", reinterpret_cast<SoupServerCallback>(on_segment),
-                            this, nullptr);
-    soup_server_add_handler(server_, "/stream", reinterpret_cast<SoupServerCallback>(on_stream),
-                            this, nullptr);
+    soup_server_add_handler(server_, net::kSegmentPath,
+                            reinterpret_cast<SoupServerCallback>(on_segment), this, nullptr);
+    // libsoup matches a handler's path as a prefix at a '/' boundary: "/stream" for /stream/...
+    const std::string_view stream(net::kStreamPath);
+    soup_server_add_handler(server_, std::string(stream.substr(0, stream.size() - 1)).c_str(),
+                            reinterpret_cast<SoupServerCallback>(on_stream), this, nullptr);
     GInetAddress* addr = g_inet_address_new_from_string(host.c_str());
     if (!addr) {
       err = g_error_new(G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "not an IP address: %s",
@@ -286,8 +288,8 @@ void HttpServer::on_segment(SoupServer*, void* m, const char*, GHashTable*, gpoi
       soup_server_message_get_status(msg) != SOUP_STATUS_OK)
     return;
   SoupMessageHeaders* h = soup_server_message_get_request_headers(msg);
-  const char* payment = soup_message_headers_get_one(h, "Livepeer-Payment");
-  const char* segment = soup_message_headers_get_one(h, "Livepeer-Segment");
+  const char* payment = soup_message_headers_get_one(h, net::kPaymentHeader);
+  const char* segment = soup_message_headers_get_one(h, net::kSegmentHeader);
   GBytes* body_bytes = soup_message_body_flatten(soup_server_message_get_request_body(msg));
   gsize size = 0;
   const char* body = static_cast<const char*>(g_bytes_get_data(body_bytes, &size));
@@ -305,7 +307,7 @@ void HttpServer::on_segment(SoupServer*, void* m, const char*, GHashTable*, gpoi
   soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
   SoupMessageHeaders* rh = soup_server_message_get_response_headers(msg);
   soup_message_headers_set_encoding(rh, SOUP_ENCODING_CHUNKED);
-  soup_message_headers_set_content_type(rh, "application/x-protobuf", nullptr);
+  soup_message_headers_set_content_type(rh, net::kProtobufContentType, nullptr);
   {
     std::lock_guard lock(self->mu_);
     ++self->in_flight_;
@@ -351,18 +353,11 @@ void HttpServer::on_stream(SoupServer*, void* m, const char* path, GHashTable*, 
     respond(msg, 405, "text/plain", "GET only");
     return;
   }
-  // /stream/<session>/<profile>/<seq>.ts
-  gchar** parts = g_strsplit(path, "/", -1);
   std::optional<std::string> found;
-  if (g_strv_length(parts) == 5 && g_str_has_suffix(parts[4], ".ts")) {
-    char* end = nullptr;
-    const long long seq = std::strtoll(parts[4], &end, 10);
-    if (end && g_strcmp0(end, ".ts") == 0 && end != parts[4])
-      found = self->o_.rendition(parts[2], parts[3], seq);
-  }
-  g_strfreev(parts);
+  if (auto p = net::parse_rendition_path(path ? path : ""))
+    found = self->o_.rendition(p->session, p->profile, p->seq);
   if (found)
-    respond(msg, 200, "video/mp2t", *found);
+    respond(msg, 200, net::kSegmentContentType, *found);
   else
     respond(msg, 404, "text/plain", "not found");
 }

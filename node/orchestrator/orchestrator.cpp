@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "node/orchestrator/orchestrator.h"
 
+#include <glib.h>
+
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
+#include "elements/net/protocol.h"
 #include "elements/net/segment_line.h"
 #include "elements/net/wire.h"
 #include "node/orchestrator/capabilities.h"
@@ -15,6 +19,15 @@ namespace {
 
 SegmentReply text_reply(int status, const std::string& text) {
   return {status, "text/plain", text};
+}
+
+SegmentReply result_reply(const ::net::TranscodeResult& result) {
+  return {200, net::kProtobufContentType, result.SerializeAsString()};
+}
+
+SegmentReply error_result(::net::TranscodeResult& result, const std::string& error) {
+  result.set_error(error);
+  return result_reply(result);
 }
 
 std::string bytes_of(ByteSpan b) {
@@ -63,25 +76,47 @@ Result<media::VideoProfile> from_proto(const ::net::VideoProfile& p) {
 }  // namespace
 
 struct Orchestrator::Session {
-  std::string id;
-  explicit Session(std::size_t max_waiting) : line(max_waiting) {}
-  net::SegmentLine line;                           // one segment at a time, in acceptance order
-  std::unique_ptr<media::TranscodeEngine> engine;  // used by the line's current holder only
-  std::string engine_ladder;                       // the ladder it was built for
+  Session(std::string session_id, std::size_t max_waiting, std::shared_ptr<RenditionStore> store)
+      : id(std::move(session_id)), line(max_waiting), store_(std::move(store)) {}
+  // The last one out (the session ended and no segment is in flight) takes its renditions.
+  ~Session() { store_->drop(id); }
+
+  const std::string id;
+  net::SegmentLine line;                         // one segment at a time, in acceptance order
+  std::unique_ptr<TranscodeSession> transcoder;  // used by the line's current holder only
+  std::string ladder_key;                        // the ladder it was opened for
   std::atomic<std::int64_t> last_used{0};
-  mutable std::mutex store_mu;
-  // profile -> the last renditions, oldest first
-  std::map<std::string, std::deque<std::pair<std::int64_t, std::string>>>
-      store;  // guarded by store_mu
+
+ private:
+  std::shared_ptr<RenditionStore> store_;
+};
+
+/// A session's turn in its line: taken by admit(), left when the segment is done.
+class Orchestrator::Turn {
+ public:
+  explicit Turn(std::shared_ptr<Session> s) : session_(std::move(s)) {}
+  Turn(Turn&& other) noexcept : session_(std::move(other.session_)) {}
+  Turn& operator=(Turn&&) = delete;
+  ~Turn() {
+    if (session_) session_->line.leave();
+  }
+  Session& session() const { return *session_; }
+
+ private:
+  std::shared_ptr<Session> session_;
 };
 
 Orchestrator::Orchestrator(OrchestratorConfig config, PrivateKey key, pm::Recipient& recipient,
-                           Clock now)
+                           std::shared_ptr<Transcoder> transcoder, Clock now,
+                           std::shared_ptr<RenditionStore> store)
     : config_(std::move(config)),
       key_(std::move(key)),
       recipient_(recipient),
+      transcoder_(std::move(transcoder)),
+      store_(store ? std::move(store)
+                   : std::make_shared<MemoryRenditionStore>(config_.renditions_kept)),
       now_(std::move(now)),
-      capabilities_(orchestrator_capabilities(config_.version)) {}
+      capabilities_(orchestrator_capabilities(config_.version, transcoder_->capabilities())) {}
 
 Orchestrator::~Orchestrator() = default;
 
@@ -113,10 +148,9 @@ Result<std::shared_ptr<Orchestrator::Session>> Orchestrator::session_for(const s
   std::lock_guard lock(mu_);
   if (auto it = sessions_.find(id); it != sessions_.end()) return it->second;
   if (!create) return make_error(ErrorKind::invalid_input, "unknown_session", "unknown session");
-  if (sessions_.size() >= config_.max_sessions)
+  if (sessions_.size() >= session_limit())
     return make_error(ErrorKind::retryable, "orchestrator_capped", "OrchestratorCapped");
-  auto s = std::make_shared<Session>(config_.max_queued_per_session);
-  s->id = id;
+  auto s = std::make_shared<Session>(id, config_.max_queued_per_session, store_);
   s->last_used = now_();
   sessions_.emplace(id, s);
   return s;
@@ -131,7 +165,7 @@ Result<::net::OrchestratorInfo> Orchestrator::get_orchestrator(
   if (!verify_message(*sender, as_bytes(message), as_bytes(req.sig())))
     return make_error(ErrorKind::forbidden, "invalid_signature",
                       "invalid orchestrator request signature");
-  if (!req.ignorecapacitycheck() && sessions() >= config_.max_sessions)
+  if (!req.ignorecapacitycheck() && sessions() >= session_limit())
     return make_error(ErrorKind::retryable, "orchestrator_capped", "OrchestratorCapped");
   auto params = recipient_.ticket_params(*sender, config_.price);
   if (!params) return params.error();
@@ -162,10 +196,10 @@ std::variant<SegmentReply, AcceptedSegment> Orchestrator::check_segment(
   // go-livepeer's order (server/segment_rpc.go): payment parse, segment credentials, payment,
   // balance, body hash (here before the payment); then 200 and the transcode result.
   ::net::Payment payment;
-  if (auto st = net::decode_header(payment_header, &payment, "Livepeer-Payment"); !st)
+  if (auto st = net::decode_header(payment_header, &payment, net::kPaymentHeader); !st)
     return text_reply(402, st.error().message);
   ::net::SegData seg;
-  if (auto st = net::decode_header(segment_header, &seg, "Livepeer-Segment"); !st)
+  if (auto st = net::decode_header(segment_header, &seg, net::kSegmentHeader); !st)
     return text_reply(403, st.error().message);
   if (seg.duration() < 0 || seg.duration() > 300'000)
     return text_reply(403, "invalid segment duration");
@@ -225,124 +259,125 @@ std::variant<SegmentReply, AcceptedSegment> Orchestrator::check_segment(
 }
 
 SegmentReply Orchestrator::transcode_segment(AcceptedSegment accepted, std::string_view body) {
+  // Payment was taken in accept_segment; what is left: admit, transcode, sign, store, bill.
   const ::net::SegData& seg = accepted.segment;
-  const std::optional<Address>& sender = accepted.sender;
-  const bool paid = config_.price.price_per_unit > 0;
   const std::string session_id = seg.auth_token().session_id();
   ::net::TranscodeResult result;
   result.set_seq(seg.seq());
-  *result.mutable_info() = info_for(sender.value_or(Address{}), seg.auth_token());
+  *result.mutable_info() = info_for(accepted.sender.value_or(Address{}), seg.auth_token());
+  auto turn = admit(session_id);
+  if (!turn) return error_result(result, turn.error().message);
+  auto ladder = ladder_of(seg);
+  if (!ladder) return error_result(result, ladder.error().message);
+  auto renditions = transcode(turn->session(), *ladder, seg, body);
+  if (!renditions) return error_result(result, renditions.error().message);
+  result.mutable_data()->set_sig(bytes_of(sign(*renditions)));
+  const std::uint64_t pixels =
+      store(session_id, *ladder, seg.seq(), std::move(*renditions), result.mutable_data());
+  bill(accepted, pixels);
+  return result_reply(result);
+}
+
+Result<Orchestrator::Turn> Orchestrator::admit(const std::string& session_id) {
   auto session = session_for(session_id, false);
-  if (!session) {  // ended between acceptance and work
-    result.set_error("session ended");
-    return {200, "application/x-protobuf", result.SerializeAsString()};
-  }
-  auto& s = **session;
-  const auto ticket = s.line.join();
-  if (!ticket) {
-    result.set_error("OrchestratorBusy");
-    return {200, "application/x-protobuf", result.SerializeAsString()};
-  }
-  s.line.wait_turn(*ticket);
-  struct Leave {
-    net::SegmentLine& line;
-    ~Leave() { line.leave(); }
-  } leave{s.line};
-  std::vector<media::VideoProfile> ladder;
-  std::string ladder_key;
+  if (!session)  // ended between acceptance and work
+    return make_error(ErrorKind::retryable, "session_ended", "session ended");
+  const auto ticket = (*session)->line.join();
+  if (!ticket) return make_error(ErrorKind::retryable, "orchestrator_busy", "OrchestratorBusy");
+  (*session)->line.wait_turn(*ticket);
+  return Turn(std::move(*session));
+}
+
+Result<Orchestrator::Ladder> Orchestrator::ladder_of(const ::net::SegData& seg) {
   const auto& profiles = seg.fullprofiles3_size()   ? seg.fullprofiles3()
                          : seg.fullprofiles2_size() ? seg.fullprofiles2()
                                                     : seg.fullprofiles();
+  Ladder ladder;
   for (const auto& p : profiles) {
     auto v = from_proto(p);
-    if (!v) {
-      result.set_error(v.error().message);
-      return {200, "application/x-protobuf", result.SerializeAsString()};
-    }
-    ladder.push_back(*v);
-    ladder_key += p.SerializeAsString();
+    if (!v) return v.error();
+    ladder.profiles.push_back(*v);
+    ladder.key += p.SerializeAsString();
   }
-  if (!s.engine || s.engine_ladder != ladder_key) {
-    s.engine = std::make_unique<media::TranscodeEngine>(
-        media::TranscodeEngine::Options{ladder, config_.gpu, config_.x264_preset});
-    s.engine_ladder = ladder_key;
-  }
-  gst::BufferPtr in(gst_buffer_new_memdup(body.data(), body.size()));
-  std::vector<media::Rendition> out;
-  std::string error;
+  return ladder;
+}
+
+Result<std::vector<RenditionOut>> Orchestrator::transcode(Session& s, const Ladder& ladder,
+                                                          const ::net::SegData& seg,
+                                                          std::string_view body) {
   const std::int64_t started = g_get_monotonic_time();
-  const bool transcoded = s.engine->transcode(in.get(), &out, &error);
-  {
-    std::lock_guard lock(stats_mu_);
-    const double seconds = static_cast<double>(g_get_monotonic_time() - started) / 1e6;
-    ++(transcoded ? stats_.segments_transcoded : stats_.transcode_failed);
-    stats_.transcode_seconds += seconds;
-    stats_.last_transcode_seconds = seconds;
-  }
-  if (!transcoded) {
-    s.engine
-        .reset();  // the next segment starts a fresh pipeline (as go-livepeer after an lpms error)
-    result.set_error(error);
-    return {200, "application/x-protobuf", result.SerializeAsString()};
-  }
-  // The renditions' bytes and claimed pixels.
-  std::vector<std::string> rendition_bytes(out.size());
-  std::vector<std::uint64_t> rendition_pixels(out.size());
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    GstMapInfo map;
-    if (gst_buffer_map(out[i].ts.get(), &map, GST_MAP_READ)) {
-      rendition_bytes[i].assign(reinterpret_cast<const char*>(map.data), map.size);
-      gst_buffer_unmap(out[i].ts.get(), &map);
+  auto outcome = [&]() -> Result<std::vector<RenditionOut>> {
+    if (!s.transcoder || s.ladder_key != ladder.key) {
+      s.transcoder.reset();
+      auto opened = transcoder_->open_session(ladder.profiles);
+      if (!opened) return opened.error();
+      s.transcoder = std::move(*opened);
+      s.ladder_key = ladder.key;
     }
-    rendition_pixels[i] = out[i].pixels;
-  }
-  RenditionTamper tamper;
-  {
-    std::lock_guard lock(mu_);
-    tamper = tamper_;
-  }
-  if (tamper.before_sign) tamper.before_sign(seg.seq(), rendition_bytes, rendition_pixels);
+    auto out = s.transcoder->transcode(SegmentIn{seg.seq(), seg.duration(), body});
+    if (out && out->size() != ladder.profiles.size())
+      return make_error(ErrorKind::fatal, "transcode_failed",
+                        "the transcoder returned " + std::to_string(out->size()) +
+                            " renditions for " + std::to_string(ladder.profiles.size()) +
+                            " profiles");
+    return out;
+  }();
+  // After a failure the next segment starts a fresh transcoder session (as go-livepeer after
+  // an lpms error).
+  if (!outcome) s.transcoder.reset();
+  std::lock_guard lock(stats_mu_);
+  const double seconds = static_cast<double>(g_get_monotonic_time() - started) / 1e6;
+  ++(outcome ? stats_.segments_transcoded : stats_.transcode_failed);
+  stats_.transcode_seconds += seconds;
+  stats_.last_transcode_seconds = seconds;
+  return outcome;
+}
+
+Signature Orchestrator::sign(const std::vector<RenditionOut>& renditions) const {
   // The hashes in parallel (each ~1 ms per 250 kB), then the signature over them.
-  std::vector<Hash> rendition_hashes(out.size());
+  std::vector<Hash> hashes(renditions.size());
   {
     std::vector<std::thread> hashers;
-    for (std::size_t i = 0; i < out.size(); ++i) {
-      auto hash_one = [&, i] { rendition_hashes[i] = keccak256(as_bytes(rendition_bytes[i])); };
-      if (i + 1 < out.size())
+    for (std::size_t i = 0; i < renditions.size(); ++i) {
+      auto hash_one = [&, i] { hashes[i] = keccak256(as_bytes(renditions[i].bytes)); };
+      if (i + 1 < renditions.size())
         hashers.emplace_back(hash_one);
       else
         hash_one();
     }
     for (auto& t : hashers) t.join();
   }
-  Bytes hashes;
-  for (const Hash& h : rendition_hashes) hashes.insert(hashes.end(), h.begin(), h.end());
-  const Signature sig = sign_message(key_, hashes);
-  if (tamper.after_sign) tamper.after_sign(seg.seq(), rendition_bytes);
+  Bytes all;
+  for (const Hash& h : hashes) all.insert(all.end(), h.begin(), h.end());
+  return sign_message(key_, all);
+}
+
+std::uint64_t Orchestrator::store(const std::string& session_id, const Ladder& ladder,
+                                  std::int64_t seq, std::vector<RenditionOut> renditions,
+                                  ::net::TranscodeData* data) {
+  const std::string base = service_uri();
   std::uint64_t pixels = 0;
-  auto* data = result.mutable_data();
-  data->set_sig(bytes_of(sig));
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    pixels += rendition_pixels[i];
-    auto* seg_out = data->add_segments();
-    seg_out->set_url(service_uri() + "/stream/" + session_id + "/" + ladder[i].name + "/" +
-                     std::to_string(seg.seq()) + ".ts");
-    seg_out->set_pixels(static_cast<std::int64_t>(rendition_pixels[i]));
-    std::lock_guard lock(s.store_mu);
-    auto& kept = s.store[ladder[i].name];
-    kept.emplace_back(seg.seq(), std::move(rendition_bytes[i]));
-    while (kept.size() > config_.renditions_kept) kept.pop_front();
+  for (std::size_t i = 0; i < renditions.size(); ++i) {
+    const std::string& profile = ladder.profiles[i].name;
+    pixels += renditions[i].pixels;
+    auto* out = data->add_segments();
+    out->set_url(net::rendition_url(base, session_id, profile, seq));
+    out->set_pixels(static_cast<std::int64_t>(renditions[i].pixels));
+    store_->put(session_id, profile, seq, std::move(renditions[i].bytes));
   }
+  return pixels;
+}
+
+void Orchestrator::bill(const AcceptedSegment& accepted, std::uint64_t pixels) {
   {
     std::lock_guard lock(stats_mu_);
     stats_.pixels += pixels;
   }
   // Fees: encoded pixels at the session's price (go-livepeer debits even partial output).
-  if (paid) {
-    auto per_pixel = config_.price.per_pixel();
-    if (per_pixel) recipient_.balances().debit(*sender, session_id, *per_pixel * Rational(pixels));
-  }
-  return {200, "application/x-protobuf", result.SerializeAsString()};
+  if (config_.price.price_per_unit <= 0 || !accepted.sender) return;
+  if (auto per_pixel = config_.price.per_pixel())
+    recipient_.balances().debit(*accepted.sender, accepted.segment.auth_token().session_id(),
+                                *per_pixel * Rational(pixels));
 }
 
 Status Orchestrator::end_session(const ::net::AuthToken& token) {
@@ -359,19 +394,11 @@ std::string Orchestrator::ping(const std::string& value) const {
 std::optional<std::string> Orchestrator::rendition(const std::string& session,
                                                    const std::string& profile,
                                                    std::int64_t seq) const {
-  std::shared_ptr<Session> s;
   {
     std::lock_guard lock(mu_);
-    auto it = sessions_.find(session);
-    if (it == sessions_.end()) return std::nullopt;
-    s = it->second;
+    if (!sessions_.count(session)) return std::nullopt;
   }
-  std::lock_guard lock(s->store_mu);
-  auto it = s->store.find(profile);
-  if (it == s->store.end()) return std::nullopt;
-  for (const auto& [n, bytes] : it->second)
-    if (n == seq) return bytes;
-  return std::nullopt;
+  return store_->get(session, profile, seq);
 }
 
 std::size_t Orchestrator::reap_idle() {
@@ -390,6 +417,10 @@ std::size_t Orchestrator::reap_idle() {
   return n;
 }
 
+std::size_t Orchestrator::session_limit() const {
+  return std::min(config_.max_sessions, transcoder_->capacity());
+}
+
 std::size_t Orchestrator::sessions() const {
   std::lock_guard lock(mu_);
   return sessions_.size();
@@ -398,11 +429,6 @@ std::size_t Orchestrator::sessions() const {
 OrchestratorStats Orchestrator::stats() const {
   std::lock_guard lock(stats_mu_);
   return stats_;
-}
-
-void Orchestrator::set_tamper(RenditionTamper tamper) {
-  std::lock_guard lock(mu_);
-  tamper_ = std::move(tamper);
 }
 
 }  // namespace lp::orch

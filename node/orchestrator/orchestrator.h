@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // The orchestrator's protocol logic, without the network: what GetOrchestrator answers, and
 // what POST /segment does with its two headers and body (payment before work, go-livepeer's
-// status codes and error strings), with one warm transcoding pipeline per session. The gRPC
-// and HTTPS servers are thin layers over this class.
+// status codes and error strings), then the work through a Transcoder (one transcoder session
+// per orchestrator session), the signature, the rendition store and the bill. The gRPC and
+// HTTPS servers are thin layers over this class.
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -18,8 +18,9 @@
 
 #include "elements/net/lp_rpc.pb.h"
 #include "elements/transcode/profiles.h"
-#include "elements/transcode/transcode_engine.h"
 #include "node/orchestrator/auth.h"
+#include "node/orchestrator/rendition_store.h"
+#include "node/orchestrator/transcoder.h"
 #include "payment/eth/signature.h"
 #include "payment/ledger/ledger.h"
 #include "payment/pm/recipient.h"
@@ -29,13 +30,11 @@ namespace lp::orch {
 struct OrchestratorConfig {
   std::string service_uri = "https://127.0.0.1:8935";  ///< where gateways send segments
   pm::PriceInfo price{0, 1};                           ///< wei per pixelsPerUnit pixels
-  std::size_t max_sessions = 10;                       ///< go-livepeer -maxSessions
+  std::size_t max_sessions = 10;  ///< go-livepeer -maxSessions (the transcoder's capacity too)
   std::size_t max_queued_per_session = 4;  ///< segments waiting per session (then OrchestratorBusy)
-  std::size_t renditions_kept = 12;  ///< per session and profile, as go-livepeer's memory store
+  std::size_t renditions_kept = 12;        ///< per session and profile, in the default memory store
   std::int64_t session_idle_seconds = 70;  ///< transcodeLoopTimeout
   std::string version = "0.1.0";
-  media::GpuMode gpu = media::GpuMode::automatic;
-  std::string x264_preset = "veryfast";
 };
 
 /// The HTTP answer to POST /segment.
@@ -62,16 +61,6 @@ struct OrchestratorStats {
   Rational ticket_value_recv = 0;  ///< EV credited, wei (livepeer_ticket_value_recv)
 };
 
-/// A test seam, never set by the node: changes a segment's renditions before they are hashed
-/// and signed (a cheating transcoder: black pictures, the wrong size, frames missing, pixels
-/// over-claimed), or after (bytes that no longer match the signature).
-struct RenditionTamper {
-  std::function<void(std::int64_t seq, std::vector<std::string>& bytes,
-                     std::vector<std::uint64_t>& pixels)>
-      before_sign;
-  std::function<void(std::int64_t seq, std::vector<std::string>& bytes)> after_sign;
-};
-
 /// A segment that passed every check and was paid for: what is left is the work.
 struct AcceptedSegment {
   ::net::SegData segment;
@@ -82,7 +71,11 @@ class Orchestrator {
  public:
   using Clock = std::function<std::int64_t()>;  ///< unix seconds
 
-  Orchestrator(OrchestratorConfig config, PrivateKey key, pm::Recipient& recipient, Clock now);
+  /// The transcoder does the work of every session; renditions wait in `store` (default: a
+  /// memory store keeping config.renditions_kept per session and profile).
+  Orchestrator(OrchestratorConfig config, PrivateKey key, pm::Recipient& recipient,
+               std::shared_ptr<Transcoder> transcoder, Clock now,
+               std::shared_ptr<RenditionStore> store = nullptr);
   ~Orchestrator();
 
   const Address& address() const { return key_.address(); }
@@ -107,6 +100,9 @@ class Orchestrator {
                                                              std::string_view segment_header,
                                                              std::string_view body,
                                                              const Hash* body_hash = nullptr);
+  /// The work for an accepted segment: a place in its session's line, the transcode, the
+  /// signature over the renditions' hashes, the store, the bill. Errors after acceptance go
+  /// to the gateway in TranscodeResult.error (status 200), as go-livepeer's.
   SegmentReply transcode_segment(AcceptedSegment accepted, std::string_view body);
 
   /// EndTranscodingSession: tears the session down when the token is this orchestrator's.
@@ -123,8 +119,6 @@ class Orchestrator {
   std::size_t reap_idle();
   std::size_t sessions() const;
   OrchestratorStats stats() const;
-  /// Tests only: see RenditionTamper.
-  void set_tamper(RenditionTamper tamper);
 
   /// What a session's sender owes or has in credit (credit - debit), for tests and /status.
   Rational balance(const Address& sender, const std::string& session) {
@@ -135,16 +129,33 @@ class Orchestrator {
 
  private:
   struct Session;
+  class Turn;  // a session's line, held for one segment
+  struct Ladder {
+    std::vector<media::VideoProfile> profiles;
+    std::string key;  // the wire profiles' bytes: a session's transcoder is kept while it matches
+  };
   std::variant<SegmentReply, AcceptedSegment> check_segment(std::string_view payment_header,
                                                             std::string_view segment_header,
                                                             std::string_view body,
                                                             const Hash* body_hash);
   ::net::OrchestratorInfo info_for(const Address& sender, const ::net::AuthToken& token);
   Result<std::shared_ptr<Session>> session_for(const std::string& id, bool create);
+  std::size_t session_limit() const;
+  // The steps of transcode_segment.
+  Result<Turn> admit(const std::string& session_id);
+  static Result<Ladder> ladder_of(const ::net::SegData& seg);
+  Result<std::vector<RenditionOut>> transcode(Session& s, const Ladder& ladder,
+                                              const ::net::SegData& seg, std::string_view body);
+  Signature sign(const std::vector<RenditionOut>& renditions) const;
+  std::uint64_t store(const std::string& session_id, const Ladder& ladder, std::int64_t seq,
+                      std::vector<RenditionOut> renditions, ::net::TranscodeData* data);
+  void bill(const AcceptedSegment& accepted, std::uint64_t pixels);
 
   OrchestratorConfig config_;
   PrivateKey key_;
   pm::Recipient& recipient_;
+  std::shared_ptr<Transcoder> transcoder_;
+  std::shared_ptr<RenditionStore> store_;
   Clock now_;
   AuthTokens tokens_;
   ::net::Capabilities capabilities_;
@@ -152,7 +163,6 @@ class Orchestrator {
   std::map<std::string, std::shared_ptr<Session>> sessions_;  // guarded by mu_
   mutable std::mutex stats_mu_;
   OrchestratorStats stats_;  // guarded by stats_mu_
-  RenditionTamper tamper_;   // guarded by mu_
 };
 
 }  // namespace lp::orch

@@ -21,6 +21,7 @@
 #include "elements/net/tls.h"
 #include "node/orchestrator/grpc_server.h"
 #include "node/orchestrator/http_server.h"
+#include "node/orchestrator/local_transcoder.h"
 #include "node/orchestrator/orchestrator.h"
 #include "payment/ledger/local_ledger.h"
 #include "payment/pm/ticket_queue.h"
@@ -98,8 +99,9 @@ int main(int argc, char** argv) {
   pm::Recipient recipient(orch.address(), *ledger, *queue, pm::RecipientConfig{});
   orch::OrchestratorConfig config;
   config.price = {1, 1};
-  config.gpu = media::GpuMode::off;
   orch::Orchestrator o(config, orch, recipient,
+                       std::make_shared<orch::LocalTranscoder>(
+                           orch::LocalTranscoder::Options{media::GpuMode::off, "veryfast"}),
                        [] { return static_cast<std::int64_t>(time(nullptr)); });
   auto tls = lp::net::self_signed_cert("127.0.0.1").value();
   orch::HttpServer http(o, tls);

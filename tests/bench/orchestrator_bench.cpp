@@ -19,6 +19,7 @@
 #include "elements/net/wire.h"
 #include "node/orchestrator/grpc_server.h"
 #include "node/orchestrator/http_server.h"
+#include "node/orchestrator/local_transcoder.h"
 #include "node/orchestrator/orchestrator.h"
 #include "payment/ledger/local_ledger.h"
 #include "payment/pm/sender.h"
@@ -60,9 +61,9 @@ int main(int argc, char** argv) {
   pm::Sender sender(gw, *ledger, pm::SenderConfig{});
   orch::OrchestratorConfig config;
   config.price = {1, 1000};  // a millionth of a gwei per pixel
-  config.gpu = media::GpuMode::off;
-  config.x264_preset = preset;
   orch::Orchestrator o(config, orch, recipient,
+                       std::make_shared<orch::LocalTranscoder>(
+                           orch::LocalTranscoder::Options{media::GpuMode::off, preset}),
                        [] { return static_cast<std::int64_t>(time(nullptr)); });
   auto tls = lp::net::self_signed_cert("127.0.0.1").value();
   orch::HttpServer http(o, tls);

@@ -19,6 +19,8 @@
 #include "node/orchestrator/grpc_server.h"
 #include "node/orchestrator/http_server.h"
 #include "node/orchestrator/orchestrator.h"
+#include "tests/element/altered_store.h"
+#include "tests/element/fake_transcoder.h"
 #include "tests/element/media_util.h"
 #include "tests/unit/payment_world.h"
 
@@ -32,19 +34,21 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-/// An orchestrator with its own key and recipient on the shared ledger, serving on loopback.
+/// An orchestrator with its own key and recipient on the shared ledger, serving on loopback:
+/// the real servers and, unless a test gives another, the real local transcoder and store.
 struct LiveOrchestrator {
-  LiveOrchestrator(ledger::LocalLedger& ledger, pm::TicketQueue& queue, pm::PriceInfo price) {
+  LiveOrchestrator(ledger::LocalLedger& ledger, pm::TicketQueue& queue, pm::PriceInfo price,
+                   std::shared_ptr<orch::Transcoder> transcoder = test::cpu_transcoder(),
+                   std::shared_ptr<orch::RenditionStore> store = nullptr) {
     EXPECT_TRUE(ledger.register_orchestrator(key.address(), "https://127.0.0.1:8935"));
     pm::RecipientConfig rc;
     rc.ticket_ev = 1'000'000'000'000;  // 1e12 wei, go-livepeer's default
     recipient = std::make_unique<pm::Recipient>(key.address(), ledger, queue, rc);
     orch::OrchestratorConfig config;
     config.price = price;
-    config.gpu = media::GpuMode::off;
-    config.x264_preset = "ultrafast";
     o = std::make_unique<orch::Orchestrator>(
-        config, key, *recipient, [] { return static_cast<std::int64_t>(time(nullptr)); });
+        config, key, *recipient, std::move(transcoder),
+        [] { return static_cast<std::int64_t>(time(nullptr)); }, std::move(store));
     auto tls = net::self_signed_cert("127.0.0.1").value();
     http = std::make_unique<orch::HttpServer>(*o, tls);
     const int http_port = http->start("127.0.0.1", 0).value();
@@ -210,35 +214,48 @@ TEST_F(GatewayLoop, Gop2Clip_GivenTwoOrchestrators_HlsForEveryRenditionAndBooksB
   EXPECT_EQ(gateway_balance, to_string(s1.ticket_value_recv + s2.ticket_value_recv - fees));
 }
 
-/// How an orchestrator cheats (test code only: the real server with a tampering transcoder).
-enum class Cheat { black_pictures, wrong_resolution, too_few_frames, bad_signature };
+/// How an orchestrator cheats (test code only: the real server with a cheating transcoder, or
+/// a store that serves other bytes than were signed).
+enum class Cheat {
+  black_pictures,
+  wrong_resolution,
+  too_few_frames,
+  overclaimed_pixels,
+  bad_signature
+};
 
 class GatewayCheat : public GatewayLoop, public ::testing::WithParamInterface<Cheat> {};
 
 TEST_P(GatewayCheat, Gop2Clip_GivenACheatingOrchestrator_CaughtSuspendedAndRedoneByTheHonestOne) {
-  // The cheater is the cheaper one, so it gets segments first.
-  LiveOrchestrator cheater(*ledger, *queue, {1000, 1}), honest(*ledger, *queue, {1500, 1});
   const Cheat cheat = GetParam();
   std::atomic<std::int64_t> cheater_last_seq{-1};
-  cheater.o->set_tamper(orch::RenditionTamper{
-      [cheat, &cheater_last_seq](std::int64_t seq, std::vector<std::string>& bytes,
-                                 std::vector<std::uint64_t>& pixels) {
-        cheater_last_seq = std::max<std::int64_t>(cheater_last_seq, seq);
-        const MediaProbe m = probe_segment(bytes[0]);
+  // The first rendition's pictures are faked, each claiming exactly what it holds, or its
+  // claim is raised by one frame; or the second rendition's bytes change after signing.
+  auto transcoder = std::make_shared<test::FakeTranscoder>(test::FakeTranscoder::cheat(
+      [cheat, &cheater_last_seq](const orch::SegmentIn& in, std::vector<orch::RenditionOut>& out) {
+        cheater_last_seq = std::max<std::int64_t>(cheater_last_seq, in.seq);
+        const MediaProbe m = probe_segment(out[0].bytes);
         if (cheat == Cheat::black_pictures)
-          bytes[0] = test::pattern_segment("black", m.width, m.height, m.frames);
+          out[0].bytes = test::pattern_segment("black", m.width, m.height, m.frames);
         if (cheat == Cheat::wrong_resolution)
-          bytes[0] = test::pattern_segment("ball", 320, 180, m.frames);
+          out[0].bytes = test::pattern_segment("ball", 320, 180, m.frames);
         if (cheat == Cheat::too_few_frames)
-          bytes[0] = test::pattern_segment("ball", m.width, m.height, m.frames / 2);
+          out[0].bytes = test::pattern_segment("ball", m.width, m.height, m.frames / 2);
         if (cheat == Cheat::bad_signature) return;
-        const MediaProbe t = probe_segment(bytes[0]);  // claims exactly what it returns
-        pixels[0] = static_cast<std::uint64_t>(t.frames) * static_cast<std::uint64_t>(t.width) *
-                    static_cast<std::uint64_t>(t.height);
-      },
-      [cheat](std::int64_t, std::vector<std::string>& bytes) {
-        if (cheat == Cheat::bad_signature) bytes[1][bytes[1].size() / 2] ^= 1;
-      }});
+        const MediaProbe t = probe_segment(out[0].bytes);
+        out[0].pixels = static_cast<std::uint64_t>(t.frames) * static_cast<std::uint64_t>(t.width) *
+                        static_cast<std::uint64_t>(t.height);
+        if (cheat == Cheat::overclaimed_pixels)
+          out[0].pixels +=
+              static_cast<std::uint64_t>(t.width) * static_cast<std::uint64_t>(t.height);
+      }));
+  std::shared_ptr<orch::RenditionStore> store;
+  if (cheat == Cheat::bad_signature)
+    store = std::make_shared<test::AlteredStore>(
+        [](const std::string& profile, std::int64_t) { return profile == "P360p30fps16x9"; });
+  // The cheater is the cheaper one, so it gets segments first.
+  LiveOrchestrator cheater(*ledger, *queue, {1000, 1}, transcoder, store),
+      honest(*ledger, *queue, {1500, 1});
   const std::string hls = dir.file("hls");
   ASSERT_EQ(run(cheater.target + "," + honest.target, hls, "lpverify name=verify sample=1"), "");
   // Caught: every result of the cheater failed verification, warnings name it, and once
@@ -281,7 +298,8 @@ TEST_P(GatewayCheat, Gop2Clip_GivenACheatingOrchestrator_CaughtSuspendedAndRedon
 
 INSTANTIATE_TEST_SUITE_P(Cheats, GatewayCheat,
                          ::testing::Values(Cheat::black_pictures, Cheat::wrong_resolution,
-                                           Cheat::too_few_frames, Cheat::bad_signature),
+                                           Cheat::too_few_frames, Cheat::overclaimed_pixels,
+                                           Cheat::bad_signature),
                          [](const auto& param_info) {
                            switch (param_info.param) {
                              case Cheat::black_pictures:
@@ -290,6 +308,8 @@ INSTANTIATE_TEST_SUITE_P(Cheats, GatewayCheat,
                                return "WrongResolution";
                              case Cheat::too_few_frames:
                                return "TooFewFrames";
+                             case Cheat::overclaimed_pixels:
+                               return "OverclaimedPixels";
                              default:
                                return "BadSignature";
                            }
@@ -310,11 +330,11 @@ TEST_F(GatewayLoop, Gop2Clip_GivenALoneOrchestratorFailingOnce_ItStillDoesTheSeg
   // One bad result (seq 2's bytes no longer match its signature) suspends the only
   // orchestrator; it still fills the gap for the next segments, as go-livepeer's suspended
   // orchestrators do. Segment 2 itself is not given back to it: it is skipped.
-  LiveOrchestrator lone(*ledger, *queue, {1000, 1});
-  lone.o->set_tamper(
-      orch::RenditionTamper{nullptr, [](std::int64_t seq, std::vector<std::string>& bytes) {
-                              if (seq == 2) bytes[1][bytes[1].size() / 2] ^= 1;
-                            }});
+  LiveOrchestrator lone(
+      *ledger, *queue, {1000, 1}, test::cpu_transcoder(),
+      std::make_shared<test::AlteredStore>([](const std::string& profile, std::int64_t seq) {
+        return seq == 2 && profile == "P360p30fps16x9";
+      }));
   const std::string hls = dir.file("hls");
   ASSERT_EQ(run(lone.target, hls, "lpverify name=verify sample=1"), "");
   bool ended = false;

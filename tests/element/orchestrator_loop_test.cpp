@@ -17,6 +17,7 @@
 #include "node/orchestrator/http_server.h"
 #include "node/orchestrator/orchestrator.h"
 #include "payment/eth/keccak.h"
+#include "tests/element/fake_transcoder.h"
 #include "tests/element/media_util.h"
 #include "tests/unit/payment_world.h"
 
@@ -50,9 +51,8 @@ TEST_F(OrchestratorLoop, Gop2Clip_GivenTwoRungs_PaidTranscodedDownloadedAndRedee
 
   OrchestratorConfig config;
   config.price = {3, 2};  // 1.5 wei per pixel
-  config.gpu = media::GpuMode::off;
-  config.x264_preset = "ultrafast";
-  Orchestrator o(config, orch, *recipient, [] { return std::int64_t{1'700'000'000}; });
+  Orchestrator o(config, orch, *recipient, test::cpu_transcoder(),
+                 [] { return std::int64_t{1'700'000'000}; });
   auto tls = net::self_signed_cert("127.0.0.1").value();
   HttpServer http(o, tls);
   const int http_port = http.start("127.0.0.1", 0).value();

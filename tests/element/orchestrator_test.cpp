@@ -22,6 +22,7 @@
 #include "node/orchestrator/grpc_server.h"
 #include "node/orchestrator/http_server.h"
 #include "payment/eth/keccak.h"
+#include "tests/element/fake_transcoder.h"
 #include "tests/element/media_util.h"
 #include "tests/unit/payment_world.h"
 
@@ -45,14 +46,13 @@ class OrchestratorTest : public test::PaymentWorld {
   void SetUp() override {
     PaymentWorld::SetUp();
     config.price = {1000, 1};
-    config.x264_preset = "ultrafast";
-    config.gpu = media::GpuMode::off;
     config.max_sessions = 2;
     make_orchestrator();
   }
 
-  void make_orchestrator() {
-    o = std::make_unique<Orchestrator>(config, orch, *recipient, [this] { return now; });
+  void make_orchestrator(std::shared_ptr<Transcoder> transcoder = test::cpu_transcoder()) {
+    o = std::make_unique<Orchestrator>(config, orch, *recipient, std::move(transcoder),
+                                       [this] { return now; });
   }
 
   ::net::OrchestratorRequest request(const PrivateKey& key) {
@@ -322,6 +322,103 @@ TEST_F(OrchestratorTest, Segment_GivenGarbageBody_ResultErrorNotCrash) {
   ASSERT_TRUE(result.ParseFromString(r.body));
   EXPECT_FALSE(result.error().empty());
   EXPECT_FALSE(result.has_data());
+}
+
+TEST_F(OrchestratorTest, Segment_GivenTranscoderFailing_ResultErrorNoFeeThenAFreshSession) {
+  // The first segment's transcode dies; the second gets a transcoder session of its own and
+  // the real renditions; the third reuses that session.
+  auto transcoder = std::make_shared<test::FakeTranscoder>(
+      [](const SegmentIn& in,
+         const test::FakeTranscoder::Real& real) -> test::FakeTranscoder::Renditions {
+        if (in.seq == 0) return make_error(ErrorKind::fatal, "transcode_failed", "decoder died");
+        return real();
+      });
+  make_orchestrator(transcoder);
+  auto info = o->get_orchestrator(request(gw)).value();
+  const std::string session = info.auth_token().session_id();
+  auto segs = segments();
+  Rational credited = 0;
+  std::uint64_t pixels = 0;
+  for (std::int64_t seq = 0; seq < 3; ++seq) {
+    SCOPED_TRACE("seq " + std::to_string(seq));
+    SegmentReply reply = serve(submission(info, seq, segs[seq], 2));
+    for (std::size_t i = 0; i < last_batch->tickets.size(); ++i)
+      credited += last_batch->ticket(i).expected_value();
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    ::net::TranscodeResult result;
+    ASSERT_TRUE(result.ParseFromString(reply.body));
+    EXPECT_EQ(result.seq(), seq);
+    if (seq == 0) {
+      EXPECT_EQ(result.error(), "decoder died");
+      EXPECT_FALSE(result.has_data());
+      EXPECT_FALSE(o->rendition(session, "240p0", 0));
+      EXPECT_EQ(o->balance(gw.address(), session), credited);  // paid, nothing billed
+      continue;
+    }
+    ASSERT_TRUE(result.has_data()) << result.error();
+    ASSERT_EQ(result.data().segments_size(), 2);
+    for (const auto& d : result.data().segments()) pixels += static_cast<std::uint64_t>(d.pixels());
+  }
+  EXPECT_EQ(transcoder->sessions_opened, 2);
+  EXPECT_EQ(transcoder->segments, 3);
+  EXPECT_EQ(o->balance(gw.address(), session), credited - Rational(pixels) * Rational(1000));
+  const OrchestratorStats st = o->stats();
+  EXPECT_EQ(st.transcode_failed, 1u);
+  EXPECT_EQ(st.segments_transcoded, 2u);
+  EXPECT_EQ(st.pixels, pixels);
+}
+
+TEST_F(OrchestratorTest, Segment_GivenTranscoderReturningTooFewRenditions_ResultErrorNoFee) {
+  auto transcoder = std::make_shared<test::FakeTranscoder>(
+      [](const SegmentIn&, const test::FakeTranscoder::Real&) -> test::FakeTranscoder::Renditions {
+        return std::vector<RenditionOut>{{"not a rendition", 1'000'000}};
+      });
+  make_orchestrator(transcoder);
+  auto info = o->get_orchestrator(request(gw)).value();
+  const std::string session = info.auth_token().session_id();
+  SegmentReply reply = serve(submission(info, 0, segments()[0], 2));
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  ::net::TranscodeResult result;
+  ASSERT_TRUE(result.ParseFromString(reply.body));
+  EXPECT_EQ(result.error(), "the transcoder returned 1 renditions for 2 profiles");
+  EXPECT_FALSE(result.has_data());
+  EXPECT_FALSE(o->rendition(session, "240p0", 0));
+  EXPECT_EQ(o->stats().pixels, 0u);
+  EXPECT_EQ(o->stats().transcode_failed, 1u);
+}
+
+TEST_F(OrchestratorTest, Sessions_GivenTranscoderCapacityAndCapabilities_OfferedAsItSays) {
+  // A transcoder that holds one session: the orchestrator takes one session (not its own limit
+  // of two). One that writes no MPEG-TS: the orchestrator does not offer it (auth tokens it
+  // still asks for), and a gateway's H.264-in-MPEG-TS job is refused.
+  auto transcoder = std::make_shared<test::FakeTranscoder>(
+      [](const SegmentIn& in,
+         const test::FakeTranscoder::Real&) -> test::FakeTranscoder::Renditions {
+        return std::vector<RenditionOut>{{"a" + std::to_string(in.seq), 1}, {"b", 1}};
+      });
+  transcoder->capacity_ = 1;
+  transcoder->capabilities_ = {kH264};
+  make_orchestrator(transcoder);
+  auto info = o->get_orchestrator(request(gw)).value();
+  const std::vector<std::uint64_t> offered(info.capabilities().bitstring().begin(),
+                                           info.capabilities().bitstring().end());
+  EXPECT_EQ(offered, bitstring({kH264, kAuthToken}));
+  EXPECT_EQ(info.capabilities().mandatories(0), bitstring({kAuthToken})[0]);
+  SegmentReply refused = serve(submission(info, 0, segments()[0], 2));
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_EQ(refused.body, "incompatible capabilities");
+  transcoder->capabilities_ = h264_transcoding_capabilities();
+  make_orchestrator(transcoder);
+  info = o->get_orchestrator(request(gw)).value();
+  SegmentReply reply = serve(submission(info, 0, segments()[0], 2));
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(o->rendition(info.auth_token().session_id(), "240p0", 0), "a0");
+  EXPECT_EQ(o->sessions(), 1u);
+  auto second = o->get_orchestrator(request(gw));
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().message, "OrchestratorCapped");
+  transcoder->capacity_ = 2;  // a worker came
+  EXPECT_TRUE(o->get_orchestrator(request(gw)));
 }
 
 // Over real gRPC with TLS on loopback: a self-signed certificate made at start, a client that

@@ -5,6 +5,7 @@
 // the appendix A signatures over them.
 #include <gtest/gtest.h>
 
+#include "elements/net/protocol.h"
 #include "elements/net/wire.h"
 #include "payment/eth/keccak.h"
 #include "payment/eth/signature.h"
@@ -187,6 +188,55 @@ TEST(NetWire, TicketParams_GivenOrchestratorInfoForm_KeepsNestedExpiration) {
   EXPECT_EQ(back->seed, 7);
   EXPECT_EQ(back->expiration, tp.expiration);
   EXPECT_NE(hexs(bytes).find("3a24080a1220"), std::string::npos);  // expiration_params = field 7
+}
+
+TEST(Protocol, RenditionPath_GivenRenditionUrl_RoundTrips) {
+  const std::string url = rendition_url("https://127.0.0.1:8936", "a1b2c3d4", "P240p30fps16x9", 17);
+  EXPECT_EQ(url, "https://127.0.0.1:8936/stream/a1b2c3d4/P240p30fps16x9/17.ts");
+  const std::string path = url.substr(std::string("https://127.0.0.1:8936").size());
+  auto p = parse_rendition_path(path);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->session, "a1b2c3d4");
+  EXPECT_EQ(p->profile, "P240p30fps16x9");
+  EXPECT_EQ(p->seq, 17);
+  p = parse_rendition_path(rendition_url("", "s", "p", 0));
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->seq, 0);
+  p = parse_rendition_path("/stream/s/p/9223372036854775807.ts");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->seq, INT64_MAX);
+}
+
+TEST(Protocol, RenditionPath_GivenMalformedPaths_Rejected) {
+  for (const char* bad : {
+           "",                                     // nothing
+           "/stream/",                             // missing parts
+           "/stream/s",                            //
+           "/stream/s/p",                          //
+           "/stream/s/7.ts",                       // no profile
+           "/stream//p/7.ts",                      // empty session
+           "/stream/s//7.ts",                      // empty profile
+           "/stream/s/p/.ts",                      // no seq
+           "/stream/s/p/x.ts",                     // not a number
+           "/stream/s/p/0x1.ts",                   //
+           "/stream/s/p/+1.ts",                    //
+           "/stream/s/p/-1.ts",                    // negative
+           "/stream/s/p/ 1.ts",                    //
+           "/stream/s/p/99999999999999999999.ts",  // out of range
+           "/stream/s/p/7",                        // no .ts
+           "/stream/s/p/7.ts.bak",                 // trailing junk
+           "/stream/s/p/7.tsx",                    //
+           "/stream/s/p/7x.ts",                    //
+           "/stream/s/p/7.ts/",                    //
+           "/stream/s/p/q/7.ts",                   // extra slashes
+           "/stream/s/p//7.ts",                    //
+           "//stream/s/p/7.ts",                    //
+           "/stream//s/p/7.ts",                    //
+           "/streams/s/p/7.ts",                    // another path
+           "/segment/s/p/7.ts",                    //
+           "stream/s/p/7.ts",                      //
+       })
+    EXPECT_FALSE(parse_rendition_path(bad)) << bad;
 }
 
 }  // namespace
