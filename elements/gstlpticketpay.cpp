@@ -13,8 +13,9 @@
  * tickets, ev, fee in wei).
  *
  * The key is a raw hex private key file or an Ethereum keystore v3 file (with
- * #LpTicketPay:password); the deposit and reserve are read from the ledger (the local ledger's
- * SQLite file: `lpnode ledger fund`).
+ * #LpTicketPay:password); the deposit and reserve are read from the settlement named by
+ * #LpTicketPay:ledger (a local ledger file funded with `lpnode ledger fund`), which every element
+ * and command of the process naming the same ledger shares (docs/payment.md).
  *
  * ## Example launch line
  * |[
@@ -33,7 +34,7 @@
 #include "elements/gateway/wallet.h"
 #include "elements/net/wire.h"
 #include "payment/eth/keystore.h"
-#include "payment/ledger/local_ledger.h"
+#include "payment/ledger/settlement.h"
 
 GST_DEBUG_CATEGORY_STATIC(lp_ticket_pay_debug);
 #define GST_CAT_DEFAULT lp_ticket_pay_debug
@@ -75,10 +76,9 @@ struct Settings {
 
 struct LpTicketPayPriv {
   std::mutex lock;
-  Settings settings;                                // guarded by lock
-  std::unique_ptr<lp::ledger::LocalLedger> ledger;  // between start and stop
-  std::unique_ptr<lp::gw::Wallet> wallet;           // guarded by lock (the pointer); kept after
-                                                    // stop, so that its totals stay readable
+  Settings settings;                       // guarded by lock
+  std::unique_ptr<lp::gw::Wallet> wallet;  // guarded by lock (the pointer); kept after stop, so
+                                           // that its totals stay readable; holds the settlement
 };
 
 struct _LpTicketPay {
@@ -223,7 +223,9 @@ static gboolean lp_ticket_pay_start(GstBaseTransform* trans) noexcept {
   if (s.ledger.empty()) {
     GST_ELEMENT_ERROR(
         self, RESOURCE, NOT_FOUND,
-        ("lpticketpay needs ledger (the local ledger file with the gateway's deposit)"), (nullptr));
+        ("lpticketpay needs ledger (the settlement with the gateway's deposit: a local ledger "
+         "file)"),
+        (nullptr));
     return FALSE;
   }
   auto key = lp::load_key_file(
@@ -233,10 +235,14 @@ static gboolean lp_ticket_pay_start(GstBaseTransform* trans) noexcept {
                       ("%s: %s", s.key_file.c_str(), key.error().message.c_str()), (nullptr));
     return FALSE;
   }
-  auto ledger = lp::ledger::LocalLedger::open(s.ledger);
-  if (!ledger) {
-    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ,
-                      ("%s: %s", s.ledger.c_str(), ledger.error().message.c_str()), (nullptr));
+  auto settlement = lp::ledger::open_settlement(s.ledger);
+  if (!settlement) {
+    const lp::Error& e = settlement.error();
+    GST_ELEMENT_ERROR_WITH_DETAILS(self, RESOURCE, OPEN_READ,
+                                   ("ledger %s: %s", s.ledger.c_str(), e.message.c_str()),
+                                   (nullptr),
+                                   ("error-code", G_TYPE_STRING, e.code.c_str(), "error-kind",
+                                    G_TYPE_STRING, lp::error_kind_name(e.kind), nullptr));
     return FALSE;
   }
   auto ticket_ev = lp::parse_u256(s.max_ticket_ev);
@@ -251,10 +257,9 @@ static gboolean lp_ticket_pay_start(GstBaseTransform* trans) noexcept {
   config.sender.max_total_ev = *total_ev;
   config.max_price_per_pixel = lp::Rational(s.max_price_per_unit) / lp::Rational(s.pixels_per_unit);
   std::lock_guard lock(self->priv->lock);
-  self->priv->ledger = std::move(*ledger);
-  self->priv->wallet = std::make_unique<lp::gw::Wallet>(*key, *self->priv->ledger, config);
-  GST_INFO_OBJECT(self, "gateway %s, ledger %s", lp::to_checksum(key->address()).c_str(),
-                  s.ledger.c_str());
+  GST_INFO_OBJECT(self, "gateway %s, %s", lp::to_checksum(key->address()).c_str(),
+                  (*settlement)->describe().c_str());
+  self->priv->wallet = std::make_unique<lp::gw::Wallet>(*key, std::move(*settlement), config);
   return TRUE;
 }
 
@@ -263,9 +268,8 @@ static lp::gw::Wallet* wallet_of(LpTicketPay* self) {
   return self->priv->wallet.get();
 }
 
-static void answer_error(GstStructure* s, const std::string& message) {
-  gst_structure_set(s, "error", G_TYPE_STRING, message.c_str(), nullptr);
-}
+/// The refusal travels typed (contracts.h), so that lpremote-transcode decides on its code.
+static void answer_error(GstStructure* s, const lp::Error& error) { lp::gw::set_error(s, error); }
 
 static void handle_payment(LpTicketPay* self, lp::gw::Wallet& w, GstStructure* s) {
   const char* orchestrator_text = gst_structure_get_string(s, "orchestrator");
@@ -284,14 +288,15 @@ static void handle_payment(LpTicketPay* self, lp::gw::Wallet& w, GstStructure* s
   if (price_bytes) g_bytes_unref(price_bytes);
   auto fee = lp::gw::parse_rational(gst_structure_get_string(s, "fee"));
   if (!orchestrator || !session || !parsed || !fee)
-    return answer_error(s, "malformed lp-payment query");
+    return answer_error(s, lp::make_error(lp::ErrorKind::invalid_input, "malformed_query",
+                                          "malformed lp-payment query"));
   auto params = lp::net::from_proto(params_msg);
-  if (!params) return answer_error(s, params.error().message);
+  if (!params) return answer_error(s, params.error());
   auto grant = w.pay(*orchestrator, session, *params, lp::net::from_proto(price_msg), *fee);
   if (!grant) {
     GST_WARNING_OBJECT(self, "no payment for %s: %s", lp::to_checksum(*orchestrator).c_str(),
                        grant.error().message.c_str());
-    return answer_error(s, grant.error().message);
+    return answer_error(s, grant.error());
   }
   const std::string header = lp::net::encode_header(lp::net::to_proto(grant->batch));
   GBytes* payment = lp::gw::bytes_from(header);
@@ -374,7 +379,9 @@ static void lp_ticket_pay_class_init(LpTicketPayClass* klass) {
       gobject_class, PROP_LEDGER,
       g_param_spec_string(
           "ledger", "Ledger",
-          "The local ledger file (SQLite) holding the gateway's deposit and reserve", nullptr, rw));
+          "The settlement holding the gateway's deposit and reserve: a local ledger file (a path, "
+          "file:PATH or sqlite:PATH), shared with the process's other elements on it",
+          nullptr, rw));
   g_object_class_install_property(
       gobject_class, PROP_MAX_PRICE_PER_UNIT,
       g_param_spec_uint64(

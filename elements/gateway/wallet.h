@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -47,7 +48,9 @@ struct WalletTotals : PaymentTotals {
 
 class Wallet {
  public:
-  Wallet(PrivateKey key, ledger::ChainReader& chain, WalletConfig config = {});
+  /// `chain`: the process's shared settlement (ledger/settlement.h), kept alive as long as the
+  /// wallet, which reads the sender's funds and the rounds from it.
+  Wallet(PrivateKey key, std::shared_ptr<ledger::ChainReader> chain, WalletConfig config = {});
 
   const Address& address() const { return key_.address(); }
   Signature sign(ByteSpan message) const { return sign_message(key_, message); }
@@ -82,6 +85,7 @@ class Wallet {
   };
   PrivateKey key_;
   WalletConfig config_;
+  std::shared_ptr<ledger::ChainReader> chain_;  // before sender_, which reads through it
   pm::Sender sender_;
   pm::Balances balances_;
   mutable std::mutex mu_;

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "payment/common/bytes.h"
 #include "payment/common/result.h"
 #include "payment/common/u256.h"
@@ -57,6 +60,30 @@ class Ledger : public ChainReader {
   /// and is retryable only when trying again later can succeed.
   virtual Result<Redemption> redeem_winning_ticket(const pm::Ticket& ticket, ByteSpan sig,
                                                    const U256& recipient_rand) = 0;
+};
+
+/// An orchestrator as discovery sees it: its address, where it serves, whether it may work now.
+struct OrchestratorEntry {
+  Address address{};
+  std::string service_uri;  ///< ServiceRegistry's URI, e.g. "https://host:8935"
+  bool active = false;      ///< in the current round's active set (BondingManager)
+};
+
+/// The orchestrator registry: who may be paid for work and where to reach them
+/// (BondingManager's transcoder pool and ServiceRegistry's URIs).
+class OrchestratorRegistry {
+ public:
+  virtual ~OrchestratorRegistry() = default;
+  /// The known orchestrators with their service URIs; discovery uses the active ones.
+  virtual Result<std::vector<OrchestratorEntry>> orchestrators() = 0;
+};
+
+/// One settlement backend, as a process opens it once and shares it (ledger/settlement.h):
+/// the chain reads, redemption and the registry. Implementations are thread-safe.
+class Settlement : public Ledger, public OrchestratorRegistry {
+ public:
+  /// The backend and its location, for logs ("local ledger /var/lib/lp/ledger.db").
+  virtual std::string describe() const = 0;
 };
 
 }  // namespace lp::ledger

@@ -33,7 +33,8 @@ Error revert(const std::string& reason) { return make_error(ErrorKind::fatal, "r
 
 }  // namespace
 
-LocalLedger::LocalLedger(std::unique_ptr<sql::Db> db) : db_(std::move(db)) {}
+LocalLedger::LocalLedger(std::unique_ptr<sql::Db> db, std::string path)
+    : path_(std::move(path)), db_(std::move(db)) {}
 
 Result<std::unique_ptr<LocalLedger>> LocalLedger::open(const std::string& path,
                                                        const LocalLedgerConfig& config) {
@@ -41,7 +42,7 @@ Result<std::unique_ptr<LocalLedger>> LocalLedger::open(const std::string& path,
     return make_error(ErrorKind::invalid_input, "bad_config",
                       "round length and validity period must be positive");
   try {
-    std::unique_ptr<LocalLedger> l(new LocalLedger(sql::Db::open(path)));
+    std::unique_ptr<LocalLedger> l(new LocalLedger(sql::Db::open(path), path));
     l->migrate(config);
     return l;
   } catch (const sql::SqliteError& e) {

@@ -20,12 +20,6 @@ struct LocalLedgerConfig {
   U256 gas_price = 10'000'000;              ///< wei per gas (0.01 gwei, Arbitrum-like)
 };
 
-struct OrchestratorEntry {
-  Address address{};
-  std::string service_uri;
-  bool active = false;
-};
-
 struct LedgerStatus {
   std::int64_t block = 0;
   std::int64_t round = 0;
@@ -36,10 +30,16 @@ struct LedgerStatus {
 /// An embedded ledger on SQLite that models TicketBroker, RoundsManager and the orchestrator
 /// registry on a local block clock, so that the whole payment loop runs on one machine.
 /// Every call is one atomic transaction; committed state survives a crash. Thread-safe.
-class LocalLedger final : public Ledger {
+class LocalLedger final : public Settlement {
  public:
+  /// A handle of its own on the file. Inside a node process, open_local_ledger() or
+  /// open_settlement() (ledger/settlement.h) share one handle per file instead.
   static Result<std::unique_ptr<LocalLedger>> open(const std::string& path,
                                                    const LocalLedgerConfig& config = {});
+
+  /// The database file as it was given to open().
+  const std::string& path() const { return path_; }
+  std::string describe() const override { return "local ledger " + path_; }
 
   // ChainReader
   Result<U256> block_number() override;
@@ -56,6 +56,9 @@ class LocalLedger final : public Ledger {
   Result<Redemption> redeem_winning_ticket(const pm::Ticket& ticket, ByteSpan sig,
                                            const U256& recipient_rand) override;
 
+  // OrchestratorRegistry
+  Result<std::vector<OrchestratorEntry>> orchestrators() override;
+
   /// fundDepositAndReserveFor: adds funds; funding cancels an unlock in progress.
   Status fund(const Address& sender, const U256& deposit, const U256& reserve);
   /// unlock(): withdraw becomes possible unlock_period rounds from now.
@@ -67,7 +70,6 @@ class LocalLedger final : public Ledger {
   /// Adds or updates an orchestrator in the registry; active ones share senders' reserves.
   Status register_orchestrator(const Address& addr, const std::string& service_uri,
                                bool active = true);
-  Result<std::vector<OrchestratorEntry>> orchestrators();
 
   /// Moves the block clock forward; a new round is initialized when one starts.
   Status advance_blocks(std::int64_t blocks);
@@ -83,7 +85,7 @@ class LocalLedger final : public Ledger {
   Result<LedgerStatus> status();
 
  private:
-  explicit LocalLedger(std::unique_ptr<sql::Db> db);
+  LocalLedger(std::unique_ptr<sql::Db> db, std::string path);
   void migrate(const LocalLedgerConfig& config);
   std::int64_t meta_int(const char* key);
   void set_meta(const char* key, const std::string& value);
@@ -101,6 +103,7 @@ class LocalLedger final : public Ledger {
   Result<Redemption> redeem_locked(const pm::Ticket& ticket, ByteSpan sig,
                                    const U256& recipient_rand);
 
+  const std::string path_;
   std::mutex mu_;
   std::unique_ptr<sql::Db> db_;  // guarded by mu_
 };

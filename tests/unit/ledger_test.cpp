@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <thread>
+#include <vector>
+
 #include "payment/ledger/local_ledger.h"
+#include "payment/ledger/settlement.h"
 #include "payment/pm/winner.h"
 #include "tests/unit/test_util.h"
 
@@ -222,6 +227,187 @@ TEST_F(LocalLedger_, Open_GivenUnwritablePath_FailsWithStorageError) {
   auto r = LocalLedger::open("/nonexistent-dir/x.db");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, "storage");
+}
+
+// The settlement seam: one URI-like setting, one shared handle per backend.
+
+using Backend = SettlementUri::Backend;
+
+void expect_local(const std::string& uri, const std::string& path) {
+  auto u = parse_settlement_uri(uri);
+  ASSERT_TRUE(u) << uri << ": " << u.error().to_string();
+  EXPECT_EQ(u->backend, Backend::local) << uri;
+  EXPECT_EQ(u->location, path) << uri;
+}
+
+void expect_error(const std::string& uri, const std::string& code, const std::string& says) {
+  auto u = parse_settlement_uri(uri);
+  ASSERT_FALSE(u) << uri;
+  EXPECT_EQ(u.error().code, code) << uri;
+  EXPECT_EQ(u.error().kind, ErrorKind::invalid_input) << uri;
+  EXPECT_NE(u.error().message.find(says), std::string::npos) << u.error().message;
+}
+
+TEST(SettlementUri, Parse_GivenPlainPath_IsTheLocalLedgerFile) {
+  expect_local("demo.db", "demo.db");
+  expect_local("/var/lib/lp/ledger.db", "/var/lib/lp/ledger.db");
+  expect_local("./a:b.db", "./a:b.db");
+  expect_local("../x.db", "../x.db");
+}
+
+TEST(SettlementUri, Parse_GivenFileAndSqliteForms_ReadsThePath) {
+  expect_local("file:demo.db", "demo.db");
+  expect_local("sqlite:demo.db", "demo.db");
+  expect_local("file:/var/x.db", "/var/x.db");
+  expect_local("sqlite:///var/x.db", "/var/x.db");
+  expect_local("file:///var/x.db", "/var/x.db");
+  expect_local("FILE://localhost/var/x.db", "/var/x.db");
+  expect_local("file:a:b.db", "a:b.db");
+}
+
+TEST(SettlementUri, Parse_GivenEthereumEndpoints_NamesTheEthereumBackend) {
+  for (const char* uri : {"https://arb1.arbitrum.io/rpc", "http://127.0.0.1:8545",
+                          "ws://127.0.0.1:8546", "WSS://node.example/ws"}) {
+    auto u = parse_settlement_uri(uri);
+    ASSERT_TRUE(u) << uri;
+    EXPECT_EQ(u->backend, Backend::ethereum) << uri;
+    EXPECT_EQ(u->location, uri);
+  }
+}
+
+TEST(SettlementUri, Parse_GivenMistakes_FailsNamingTheForms) {
+  expect_error("", "settlement_uri", "file:PATH");
+  expect_error("file:", "settlement_uri", "no ledger file");
+  expect_error("sqlite://", "settlement_uri", "no ledger file");
+  expect_error("file://ledger.db", "settlement_uri", "no host ('ledger.db')");
+  expect_error("file://host/x.db", "settlement_uri", "no host ('host')");
+  expect_error("ftp://host/x.db", "settlement_scheme", "unknown settlement scheme 'ftp'");
+  expect_error("ledger:2.db", "settlement_scheme", "file:NAME or ./NAME");
+}
+
+TEST(Settlement, Open_GivenEthereumEndpoint_SaysTheBackendIsNotBuiltYet) {
+  auto s = open_settlement("https://arb1.arbitrum.io/rpc");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, "settlement_unavailable");
+  EXPECT_EQ(s.error().kind, ErrorKind::fatal);
+  EXPECT_NE(s.error().message.find("Ethereum JSON-RPC settlement backend is not built yet"),
+            std::string::npos)
+      << s.error().message;
+  auto l = open_local_ledger("ws://127.0.0.1:8546");
+  ASSERT_FALSE(l);
+  EXPECT_EQ(l.error().code, "settlement_not_local");
+  EXPECT_EQ(open_settlement("gopher:x").error().code, "settlement_scheme");
+}
+
+TEST(Settlement, Open_GivenUnwritablePath_FailsWithStorageError) {
+  auto s = open_settlement("file:/nonexistent-dir/x.db");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, "storage");
+}
+
+TEST(Settlement, Open_GivenOneFileSpelledDifferently_SharesOneHandle) {
+  test::TempDir dir;
+  const std::string path = dir.file("l.db");
+  std::filesystem::create_directory(dir.path() / "sub");
+  std::filesystem::create_symlink(path, dir.file("link.db"));
+  auto first = open_settlement(path).value();
+  for (const std::string& uri :
+       {path, "file:" + path, "sqlite:" + path, "file://" + path, "file://localhost" + path,
+        (dir.path() / "." / "l.db").string(), (dir.path() / "sub" / ".." / "l.db").string(),
+        (dir.path() / "gone" / ".." / "l.db").string(), dir.file("link.db")}) {
+    auto again = open_settlement(uri);
+    ASSERT_TRUE(again) << uri << ": " << again.error().to_string();
+    EXPECT_EQ(again->get(), first.get()) << uri;
+  }
+  auto local = open_local_ledger(path).value();
+  EXPECT_EQ(static_cast<Settlement*>(local.get()), first.get());
+  EXPECT_EQ(local->path(), path);
+}
+
+TEST(Settlement, Open_GivenDifferentFiles_OpensLedgersOfTheirOwn) {
+  test::TempDir dir;
+  PrivateKey gw = PrivateKey::generate();
+  auto a = open_local_ledger(dir.file("a.db")).value();
+  auto b = open_local_ledger(dir.file("b.db")).value();
+  ASSERT_NE(a.get(), b.get());
+  ASSERT_TRUE(a->fund(gw.address(), 7, 0));
+  EXPECT_EQ(a->sender_info(gw.address())->deposit, U256(7));
+  EXPECT_EQ(b->sender_info(gw.address())->deposit, U256(0));
+}
+
+TEST(Settlement, Open_GivenEveryHandleReleased_ClosesTheFileAndReopensItsState) {
+  test::TempDir dir;
+  PrivateKey gw = PrivateKey::generate();
+  std::weak_ptr<LocalLedger> watch;
+  {
+    auto l = open_local_ledger(dir.file("l.db")).value();
+    ASSERT_TRUE(l->fund(gw.address(), 5, 6));
+    watch = l;
+    auto shared = open_settlement("file:" + dir.file("l.db")).value();
+  }
+  EXPECT_TRUE(watch.expired());  // the cache does not keep a ledger open
+  auto again = open_settlement(dir.file("l.db")).value();
+  EXPECT_EQ(again->sender_info(gw.address())->reserve, U256(6));
+}
+
+TEST(Settlement, Open_GivenOneNewFileFromManyThreads_MakesOneHandle) {
+  test::TempDir dir;
+  constexpr int kThreads = 8;
+  std::vector<std::shared_ptr<Settlement>> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i)
+    threads.emplace_back([&, i] {
+      auto s = open_settlement(i % 2 ? "file:" + dir.file("new.db") : dir.file("new.db"));
+      if (s) got[i] = *s;
+    });
+  for (auto& t : threads) t.join();
+  for (const auto& s : got) {
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s.get(), got[0].get());
+  }
+}
+
+TEST(Settlement, SharedHandle_GivenThreadsFundingAndReading_KeepsEveryTransaction) {
+  test::TempDir dir;
+  PrivateKey gw = PrivateKey::generate();
+  auto ledger = open_local_ledger(dir.file("l.db")).value();
+  std::shared_ptr<Settlement> settlement = ledger;
+  constexpr int kThreads = 4;
+  constexpr int kFunds = 50;
+  std::vector<std::thread> threads;
+  std::vector<int> failures(kThreads, 0);
+  for (int i = 0; i < kThreads; ++i)
+    threads.emplace_back([&, i] {
+      for (int n = 0; n < kFunds; ++n) {
+        if (!ledger->fund(gw.address(), 1, 2)) ++failures[i];
+        if (!settlement->sender_info(gw.address())) ++failures[i];
+        if (!settlement->orchestrators()) ++failures[i];
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (int f : failures) EXPECT_EQ(f, 0);
+  auto info = settlement->sender_info(gw.address()).value();
+  EXPECT_EQ(info.deposit, U256(kThreads * kFunds));
+  EXPECT_EQ(info.reserve, U256(2 * kThreads * kFunds));
+}
+
+TEST(Settlement, Registry_GivenRegisteredOrchestrators_ListsThemWithURIAndActivity) {
+  test::TempDir dir;
+  PrivateKey o1 = PrivateKey::generate();
+  PrivateKey o2 = PrivateKey::generate();
+  auto local = open_local_ledger(dir.file("l.db")).value();
+  ASSERT_TRUE(local->register_orchestrator(o1.address(), "https://o1:8935"));
+  ASSERT_TRUE(local->register_orchestrator(o2.address(), "https://o2:8935", false));
+  std::shared_ptr<Settlement> settlement = open_settlement(dir.file("l.db")).value();
+  OrchestratorRegistry& registry = *settlement;
+  auto entries = registry.orchestrators().value();
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].address, o1.address());
+  EXPECT_EQ(entries[0].service_uri, "https://o1:8935");
+  EXPECT_TRUE(entries[0].active);
+  EXPECT_EQ(entries[1].address, o2.address());
+  EXPECT_FALSE(entries[1].active);
+  EXPECT_EQ(settlement->describe(), "local ledger " + dir.file("l.db"));
 }
 
 }  // namespace
