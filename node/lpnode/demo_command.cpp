@@ -31,6 +31,7 @@
 #include "payment/common/bytes.h"
 #include "payment/eth/keystore.h"
 #include "payment/ledger/local_ledger.h"
+#include "payment/ledger/settlement.h"
 
 namespace lp::node {
 
@@ -268,7 +269,7 @@ int demo_main(const std::vector<std::string>& argv) {
   if (!gw) return fail(cmd, gw_key + ": " + gw.error().message, kExitFailed);
   if (auto o = key_in(o_key); !o) return fail(cmd, o_key + ": " + o.error().message, kExitFailed);
   {
-    auto ledger = ledger::LocalLedger::open(ledger_path);
+    auto ledger = ledger::open_local_ledger(ledger_path);
     if (!ledger) return fail(cmd, ledger_path + ": " + ledger.error().message, kExitFailed);
     auto info = (*ledger)->sender_info(*gw);
     if (!info) return fail(cmd, ledger_path + ": " + info.error().message, kExitFailed);

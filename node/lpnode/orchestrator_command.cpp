@@ -22,6 +22,7 @@
 #include "node/orchestrator/local_transcoder.h"
 #include "node/orchestrator/orchestrator.h"
 #include "payment/ledger/local_ledger.h"
+#include "payment/ledger/settlement.h"
 #include "payment/pm/ticket_queue.h"
 #include "plugins/livepeer/plugin.h"
 
@@ -229,9 +230,9 @@ int orchestrator_main(const std::vector<std::string>& argv) {
   if (gpu != "auto" && gpu != "on" && gpu != "off")
     return fail(cmd, "--gpu must be auto, on or off", kExitUsage);
 
-  auto ledger = ledger::LocalLedger::open(*ledger_path);
+  auto ledger = ledger::open_local_ledger(*ledger_path);
   if (!ledger) return fail(cmd, *ledger_path + ": " + ledger.error().message, kExitFailed);
-  auto queue = pm::TicketQueue::open(*ledger_path, **ledger);
+  auto queue = pm::TicketQueue::open((*ledger)->path(), **ledger);
   if (!queue) return fail(cmd, *ledger_path + ": " + queue.error().message, kExitFailed);
   pm::RecipientConfig rc;
   rc.ticket_ev = *ticket_ev;
