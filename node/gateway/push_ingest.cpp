@@ -12,7 +12,6 @@
 
 #include "elements/common/gst_ptr.h"
 #include "elements/gateway/contracts.h"
-#include "elements/gateway/hls_writer.h"
 #include "elements/gateway/verifier.h"
 #include "elements/lpmeta.h"
 #include "payment/common/bytes.h"
@@ -66,17 +65,58 @@ void respond_outcome(SoupServerMessage* msg, std::int64_t seq, const Outcome& o)
   soup_server_message_set_response(msg, type.c_str(), SOUP_MEMORY_COPY, body.data(), body.size());
 }
 
+struct MainContextUnref {
+  void operator()(GMainContext* c) const { g_main_context_unref(c); }
+};
+
+/// The renditions of one segment as they reach the HLS sink (a buffer list: the source segment,
+/// then one buffer per rendition; or a single buffer); seq < 0 when none carries a meta.
+Outcome renditions_of(GstBuffer* const* buffers, guint n, std::int64_t* seq) {
+  Outcome o;
+  o.ok = true;
+  *seq = -1;
+  for (guint i = 0; i < n; ++i) {
+    GstBuffer* b = buffers[i];
+    const LpRenditionMeta* rm = lp_buffer_get_rendition_meta(b);
+    const LpSegmentMeta* sm = lp_buffer_get_segment_meta(b);
+    if (rm)
+      *seq = static_cast<std::int64_t>(rm->seq);
+    else if (sm && *seq < 0)
+      *seq = static_cast<std::int64_t>(sm->seq);
+    if (!rm) continue;  // the source segment
+    GstMapInfo map;
+    if (!gst_buffer_map(b, &map, GST_MAP_READ)) continue;
+    o.renditions.emplace_back(rm->profile,
+                              std::string(reinterpret_cast<const char*>(map.data), map.size));
+    gst_buffer_unmap(b, &map);
+  }
+  return o;
+}
+
 }  // namespace
+
+std::string stream_name_problem(const std::string& name) {
+  if (name.empty()) return "the stream name is empty";
+  if (!g_utf8_validate(name.data(), static_cast<gssize>(name.size()), nullptr))
+    return "the stream name is not UTF-8";
+  if (name == "." || name == "..") return "the stream name cannot be '.' or '..'";
+  for (unsigned char c : name) {
+    if (c == '/') return "the stream name cannot hold '/' (it names a directory under --hls-dir)";
+    if (c < 0x20 || c == 0x7f)
+      return "the stream name cannot hold control characters (it names a directory under "
+             "--hls-dir)";
+  }
+  return "";
+}
 
 struct PushIngest::Stream : std::enable_shared_from_this<PushIngest::Stream> {
   std::string name;
-  GMainContext* context = nullptr;  // where answers are sent from
-  GstElement* pipeline = nullptr;
-  GstElement* appsrc = nullptr;
-  GstElement* pay = nullptr;  // its totals
-  std::uint64_t pushed = 0;   // main context only
-  std::unique_ptr<HlsWriter> hls;
-  std::int64_t last_pushed = -1;                                    // main context only
+  std::unique_ptr<GMainContext, MainContextUnref> context;  // where answers are sent from
+  gst::ObjectPtr<GstElement> pipeline;
+  GstElement* appsrc = nullptr;    // in pipeline
+  gst::ObjectPtr<GstElement> pay;  // its totals, after the pipeline is gone; may be nullptr
+  std::uint64_t pushed = 0;        // main context only
+  std::int64_t last_pushed = -1;   // main context only
   std::map<std::int64_t, std::vector<SoupServerMessage*>> waiting;  // main context only
   std::mutex mu;
   std::map<std::int64_t, Outcome> done;  // guarded by mu
@@ -84,13 +124,9 @@ struct PushIngest::Stream : std::enable_shared_from_this<PushIngest::Stream> {
   std::string failure;                   // guarded by mu
 
   ~Stream() {
-    if (pipeline) {
-      gst_element_set_state(pipeline, GST_STATE_NULL);
-      gst_object_unref(pipeline);
-    }
-    if (appsrc) gst_object_unref(appsrc);
-    if (pay) gst_object_unref(pay);
-    if (context) g_main_context_unref(context);
+    if (pipeline) gst_element_set_state(pipeline.get(), GST_STATE_NULL);
+    for (auto& [seq, msgs] : waiting)
+      for (SoupServerMessage* msg : msgs) g_object_unref(msg);
   }
 
   /// Answers whoever waits for seq (main context).
@@ -122,6 +158,14 @@ struct PushIngest::Stream : std::enable_shared_from_this<PushIngest::Stream> {
     for (const auto& [seq, msgs] : waiting) seqs.push_back(seq);
     for (auto seq : seqs) answer(seq);
   }
+  /// From a streaming thread: record seq's outcome and answer it on the main context.
+  void finished(std::int64_t seq, Outcome o) {
+    {
+      std::lock_guard lock(mu);
+      done[seq] = std::move(o);
+    }
+    post_answer(seq);
+  }
   /// From a streaming thread: answer seq (or everyone, seq < 0) on the main context.
   void post_answer(std::int64_t seq) {
     struct Job {
@@ -129,7 +173,7 @@ struct PushIngest::Stream : std::enable_shared_from_this<PushIngest::Stream> {
       std::int64_t seq;
     };
     g_main_context_invoke_full(
-        context, G_PRIORITY_DEFAULT,
+        context.get(), G_PRIORITY_DEFAULT,
         [](gpointer p) -> gboolean {
           auto* j = static_cast<Job*>(p);
           if (j->seq < 0)
@@ -140,31 +184,59 @@ struct PushIngest::Stream : std::enable_shared_from_this<PushIngest::Stream> {
         },
         new Job{shared_from_this(), seq}, [](gpointer p) { delete static_cast<Job*>(p); });
   }
+
+  /// The HLS sink's sink pad: each segment's renditions, or its skip, become its answer.
+  static GstPadProbeReturn on_sink_pad(GstPad*, GstPadProbeInfo* info, gpointer data) noexcept {
+    auto* st = static_cast<Stream*>(data);
+    if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+      GstEvent* ev = GST_PAD_PROBE_INFO_EVENT(info);
+      if (!is_custom_event(ev, kSegmentSkippedEvent)) return GST_PAD_PROBE_OK;
+      guint64 seq = 0;
+      gst_structure_get_uint64(gst_event_get_structure(ev), "seq", &seq);
+      const char* reason = gst_structure_get_string(gst_event_get_structure(ev), "reason");
+      Outcome o;
+      o.status = 500;
+      o.error = std::string("segment could not be transcoded: ") + (reason ? reason : "");
+      st->finished(static_cast<std::int64_t>(seq), std::move(o));
+      return GST_PAD_PROBE_OK;
+    }
+    std::int64_t seq = -1;
+    Outcome o;
+    if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+      GstBufferList* list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+      std::vector<GstBuffer*> buffers;
+      for (guint i = 0; i < gst_buffer_list_length(list); ++i)
+        buffers.push_back(gst_buffer_list_get(list, i));
+      o = renditions_of(buffers.data(), static_cast<guint>(buffers.size()), &seq);
+    } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+      GstBuffer* b = GST_PAD_PROBE_INFO_BUFFER(info);
+      o = renditions_of(&b, 1, &seq);
+    }
+    if (seq >= 0) st->finished(seq, std::move(o));
+    return GST_PAD_PROBE_OK;
+  }
+
+  /// A pipeline error (no orchestrator answered, the wallet cannot start): 503 for all.
+  static GstBusSyncReply on_bus(GstBus*, GstMessage* m, gpointer data) noexcept {
+    if (GST_MESSAGE_TYPE(m) != GST_MESSAGE_ERROR) return GST_BUS_PASS;
+    auto* st = static_cast<Stream*>(data);
+    GError* e = nullptr;
+    gst_message_parse_error(m, &e, nullptr);
+    const std::string why = e ? e->message : "error";
+    g_clear_error(&e);
+    std::fprintf(stderr, "lpnode gateway: stream %s: %s\n", st->name.c_str(), why.c_str());
+    {
+      std::lock_guard lock(st->mu);
+      st->failed = true;
+      st->failure = "No sessions available: " + why;
+    }
+    st->post_answer(-1);
+    return GST_BUS_PASS;
+  }
 };
 
-PaidTranscoding add_paid_transcoding(GstBin* bin, const GatewayConfig& config) {
-  GstElement* pay = gst_element_factory_make("lpticketpay", nullptr);
-  GstElement* remote = gst_element_factory_make("lpremote-transcode", nullptr);
-  GstElement* verify = gst_element_factory_make("lpverify", nullptr);
-  if (!pay || !remote || !verify) {
-    for (GstElement* e : {pay, remote, verify})
-      if (e) gst_object_unref(gst_object_ref_sink(e));
-    return {};
-  }
-  g_object_set(pay, "key-file", config.key_file.c_str(), "ledger", config.ledger.c_str(),
-               "max-price-per-unit", config.max_price_per_unit, "pixels-per-unit",
-               config.pixels_per_unit, nullptr);
-  if (!config.password.empty()) g_object_set(pay, "password", config.password.c_str(), nullptr);
-  g_object_set(remote, "orchestrators", config.orchestrators.c_str(), "profiles",
-               config.profiles.c_str(), "max-in-flight", config.max_in_flight, nullptr);
-  if (config.registry) g_object_set(remote, "ledger", config.ledger.c_str(), nullptr);
-  g_object_set(verify, "sample", config.verify_sample, nullptr);
-  gst_bin_add_many(bin, pay, remote, verify, nullptr);
-  gst_element_link_many(pay, remote, verify, nullptr);
-  return {pay, remote, verify};
-}
-
-PushIngest::PushIngest(GatewayConfig config) : config_(std::move(config)) {}
+PushIngest::PushIngest(GatewayConfig config, node::PipelineProfile tail)
+    : config_(std::move(config)), tail_(std::move(tail)) {}
 
 PushIngest::~PushIngest() { stop(); }
 
@@ -177,12 +249,12 @@ void PushIngest::stop() {
   for (auto& [name, s] : streams_) {
     if (!s->pipeline) continue;
     gst_app_src_end_of_stream(GST_APP_SRC(s->appsrc));
-    gst::ObjectPtr<GstBus> bus(gst_element_get_bus(s->pipeline));
+    gst::ObjectPtr<GstBus> bus(gst_element_get_bus(s->pipeline.get()));
+    // lphlssink ends the playlists at EOS.
     gst::MessagePtr m(gst_bus_timed_pop_filtered(
         bus.get(), 120 * GST_SECOND,
         static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR)));
-    gst_element_set_state(s->pipeline, GST_STATE_NULL);
-    if (s->hls) (void)s->hls->finish();
+    gst_element_set_state(s->pipeline.get(), GST_STATE_NULL);
     s->answer_all();
     for (auto& [seq, msgs] : s->waiting)
       for (SoupServerMessage* msg : msgs) {
@@ -191,8 +263,7 @@ void PushIngest::stop() {
         g_object_unref(msg);
       }
     s->waiting.clear();
-    gst_object_unref(s->pipeline);
-    s->pipeline = nullptr;
+    s->pipeline.reset();
   }
 }
 
@@ -201,12 +272,14 @@ std::map<std::string, PushIngest::StreamTotals> PushIngest::totals() const {
   for (const auto& [name, s] : streams_) {
     StreamTotals t;
     t.segments = s->pushed;
-    gchar* ev = nullptr;
-    guint64 tickets = 0;
-    g_object_get(s->pay, "tickets-sent", &tickets, "ev-sent", &ev, nullptr);
-    t.tickets_sent = tickets;
-    t.ev_sent = ev ? ev : "0";
-    g_free(ev);
+    if (s->pay) {
+      gchar* ev = nullptr;
+      guint64 tickets = 0;
+      g_object_get(s->pay.get(), "tickets-sent", &tickets, "ev-sent", &ev, nullptr);
+      t.tickets_sent = tickets;
+      t.ev_sent = ev ? ev : "0";
+      g_free(ev);
+    }
     out[name] = t;
   }
   return out;
@@ -219,119 +292,53 @@ void PushIngest::on_live(SoupServer*, SoupServerMessage* msg, const char* path, 
 
 PushIngest::Stream* PushIngest::stream_for(const std::string& name, std::string* error) {
   if (auto it = streams_.find(name); it != streams_.end()) return it->second.get();
-  auto s = std::make_shared<Stream>();
+  auto s = std::make_shared<Stream>();  // on any return below, ~Stream stops what was made
   s->name = name;
-  s->context = g_main_context_ref_thread_default();
-  s->hls = std::make_unique<HlsWriter>(config_.hls_dir + "/" + name, 0);
-  s->pipeline = gst_pipeline_new(("push-" + name).c_str());
+  s->context.reset(g_main_context_ref_thread_default());
+  s->pipeline.reset(GST_ELEMENT(gst_object_ref_sink(gst_pipeline_new(("push-" + name).c_str()))));
   s->appsrc = gst_element_factory_make("appsrc", nullptr);
-  GstElement* sink = gst_element_factory_make("appsink", nullptr);
-  if (!s->appsrc || !sink) {
-    *error = "a GStreamer element is missing (appsrc, appsink: gstreamer1.0-plugins-base)";
+  if (!s->appsrc) {
+    *error = "a GStreamer element is missing (appsrc: gstreamer1.0-plugins-base)";
     return nullptr;
   }
-  gst_bin_add_many(GST_BIN(s->pipeline), s->appsrc, sink, nullptr);
-  const PaidTranscoding chain = add_paid_transcoding(GST_BIN(s->pipeline), config_);
-  if (!chain.pay) {
-    *error = "the livepeer elements are missing";
+  gst_bin_add(GST_BIN(s->pipeline.get()), s->appsrc);
+  const std::string hls_dir = config_.hls_dir + "/" + name;
+  auto made = node::build_profile(tail_, GST_BIN(s->pipeline.get()),
+                                  profile_values(config_, name, hls_dir));
+  if (!made) {
+    *error = made.error().message;
     return nullptr;
   }
-  gst_object_ref(s->appsrc);
-  s->pay = GST_ELEMENT(gst_object_ref(chain.pay));
+  GstElement* hls = nullptr;
+  const auto elements = tail_.elements();
+  for (std::size_t i = 0; i < elements.size(); ++i) {
+    if (elements[i]->factory == "lpticketpay" && !s->pay)
+      s->pay.reset(GST_ELEMENT(gst_object_ref((*made)[i])));
+    if (elements[i]->factory == "lphlssink" && !hls) hls = (*made)[i];
+  }
+  if (!hls) {
+    *error = tail_.origin + ": pushed streams need an lphlssink in the profile";
+    return nullptr;
+  }
   gst::CapsPtr caps(
       gst_caps_from_string("video/mpegts,systemstream=(boolean)true,packetsize=(int)188"));
   g_object_set(s->appsrc, "caps", caps.get(), "format", GST_FORMAT_TIME, "is-live", FALSE,
                "max-bytes", static_cast<guint64>(0), nullptr);
-  g_object_set(sink, "sync", FALSE, "emit-signals", FALSE, "buffer-list", TRUE,
-               nullptr);  // a segment at a time
-  gst_element_link(s->appsrc, chain.pay);
-  gst_element_link(chain.verify, sink);
+  if (!gst_element_link(s->appsrc, made->front())) {
+    *error =
+        tail_.origin + ": whole MPEG-TS segments cannot go into " + GST_ELEMENT_NAME(made->front());
+    return nullptr;
+  }
   Stream* raw = s.get();
-  // Verified segments: kept for their requests (and repeats), written to HLS.
-  GstAppSinkCallbacks callbacks{};
-  callbacks.new_sample = [](GstAppSink* appsink, gpointer data) -> GstFlowReturn {
-    auto* st = static_cast<Stream*>(data);
-    GstSample* sample = gst_app_sink_pull_sample(appsink);
-    if (!sample) return GST_FLOW_EOS;
-    Outcome o;
-    o.ok = true;
-    std::int64_t seq = -1;
-    auto add = [&](GstBuffer* b) {
-      const LpRenditionMeta* rm = lp_buffer_get_rendition_meta(b);
-      const LpSegmentMeta* sm = lp_buffer_get_segment_meta(b);
-      if (!rm) return;
-      seq = static_cast<std::int64_t>(rm->seq);
-      GstMapInfo map;
-      if (!gst_buffer_map(b, &map, GST_MAP_READ)) return;
-      std::string bytes(reinterpret_cast<const char*>(map.data), map.size);
-      gst_buffer_unmap(b, &map);
-      const double seconds = sm && GST_CLOCK_TIME_IS_VALID(sm->duration)
-                                 ? static_cast<double>(sm->duration) / GST_SECOND
-                                 : 2.0;
-      if (auto stt = st->hls->add(rm->profile, seq, bytes, seconds, rm->width, rm->height); !stt)
-        std::fprintf(stderr, "lpnode gateway: HLS: %s\n", stt.error().message.c_str());
-      o.renditions.emplace_back(rm->profile, std::move(bytes));
-    };
-    if (GstBufferList* list = gst_sample_get_buffer_list(sample)) {
-      for (guint i = 0; i < gst_buffer_list_length(list); ++i) add(gst_buffer_list_get(list, i));
-    } else if (GstBuffer* b = gst_sample_get_buffer(sample)) {
-      add(b);
-    }
-    gst_sample_unref(sample);
-    if (seq < 0) return GST_FLOW_OK;
-    {
-      std::lock_guard lock(st->mu);
-      st->done[seq] = std::move(o);
-    }
-    st->post_answer(seq);
-    return GST_FLOW_OK;
-  };
-  gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, raw, nullptr);
-  // A segment no orchestrator could do (or that failed verification every time): 500.
-  gst::ObjectPtr<GstPad> sinkpad(gst_element_get_static_pad(sink, "sink"));
+  gst::ObjectPtr<GstPad> sinkpad(gst_element_get_static_pad(hls, "sink"));
   gst_pad_add_probe(
-      sinkpad.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
-      [](GstPad*, GstPadProbeInfo* info, gpointer data) {
-        GstEvent* ev = GST_PAD_PROBE_INFO_EVENT(info);
-        if (!is_custom_event(ev, kSegmentSkippedEvent)) return GST_PAD_PROBE_OK;
-        auto* st = static_cast<Stream*>(data);
-        guint64 seq = 0;
-        gst_structure_get_uint64(gst_event_get_structure(ev), "seq", &seq);
-        const char* reason = gst_structure_get_string(gst_event_get_structure(ev), "reason");
-        Outcome o;
-        o.status = 500;
-        o.error = std::string("segment could not be transcoded: ") + (reason ? reason : "");
-        {
-          std::lock_guard lock(st->mu);
-          st->done[static_cast<std::int64_t>(seq)] = o;
-        }
-        st->post_answer(static_cast<std::int64_t>(seq));
-        return GST_PAD_PROBE_OK;
-      },
-      raw, nullptr);
-  // A pipeline error (no orchestrator answered, the wallet cannot start): 503 for all.
-  gst::ObjectPtr<GstBus> bus(gst_element_get_bus(s->pipeline));
-  gst_bus_set_sync_handler(
-      bus.get(),
-      [](GstBus*, GstMessage* m, gpointer data) -> GstBusSyncReply {
-        if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) {
-          auto* st = static_cast<Stream*>(data);
-          GError* e = nullptr;
-          gst_message_parse_error(m, &e, nullptr);
-          std::fprintf(stderr, "lpnode gateway: stream %s: %s\n", st->name.c_str(),
-                       e ? e->message : "error");
-          {
-            std::lock_guard lock(st->mu);
-            st->failed = true;
-            st->failure = std::string("No sessions available: ") + (e ? e->message : "error");
-          }
-          if (e) g_error_free(e);
-          st->post_answer(-1);
-        }
-        return GST_BUS_PASS;
-      },
-      raw, nullptr);
-  if (gst_element_set_state(s->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+      sinkpad.get(),
+      static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
+                                   GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+      Stream::on_sink_pad, raw, nullptr);
+  gst::ObjectPtr<GstBus> bus(gst_element_get_bus(s->pipeline.get()));
+  gst_bus_set_sync_handler(bus.get(), Stream::on_bus, raw, nullptr);
+  if (gst_element_set_state(s->pipeline.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     *error = "cannot start the stream's pipeline";
     return nullptr;
   }
@@ -345,14 +352,23 @@ void PushIngest::handle(SoupServerMessage* msg, const std::string& path) {
     respond_text(msg, 405, "PUT or POST /live/<name>/<seq>.ts");
     return;
   }
-  // /live/<name>/<seq>.ts
+  // /live/<name>/<seq>.ts, the name URL-encoded
   gchar** parts = g_strsplit(path.c_str(), "/", -1);
   const bool shaped = g_strv_length(parts) == 4 && parts[2][0] != '\0';
-  std::string name = shaped ? parts[2] : "";
+  gchar* decoded = shaped ? g_uri_unescape_string(parts[2], nullptr) : nullptr;
+  const bool escaped_ok = decoded != nullptr;  // no bad %-escape, no %00
+  std::string name = decoded ? decoded : "";
   std::string file = shaped ? parts[3] : "";
+  g_free(decoded);
   g_strfreev(parts);
-  if (!shaped || name.find("..") != std::string::npos) {
+  if (!shaped) {
     respond_text(msg, 404, "not found: use /live/<name>/<seq>.ts");
+    return;
+  }
+  if (const std::string why =
+          escaped_ok ? stream_name_problem(name) : "the stream name has a bad %-escape";
+      !why.empty()) {
+    respond_text(msg, 400, why);
     return;
   }
   if (!g_str_has_suffix(file.c_str(), ".ts")) {

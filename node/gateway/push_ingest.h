@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // go-livepeer's HTTP push ingest on the gateway (reference 2.5): PUT or POST
 // /live/<name>/<seq>.ts with a whole MPEG-TS segment as the body. Each stream name gets its own
-// pipeline (appsrc ! lpticketpay ! lpremote-transcode ! lpverify ! appsink); the answer comes
-// when the segment's renditions are verified: with `Accept: multipart/mixed`, one part per
-// rendition as go-livepeer writes them, otherwise 200 and an empty body. Renditions also go to
-// HLS under <hls-dir>/<name>/. A seq pushed again is answered from what was made for it (not
-// paid twice); a body without H.264 video gets 422; no orchestrator, 503; a failed segment, 500.
+// pipeline made from the gateway profile (pipelines/gateway.gst or --pipeline) without its head:
+//   appsrc ! <the profile after lpsegmenter: lpticketpay ! ... ! lphlssink>
+// The body already is what lpsegmenter makes (one whole segment, its LpSegmentMeta carrying the
+// pushed seq), so it enters after it: demuxing and cutting it again would re-time the segment
+// and lose the seq the answer is for. The profile's lphlssink writes the stream's HLS under
+// <hls-dir>/<name>/; a pad probe on its sink pad takes each segment's renditions (the buffer
+// list of one source segment, renditions by LpRenditionMeta) or its lp-segment-skipped event,
+// keyed by seq, for the answer: with `Accept: multipart/mixed`, one part per rendition as
+// go-livepeer writes them, otherwise 200 and an empty body. A seq pushed again is answered from
+// what was made for it (not paid twice); a body without H.264 video gets 422; a stream name
+// that cannot name a directory, 400; no orchestrator, 503; a failed segment, 500.
 #pragma once
 
 #include <gst/gst.h>
@@ -14,39 +20,23 @@
 #include <memory>
 #include <string>
 
+#include "node/gateway/gateway_config.h"
+#include "node/lpnode/pipeline_profile.h"
+
 typedef struct _SoupServer SoupServer;
 typedef struct _SoupServerMessage SoupServerMessage;
 
 namespace lp::gw {
 
-struct GatewayConfig {
-  std::string orchestrators;
-  bool registry = false;  ///< also the active orchestrators of the ledger's registry
-  std::string profiles;
-  std::string key_file;
-  std::string password;
-  std::string ledger;
-  std::string hls_dir;
-  guint64 max_price_per_unit = 0;
-  guint64 pixels_per_unit = 1;
-  guint verify_sample = 10;
-  guint max_in_flight = 3;
-  std::size_t max_body = 300'000'000;  ///< go-livepeer MaxSegSize
-};
-
-/// The gateway's paid, verified transcoding as three linked elements in `bin`:
-/// lpticketpay ! lpremote-transcode ! lpverify, set from the config. nullptr members when an
-/// element is missing.
-struct PaidTranscoding {
-  GstElement* pay = nullptr;  ///< the first (link the segments into it)
-  GstElement* remote = nullptr;
-  GstElement* verify = nullptr;  ///< the last (link it to the sink)
-};
-PaidTranscoding add_paid_transcoding(GstBin* bin, const GatewayConfig& config);
+/// Why a pushed stream name is refused ("" when it is accepted): it names a directory under
+/// --hls-dir, so no '/', no "." or "..", no control characters, valid UTF-8.
+std::string stream_name_problem(const std::string& name);
 
 class PushIngest {
  public:
-  explicit PushIngest(GatewayConfig config);
+  /// `tail`: the gateway profile without its head (node::without_head), checked by the caller;
+  /// it must hold an lphlssink.
+  PushIngest(GatewayConfig config, node::PipelineProfile tail);
   ~PushIngest();
   PushIngest(const PushIngest&) = delete;
   PushIngest& operator=(const PushIngest&) = delete;
@@ -74,6 +64,7 @@ class PushIngest {
   Stream* stream_for(const std::string& name, std::string* error);
 
   GatewayConfig config_;
+  node::PipelineProfile tail_;
   std::map<std::string, std::shared_ptr<Stream>> streams_;  // main context only
 };
 

@@ -103,6 +103,7 @@ GParamSpec* find_property(GstElementFactory* factory, const std::string& name) {
 
 /// Whether `text` converts to the property's type.
 bool converts(GParamSpec* spec, const std::string& text) {
+  if (spec->value_type == G_TYPE_STRING) return true;  // set verbatim by build_profile
   GValue v = G_VALUE_INIT;
   g_value_init(&v, spec->value_type);
   const bool ok = gst_value_deserialize_with_pspec(&v, text.c_str(), spec) &&
@@ -275,6 +276,24 @@ bool link_or_delay(GstElement* src, const std::string& srcpad, GstElement* sink,
 
 }  // namespace
 
+Result<PipelineProfile> without_head(const PipelineProfile& profile) {
+  if (profile.chains.empty() || profile.chains[0].empty() || profile.chains[0][0].factory.empty())
+    return at(profile.origin, 1, "the profile does not start with an element");
+  const ProfileElement& head = profile.chains[0][0];
+  const std::string name = head.name();
+  for (const auto& chain : profile.chains)
+    for (const auto& e : chain)
+      if (!name.empty() && e.factory.empty() && e.ref == name)
+        return at(profile.origin, e.line,
+                  "'" + name + ".' refers to the profile's first element, which input that is " +
+                      "already segmented skips");
+  PipelineProfile out = profile;
+  out.chains[0].erase(out.chains[0].begin());
+  if (out.chains[0].empty()) out.chains.erase(out.chains.begin());
+  if (out.elements().empty()) return at(profile.origin, head.line, "nothing after " + head.factory);
+  return out;
+}
+
 Result<std::vector<GstElement*>> build_profile(const PipelineProfile& profile, GstBin* bin,
                                                const std::map<std::string, std::string>& values) {
   if (auto st = check_profile(profile, values); !st) return st.error();
@@ -285,9 +304,16 @@ Result<std::vector<GstElement*>> build_profile(const PipelineProfile& profile, G
     GstElement* el = gst_element_factory_make(e->factory.c_str(),
                                               e->name().empty() ? nullptr : e->name().c_str());
     if (!el) return at(profile.origin, e->line, "cannot make " + e->factory);
-    for (const auto& prop : e->props)
-      if (prop.name != "name")
-        gst_util_set_object_arg(G_OBJECT(el), prop.name.c_str(), fill(prop.value, values).c_str());
+    for (const auto& prop : e->props) {
+      if (prop.name == "name") continue;
+      const std::string value = fill(prop.value, values);
+      // gst_util_set_object_arg would read a string starting with '"' as a quoted one.
+      GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(el), prop.name.c_str());
+      if (spec && spec->value_type == G_TYPE_STRING)
+        g_object_set(el, prop.name.c_str(), value.c_str(), nullptr);
+      else
+        gst_util_set_object_arg(G_OBJECT(el), prop.name.c_str(), value.c_str());
+    }
     gst_bin_add(bin, el);
     made.push_back(el);
     of[e] = el;

@@ -52,9 +52,15 @@ Result<PipelineProfile> load_profile(const std::string& name_or_path,
 Status check_profile(const PipelineProfile& profile,
                      const std::map<std::string, std::string>& values);
 
+/// The profile without its first element (the head of the first chain), for input that arrives
+/// already in the form the head makes (HTTP push: whole segments, the head being lpsegmenter).
+/// An error when the head is referenced by name or is all the profile has.
+Result<PipelineProfile> without_head(const PipelineProfile& profile);
+
 /// Makes every element in `bin` with its properties (placeholders filled from `values`) and
-/// links the chains; returns the elements by position in elements(). Sometimes pads (a demuxer's)
-/// are linked when they appear.
+/// links the chains; string properties take their filled-in value verbatim (a stream name or a
+/// path with quotes stays as it is), others are deserialized to their type. Returns the elements by
+/// position in elements(). Sometimes pads (a demuxer's) are linked when they appear.
 Result<std::vector<GstElement*>> build_profile(const PipelineProfile& profile, GstBin* bin,
                                                const std::map<std::string, std::string>& values);
 

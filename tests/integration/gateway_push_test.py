@@ -79,7 +79,7 @@ def main():
         info = json.loads(orch.stdout.readline())
         gateway = subprocess.Popen([LPNODE, "gateway", "--orchestrators", info["service"], "--key-file", "g.key",
                                     "--ledger", "ledger.db", "--input", "none", "--http-addr", "127.0.0.1:0",
-                                    "--hls-dir", "hls", "--verify-sample", "1"], stdout=subprocess.PIPE,
+                                    "--hls-dir", "hls", "--verify-sample", "1", "--playlist-length", "0"], stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True)
         try:
             base = json.loads(gateway.stdout.readline())["hls"].rsplit("/hls/", 1)[0]
