@@ -19,7 +19,8 @@
  * orchestrator address, result signature) and the source's #LpSegmentMeta. A segment no
  * orchestrator could do is posted as a warning and announced downstream with an
  * "lp-segment-skipped" event. Each segment is also posted as an element message "lp-segment"
- * (seq, ok, orchestrator, target, seconds, attempts, error, price-per-pixel) when it goes
+ * (seq, ok, orchestrator, target, seconds, attempts, error, error-code: go-livepeer's metric
+ * code when not ok, reason-code: the stable code of the last error, price-per-pixel) when it goes
  * downstream; the same line is logged at INFO in the lpremote-transcode debug category. An upstream
  * "lp-verify-failed" event (from lpverify) suspends the orchestrator and has the segment done again
  * elsewhere.
@@ -36,8 +37,6 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <deque>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -45,10 +44,12 @@
 #include <vector>
 
 #include "elements/common/gst_ptr.h"
+#include "elements/common/worker_pool.h"
 #include "elements/gateway/contracts.h"
 #include "elements/gateway/remote_transcoder.h"
+#include "elements/gateway/segment_sequencer.h"
 #include "elements/lpmeta.h"
-#include "payment/ledger/local_ledger.h"
+#include "payment/ledger/settlement.h"
 
 GST_DEBUG_CATEGORY_STATIC(lp_remote_transcode_debug);
 #define GST_CAT_DEFAULT lp_remote_transcode_debug
@@ -117,8 +118,8 @@ class QueryPayer : public lp::gw::Payer {
       GBytes* payment = nullptr;
       guint64 grant = 0;
       guint tickets = 0;
-      if (const char* err = gst_structure_get_string(s, "error")) {
-        out = lp::make_error(lp::ErrorKind::forbidden, "payment_refused", err);
+      if (auto err = lp::gw::get_error(s)) {
+        out = std::move(*err);  // the wallet's own code and kind ("ticket_params_expired"...)
       } else if (gst_structure_get(s, "payment", G_TYPE_BYTES, &payment, "grant", G_TYPE_UINT64,
                                    &grant, "tickets", G_TYPE_UINT, &tickets, nullptr)) {
         out = Payment{lp::gw::to_string_bytes(payment), grant, tickets};
@@ -176,7 +177,6 @@ struct Job {
   lp::gst::BufferPtr source;
   lp::gw::SourceSegment segment;
   std::optional<lp::gw::RemoteOutcome> outcome;  // set when done
-  int verify_failures = 0;
 };
 
 }  // namespace
@@ -189,20 +189,19 @@ struct LpRemoteTranscodePriv {
   std::condition_variable cv;
   std::unique_ptr<QueryPayer> payer;
   std::unique_ptr<lp::gw::RemoteTranscoder> rt;
+  std::unique_ptr<lp::WorkerPool> pool;  // max-in-flight workers: the segments' network work
   std::vector<lp::media::VideoProfile> ladder;
   bool started = false;
   bool flushing = false;
   bool stopping = false;
   bool pushing = false;  // the output thread is pushing a segment (the lock is not held then)
-  int in_flight = 0;
-  std::deque<std::int64_t> order;   // seqs to push, in arrival order
-  std::deque<std::int64_t> redone;  // seqs redone after a verification failure, to push when done
-  std::map<std::int64_t, std::shared_ptr<Job>> jobs;  // by seq; kept a while after they are pushed
+  int in_flight = 0;     // segments being worked on (first tries and redos)
+  lp::gw::SegmentSequencer<std::shared_ptr<Job>> sequencer{3, 32};
   GstFlowReturn last_flow = GST_FLOW_OK;
   guint64 segments_done = 0;     // pushed with renditions
   guint64 segments_skipped = 0;  // no orchestrator could do them
   std::vector<lp::gw::RemoteTranscoder::OrchestratorState> last_state;  // at the last stop
-  std::vector<std::thread> workers;
+  lp::net::SegmentClient::Counters last_counters;                       // at the last stop
   std::thread output;
 };
 
@@ -217,10 +216,9 @@ G_DEFINE_TYPE(LpRemoteTranscode, lp_remote_transcode, GST_TYPE_ELEMENT);
 GST_ELEMENT_REGISTER_DEFINE(lpremote_transcode, "lpremote-transcode", GST_RANK_NONE,
                             LP_TYPE_REMOTE_TRANSCODE);
 
-static constexpr std::size_t kKeptJobs = 32;  // pushed segments kept for a redo
-
-static void run_job(LpRemoteTranscode* self, std::shared_ptr<Job> job, lp::gw::Placement placement,
-                    std::set<int> exclude) {
+/// A worker's task: one segment to the end (its tries on several orchestrators included).
+static void run_job(LpRemoteTranscode* self, const std::shared_ptr<Job>& job,
+                    lp::gw::Placement placement, std::set<int> exclude) {
   LpRemoteTranscodePriv* p = self->priv;
   lp::gw::RemoteOutcome outcome = p->rt->transcode(job->segment, placement, std::move(exclude));
   if (outcome.ok)
@@ -230,6 +228,7 @@ static void run_job(LpRemoteTranscode* self, std::shared_ptr<Job> job, lp::gw::P
         outcome.seconds * 1000.0, outcome.attempts);
   std::lock_guard lock(p->lock);
   job->outcome = std::move(outcome);
+  p->sequencer.complete(job->segment.seq);
   --p->in_flight;
   p->cv.notify_all();
 }
@@ -263,78 +262,73 @@ static GstBufferList* make_list(const Job& job,
   return list;
 }
 
-static void push_skipped(LpRemoteTranscode* self, std::int64_t seq, const std::string& why) {
-  GST_ELEMENT_WARNING(self, STREAM, FAILED,
-                      ("segment %" G_GINT64_FORMAT " could not be transcoded", seq),
-                      ("%s", why.c_str()));
+static void push_skipped(LpRemoteTranscode* self, std::int64_t seq,
+                         const lp::gw::RemoteOutcome& o) {
+  GST_ELEMENT_WARNING_WITH_DETAILS(self, STREAM, FAILED,
+                                   ("segment %" G_GINT64_FORMAT " could not be transcoded", seq),
+                                   ("%s", o.error.c_str()),
+                                   ("error-code", G_TYPE_STRING, o.census.c_str(), "reason-code",
+                                    G_TYPE_STRING, o.error_code.c_str(), nullptr));
   gst_pad_push_event(
       self->srcpad,
-      gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM,
-                           gst_structure_new(lp::gw::kSegmentSkippedEvent, "seq", G_TYPE_UINT64,
-                                             static_cast<guint64>(seq), "reason", G_TYPE_STRING,
-                                             why.c_str(), nullptr)));
+      gst_event_new_custom(
+          GST_EVENT_CUSTOM_DOWNSTREAM,
+          gst_structure_new(lp::gw::kSegmentSkippedEvent, "seq", G_TYPE_UINT64,
+                            static_cast<guint64>(seq), "reason", G_TYPE_STRING, o.error.c_str(),
+                            "error-code", G_TYPE_STRING, o.census.c_str(), nullptr)));
 }
 
-/// Pushes finished segments downstream in order (redone ones as soon as they are done).
+/// Pushes finished segments downstream in order (the sequencer decides which is next).
 static void output_loop(LpRemoteTranscode* self) {
   LpRemoteTranscodePriv* p = self->priv;
   std::unique_lock lock(p->lock);
   for (;;) {
-    std::shared_ptr<Job> next;
-    auto ready = [&](std::int64_t seq) {
-      auto it = p->jobs.find(seq);
-      return it != p->jobs.end() && it->second->outcome.has_value();
-    };
-    p->cv.wait(lock, [&] {
-      return p->stopping || (!p->redone.empty() && ready(p->redone.front())) ||
-             (!p->order.empty() && ready(p->order.front()));
-    });
+    std::optional<lp::gw::SegmentSequencer<std::shared_ptr<Job>>::Release> next;
+    p->cv.wait(lock, [&] { return p->stopping || (next = p->sequencer.head()).has_value(); });
     if (p->stopping) return;
-    std::int64_t seq;
-    if (!p->redone.empty() && ready(p->redone.front())) {
-      seq = p->redone.front();
-      p->redone.pop_front();
-    } else {
-      seq = p->order.front();
-      p->order.pop_front();
+    const std::int64_t seq = next->seq;
+    const std::shared_ptr<Job> job = next->item;
+    const lp::gw::RemoteOutcome o = *job->outcome;
+    if (o.error_code == "cancelled") {  // a flush or a stop cut it short: nothing to tell
+      p->sequencer.released(seq, next->refusals);
+      continue;
     }
-    next = p->jobs[seq];
-    const bool ok = next->outcome->ok;
-    const std::string error = next->outcome->error;
-    GstBufferList* list = ok ? make_list(*next, p->ladder) : nullptr;
+    GstBufferList* list = o.ok ? make_list(*job, p->ladder) : nullptr;
     p->pushing = true;
-    ++(ok ? p->segments_done : p->segments_skipped);
     lock.unlock();
-    const lp::gw::RemoteOutcome& o = *next->outcome;
-    if (ok)
+    if (o.ok)
       GST_INFO_OBJECT(
           self, "%s/%" G_GINT64_FORMAT " from %s (%s) in %.0f ms, attempt %d, %s wei/pixel",
-          next->segment.manifest_id.c_str(), seq, lp::to_checksum(o.orchestrator).c_str(),
+          job->segment.manifest_id.c_str(), seq, lp::to_checksum(o.orchestrator).c_str(),
           o.orchestrator_target.c_str(), o.seconds * 1000.0, o.attempts, o.price_per_pixel.c_str());
     else
-      GST_INFO_OBJECT(self, "%s/%" G_GINT64_FORMAT " skipped: %s",
-                      next->segment.manifest_id.c_str(), seq, error.c_str());
-    // One message per segment, in order, for applications (lpnode logs it).
+      GST_INFO_OBJECT(self, "%s/%" G_GINT64_FORMAT " skipped (%s): %s",
+                      job->segment.manifest_id.c_str(), seq, o.census.c_str(), o.error.c_str());
+    // One message per segment, in order, for applications (lpnode logs it and counts the
+    // skipped ones by error-code, go-livepeer's metric code).
     gst_element_post_message(
         GST_ELEMENT(self),
         gst_message_new_element(
             GST_OBJECT(self),
             gst_structure_new(
-                "lp-segment", "seq", G_TYPE_INT64, seq, "ok", G_TYPE_BOOLEAN, ok, "orchestrator",
-                G_TYPE_STRING, ok ? lp::to_checksum(o.orchestrator).c_str() : "", "target",
+                "lp-segment", "seq", G_TYPE_INT64, seq, "ok", G_TYPE_BOOLEAN, o.ok, "orchestrator",
+                G_TYPE_STRING, o.ok ? lp::to_checksum(o.orchestrator).c_str() : "", "target",
                 G_TYPE_STRING, o.orchestrator_target.c_str(), "seconds", G_TYPE_DOUBLE, o.seconds,
-                "attempts", G_TYPE_INT, o.attempts, "error", G_TYPE_STRING, error.c_str(),
-                "price-per-pixel", G_TYPE_STRING, o.price_per_pixel.c_str(), nullptr)));
+                "attempts", G_TYPE_INT, o.attempts, "error", G_TYPE_STRING, o.error.c_str(),
+                "error-code", G_TYPE_STRING, o.ok ? "" : o.census.c_str(), "reason-code",
+                G_TYPE_STRING, o.error_code.c_str(), "price-per-pixel", G_TYPE_STRING,
+                o.price_per_pixel.c_str(), nullptr)));
     GstFlowReturn ret = GST_FLOW_OK;
-    if (ok)
-      ret = gst_pad_push_list(self->srcpad, list);
+    if (o.ok)
+      ret = gst_pad_push_list(self->srcpad, list);  // lpverify answers inside this push
     else
-      push_skipped(self, seq, error);
+      push_skipped(self, seq, o);
     lock.lock();
     p->pushing = false;
-    if (ret != GST_FLOW_OK) p->last_flow = ret;
-    while (p->jobs.size() > kKeptJobs && p->jobs.begin()->second->outcome)
-      p->jobs.erase(p->jobs.begin());
+    if (ret != GST_FLOW_OK && ret != GST_FLOW_FLUSHING) p->last_flow = ret;
+    if (p->sequencer.refusals(seq) == next->refusals)
+      ++(o.ok ? p->segments_done : p->segments_skipped);
+    p->sequencer.released(seq, next->refusals);  // nothing happens when it was refused
     p->cv.notify_all();
   }
 }
@@ -355,7 +349,7 @@ static bool ensure_started(LpRemoteTranscode* self) {
   lp::gw::RemoteConfig config;
   std::vector<lp::ledger::OrchestratorEntry> registry;
   if (!s.ledger.empty()) {
-    auto ledger = lp::ledger::LocalLedger::open(s.ledger);
+    auto ledger = lp::ledger::open_settlement(s.ledger);
     auto entries = ledger ? (*ledger)->orchestrators()
                           : lp::Result<std::vector<lp::ledger::OrchestratorEntry>>(ledger.error());
     if (!entries) {
@@ -388,35 +382,49 @@ static bool ensure_started(LpRemoteTranscode* self) {
   if (usable == 0) {
     std::string why;
     for (const auto& st : rt->state()) why += "\n  " + st.target + ": " + st.last_error;
-    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("no orchestrator answered"), ("%s", why.c_str()));
+    GST_ELEMENT_ERROR_WITH_DETAILS(self, RESOURCE, NOT_FOUND, ("no orchestrator answered"),
+                                   ("%s", why.c_str()),
+                                   ("error-code", G_TYPE_STRING, "NoOrchestrators", nullptr));
     return false;
   }
+  const std::size_t max_in_flight = std::max(1u, s.max_in_flight);
   std::lock_guard lock(p->lock);
   p->ladder = *ladder;
   p->payer = std::move(payer);
   p->rt = std::move(rt);
   p->started = true;
   p->stopping = false;
+  p->pool = std::make_unique<lp::WorkerPool>(max_in_flight);
   p->output = std::thread(output_loop, self);
   return true;
 }
 
+/// Ends every segment's work at once: requests in flight are cancelled (a stop or a flush never
+/// waits for the network); the workers then finish their tasks quickly.
+static void cancel_work(LpRemoteTranscodePriv* p) {
+  std::lock_guard lock(p->lock);
+  if (p->rt) p->rt->cancel_all();
+  p->cv.notify_all();
+}
+
 static void stop_all(LpRemoteTranscode* self) {
   LpRemoteTranscodePriv* p = self->priv;
-  std::vector<std::thread> workers;
+  std::unique_ptr<lp::WorkerPool> pool;
   {
     std::lock_guard lock(p->lock);
     p->stopping = true;
-    workers.swap(p->workers);
+    if (p->rt) p->rt->cancel_all();
+    pool = std::move(p->pool);
   }
   p->cv.notify_all();
-  for (auto& t : workers) t.join();  // each ends within its request timeouts
+  if (pool) pool->stop();  // the tasks end at once: their requests are cancelled
   if (p->output.joinable()) p->output.join();
   std::lock_guard lock(p->lock);
-  p->order.clear();
-  p->redone.clear();
-  p->jobs.clear();
-  if (p->rt) p->last_state = p->rt->state();  // the stats stay readable after a stop
+  p->sequencer.clear();
+  if (p->rt) {  // the stats stay readable after a stop
+    p->last_state = p->rt->state();
+    p->last_counters = p->rt->http_counters();
+  }
   p->rt.reset();
   p->payer.reset();
   p->started = false;
@@ -463,21 +471,15 @@ static GstFlowReturn lp_remote_transcode_chain(GstPad*, GstObject* parent,
     gst_buffer_unmap(buffer, &map);
   }
   job->source = std::move(buf);
-  const lp::gw::Placement placement =
-      p->rt->place();  // in segment order: the orchestrator's upload line
-  std::thread oldest;
-  {
-    std::lock_guard lock(p->lock);
-    p->jobs[job->segment.seq] = job;
-    p->order.push_back(job->segment.seq);
-    p->workers.emplace_back(run_job, self, job, placement, std::set<int>{});
-    // Workers end on their own; the oldest is joined (long done by then) to keep the list short.
-    if (p->workers.size() > 4 * max_in_flight) {
-      oldest = std::move(p->workers.front());
-      p->workers.erase(p->workers.begin());
-    }
+  // In segment order: the orchestrator's upload line.
+  const lp::gw::Placement placement = p->rt->place();
+  std::lock_guard lock(p->lock);
+  if (!p->sequencer.accept(job->segment.seq, job)) {
+    --p->in_flight;
+    GST_WARNING_OBJECT(self, "segment %" G_GINT64_FORMAT " again: dropped", job->segment.seq);
+    return GST_FLOW_OK;
   }
-  if (oldest.joinable()) oldest.join();
+  p->pool->post([self, job, placement] { run_job(self, job, placement, {}); });
   return GST_FLOW_OK;
 }
 
@@ -486,8 +488,7 @@ static void drain(LpRemoteTranscode* self) {
   LpRemoteTranscodePriv* p = self->priv;
   std::unique_lock lock(p->lock);
   p->cv.wait(lock, [&] {
-    return p->stopping || p->flushing ||
-           (p->in_flight == 0 && p->order.empty() && p->redone.empty() && !p->pushing);
+    return p->stopping || p->flushing || (p->in_flight == 0 && p->sequencer.idle() && !p->pushing);
   });
 }
 
@@ -508,13 +509,19 @@ static gboolean lp_remote_transcode_sink_event(GstPad* pad, GstObject* parent,
       drain(self);
       return gst_pad_event_default(pad, parent, event);
     case GST_EVENT_FLUSH_START: {
-      std::lock_guard lock(p->lock);
-      p->flushing = true;
-      p->cv.notify_all();
+      {
+        std::lock_guard lock(p->lock);
+        p->flushing = true;
+      }
+      cancel_work(p);
       break;
     }
     case GST_EVENT_FLUSH_STOP: {
-      std::lock_guard lock(p->lock);
+      // The cancelled segments end at once; what was in line is forgotten.
+      std::unique_lock lock(p->lock);
+      p->cv.wait(lock, [&] { return p->in_flight == 0 && !p->pushing; });
+      p->sequencer.clear();
+      if (p->rt) p->rt->resume();
       p->flushing = false;
       p->last_flow = GST_FLOW_OK;
       break;
@@ -525,50 +532,57 @@ static gboolean lp_remote_transcode_sink_event(GstPad* pad, GstObject* parent,
   return gst_pad_event_default(pad, parent, event);
 }
 
+/// lpverify's verdict on a pushed segment (inside the push, or later with a queue between): the
+/// orchestrator is suspended and the sequencer decides: again elsewhere, or given up.
+static void on_refused(LpRemoteTranscode* self, const GstStructure* s) {
+  LpRemoteTranscodePriv* p = self->priv;
+  guint64 seq = 0;
+  gst_structure_get_uint64(s, "seq", &seq);
+  const char* orch = gst_structure_get_string(s, "orchestrator");
+  const char* reason = gst_structure_get_string(s, "reason");
+  const char* code = gst_structure_get_string(s, "reason-code");
+  const std::string why = std::string("verification failed: ") + (reason ? reason : "");
+  std::lock_guard lock(p->lock);
+  if (!p->rt) return;
+  auto addr = lp::parse_address(orch ? orch : "");
+  const int bad = addr ? p->rt->suspend(*addr, why) : -1;
+  std::shared_ptr<Job>* item = p->sequencer.item(static_cast<std::int64_t>(seq));
+  const auto verdict = p->sequencer.refuse(static_cast<std::int64_t>(seq));
+  if (verdict == lp::gw::SegmentSequencer<std::shared_ptr<Job>>::Verdict::unknown || !item) {
+    GST_WARNING_OBJECT(self, "verdict on segment %" G_GUINT64_FORMAT " came too late: %s", seq,
+                       why.c_str());
+    return;
+  }
+  std::shared_ptr<Job> job = *item;
+  GST_WARNING_OBJECT(self, "segment %" G_GUINT64_FORMAT " from %s failed verification (%s, %s): %s",
+                     seq, orch ? orch : "?", code ? code : "?", reason ? reason : "",
+                     verdict == lp::gw::SegmentSequencer<std::shared_ptr<Job>>::Verdict::redo
+                         ? "redoing it elsewhere"
+                         : "giving up");
+  if (verdict == lp::gw::SegmentSequencer<std::shared_ptr<Job>>::Verdict::give_up) {
+    lp::gw::RemoteOutcome failed;
+    failed.seq = job->segment.seq;
+    failed.attempts = job->outcome ? job->outcome->attempts : 0;
+    failed.error = why + " (" + std::to_string(p->sequencer.refusals(failed.seq)) + " times)";
+    failed.error_code = std::string("verification_") + (code ? code : "failed");
+    failed.census = "Verification";
+    job->outcome = std::move(failed);
+  } else {
+    ++p->in_flight;
+    std::set<int> exclude;
+    if (bad >= 0) exclude.insert(bad);
+    // Placed by the worker: a redo goes wherever it can, not in the upload line's order.
+    p->pool->post([self, job, exclude] { run_job(self, job, lp::gw::Placement{}, exclude); });
+  }
+  p->cv.notify_all();
+}
+
 static gboolean lp_remote_transcode_src_event(GstPad* pad, GstObject* parent,
                                               GstEvent* event) noexcept {
   auto* self = LP_REMOTE_TRANSCODE(parent);
-  LpRemoteTranscodePriv* p = self->priv;
   if (GST_EVENT_TYPE(event) == GST_EVENT_CUSTOM_UPSTREAM &&
       lp::gw::is_custom_event(event, lp::gw::kVerifyFailedEvent)) {
-    const GstStructure* s = gst_event_get_structure(event);
-    guint64 seq = 0;
-    gst_structure_get_uint64(s, "seq", &seq);
-    const char* orch = gst_structure_get_string(s, "orchestrator");
-    const char* reason = gst_structure_get_string(s, "reason");
-    std::unique_lock lock(p->lock);
-    if (!p->rt) {
-      gst_event_unref(event);
-      return FALSE;
-    }
-    auto addr = lp::parse_address(orch ? orch : "");
-    const int bad =
-        addr ? p->rt->suspend(*addr, std::string("verification failed: ") + (reason ? reason : ""))
-             : -1;
-    auto it = p->jobs.find(static_cast<std::int64_t>(seq));
-    if (it != p->jobs.end() && it->second->outcome) {
-      auto job = it->second;
-      ++job->verify_failures;
-      const std::string why = std::string("verification failed: ") + (reason ? reason : "");
-      GST_WARNING_OBJECT(self,
-                         "segment %" G_GUINT64_FORMAT
-                         " from %s failed verification (%s): redoing it elsewhere",
-                         seq, orch ? orch : "?", reason ? reason : "");
-      p->redone.push_back(job->segment.seq);
-      if (job->verify_failures >= 3) {
-        job->outcome->ok = false;
-        job->outcome->error = why + " (3 times)";
-      } else {
-        job->outcome.reset();
-        ++p->in_flight;
-        std::set<int> exclude;
-        if (bad >= 0) exclude.insert(bad);
-        // Placement happens on the worker (not in segment order: a redo goes wherever it can).
-        p->workers.emplace_back(run_job, self, job, lp::gw::Placement{}, exclude);
-      }
-      p->cv.notify_all();
-    }
-    lock.unlock();
+    on_refused(self, gst_event_get_structure(event));
     gst_event_unref(event);
     return TRUE;
   }
@@ -579,9 +593,11 @@ static GstStateChangeReturn lp_remote_transcode_change_state(GstElement* element
                                                              GstStateChange transition) noexcept {
   auto* self = LP_REMOTE_TRANSCODE(element);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
-    std::lock_guard lock(self->priv->lock);
-    self->priv->flushing = true;
-    self->priv->cv.notify_all();
+    {
+      std::lock_guard lock(self->priv->lock);
+      self->priv->flushing = true;
+    }
+    cancel_work(self->priv);
   }
   GstStateChangeReturn ret =
       GST_ELEMENT_CLASS(lp_remote_transcode_parent_class)->change_state(element, transition);
@@ -633,9 +649,13 @@ static void lp_remote_transcode_set_property(GObject* object, guint id, const GV
 static GstStructure* make_stats(LpRemoteTranscode* self) {
   LpRemoteTranscodePriv* p = self->priv;
   std::lock_guard lock(p->lock);
+  const lp::net::SegmentClient::Counters c = p->rt ? p->rt->http_counters() : p->last_counters;
   GstStructure* st =
       gst_structure_new("lpremote-transcode-stats", "segments", G_TYPE_UINT64, p->segments_done,
-                        "skipped", G_TYPE_UINT64, p->segments_skipped, nullptr);
+                        "skipped", G_TYPE_UINT64, p->segments_skipped, "https-connections",
+                        G_TYPE_UINT64, static_cast<guint64>(c.connections), "tls-handshakes",
+                        G_TYPE_UINT64, static_cast<guint64>(c.tls_handshakes), "https-requests",
+                        G_TYPE_UINT64, static_cast<guint64>(c.requests), nullptr);
   GValue list = G_VALUE_INIT;
   gst_value_array_init(&list, 0);
   for (const auto& o : p->rt ? p->rt->state() : p->last_state) {
@@ -705,7 +725,8 @@ static void lp_remote_transcode_class_init(LpRemoteTranscodeClass* klass) {
   g_object_class_install_property(
       gobject_class, PROP_LEDGER,
       g_param_spec_string("ledger", "Ledger",
-                          "A local ledger file whose orchestrator registry adds its active "
+                          "The settlement (a local ledger file: a path, file:PATH or "
+                          "sqlite:PATH) whose orchestrator registry adds its active "
                           "orchestrators to the list",
                           nullptr, rw));
   g_object_class_install_property(

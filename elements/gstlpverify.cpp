@@ -12,9 +12,13 @@
  * the luma, #LpVerify:min-psnr), so that black, frozen or unrelated video fails.
  *
  * A segment that fails is dropped with a warning and an "lp-verify-failed" event goes
- * upstream: lpremote-transcode suspends the orchestrator and has the segment done elsewhere.
- * Verified segments leave in segment order: later ones wait for the redo. Nothing unverified
- * passes.
+ * upstream at once, inside lpremote-transcode's push (its "seq", "orchestrator", "reason" and
+ * "reason-code": bad_signature, pixel_count, resolution, frame_count, pictures...):
+ * lpremote-transcode suspends the orchestrator and has the segment done elsewhere, and its
+ * sequencer keeps later segments back until the redo, so segments leave here in order without
+ * being held here. Keep lpverify directly after lpremote-transcode (no queue between them) for
+ * that order. Without lpremote-transcode upstream, a failed segment is announced downstream
+ * with an "lp-segment-skipped" event. Nothing unverified passes.
  *
  * ## Example launch line
  * |[
@@ -56,10 +60,6 @@ struct LpVerifyPriv {
   double min_psnr = 25.0;  // guarded by settings_lock
   std::atomic<guint64> verified{0}, failed{0};
   std::array<std::uint8_t, 32> secret{};
-  // Streaming thread only (chain and serialized events).
-  std::optional<std::int64_t> next;             // the seq to release next
-  std::map<std::int64_t, GstBufferList*> held;  // verified, waiting for an earlier seq
-  std::map<std::int64_t, GstEvent*> skipped;    // skipped segments, released in place
 };
 
 struct _LpVerify {
@@ -84,42 +84,6 @@ static bool sampled(const LpVerifyPriv* p, std::int64_t seq, guint sample) {
   std::uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v = (v << 8) | h[static_cast<std::size_t>(i)];
   return v % sample == 0;
-}
-
-static void clear_state(LpVerifyPriv* p) {
-  for (auto& [seq, list] : p->held) gst_buffer_list_unref(list);
-  for (auto& [seq, ev] : p->skipped) gst_event_unref(ev);
-  p->held.clear();
-  p->skipped.clear();
-  p->next.reset();
-}
-
-/// Pushes what is ready, in order. all: at EOS, whatever is held, gaps or not.
-static GstFlowReturn release(LpVerify* self, bool all = false) {
-  LpVerifyPriv* p = self->priv;
-  GstFlowReturn ret = GST_FLOW_OK;
-  for (;;) {
-    if (!p->next) return ret;
-    if (auto it = p->skipped.find(*p->next); it != p->skipped.end()) {
-      GstEvent* ev = it->second;
-      p->skipped.erase(it);
-      gst_pad_push_event(self->srcpad, ev);
-      ++*p->next;
-      continue;
-    }
-    auto it = p->held.find(*p->next);
-    if (it == p->held.end()) {
-      if (!all || (p->held.empty() && p->skipped.empty())) return ret;
-      p->next = std::min(p->held.empty() ? INT64_MAX : p->held.begin()->first,
-                         p->skipped.empty() ? INT64_MAX : p->skipped.begin()->first);
-      continue;
-    }
-    GstBufferList* list = it->second;
-    p->held.erase(it);
-    ++*p->next;
-    const GstFlowReturn r = gst_pad_push_list(self->srcpad, list);
-    if (r != GST_FLOW_OK && ret == GST_FLOW_OK) ret = r;
-  }
 }
 
 static GstFlowReturn lp_verify_chain_list(GstPad*, GstObject* parent,
@@ -151,11 +115,6 @@ static GstFlowReturn lp_verify_chain_list(GstPad*, GstObject* parent,
     return GST_FLOW_ERROR;
   }
   const std::int64_t seq = static_cast<std::int64_t>(lp_buffer_get_segment_meta(source)->seq);
-  if (!p->next) p->next = seq;
-  if (seq < *p->next || p->held.count(seq)) {  // already released (a late duplicate)
-    gst_buffer_list_unref(list);
-    return GST_FLOW_OK;
-  }
   std::vector<GstMapInfo> maps(renditions.size() + 1);
   bool mapped = gst_buffer_map(source, &maps[0], GST_MAP_READ);
   lp::gw::VerifyRequest req;
@@ -180,8 +139,10 @@ static GstFlowReturn lp_verify_chain_list(GstPad*, GstObject* parent,
   lp::gw::Verdict verdict;
   auto address = lp::parse_address(orchestrator);
   if (!mapped) {
+    verdict.code = "unreadable";
     verdict.reason = "cannot read the segment's buffers";
   } else if (!address) {
+    verdict.code = "no_orchestrator_address";
     verdict.reason = "no orchestrator address on the renditions";
   } else {
     req.orchestrator = *address;
@@ -198,28 +159,34 @@ static GstFlowReturn lp_verify_chain_list(GstPad*, GstObject* parent,
     ++p->verified;
     GST_DEBUG_OBJECT(self, "segment %" G_GINT64_FORMAT " from %s verified%s", seq,
                      orchestrator.c_str(), req.compare_pictures ? " (pictures compared)" : "");
-    p->held[seq] = list;
-    return release(self);
+    return gst_pad_push_list(self->srcpad, list);
   }
   ++p->failed;
   gst_buffer_list_unref(list);
-  GST_ELEMENT_WARNING(
+  GST_ELEMENT_WARNING_WITH_DETAILS(
       self, STREAM, FAILED,
       ("segment %" G_GINT64_FORMAT " from %s failed verification", seq, orchestrator.c_str()),
-      ("%s", verdict.reason.c_str()));
+      ("%s", verdict.reason.c_str()),
+      ("error-code", G_TYPE_STRING, "Verification", "reason-code", G_TYPE_STRING,
+       verdict.code.c_str(), nullptr));
+  // The verdict goes upstream at once (inside lpremote-transcode's push): its sequencer keeps
+  // the segment at the head of the line and has it done again, so order holds without any
+  // holding back here.
   GstEvent* ev = gst_event_new_custom(
       GST_EVENT_CUSTOM_UPSTREAM,
       gst_structure_new(lp::gw::kVerifyFailedEvent, "seq", G_TYPE_UINT64, static_cast<guint64>(seq),
                         "orchestrator", G_TYPE_STRING, orchestrator.c_str(), "reason",
-                        G_TYPE_STRING, verdict.reason.c_str(), nullptr));
+                        G_TYPE_STRING, verdict.reason.c_str(), "reason-code", G_TYPE_STRING,
+                        verdict.code.c_str(), nullptr));
   if (!gst_pad_push_event(self->sinkpad, ev)) {
-    // Nobody upstream redoes segments: this one is skipped, not waited for.
-    p->skipped[seq] =
+    // Nobody upstream redoes segments: this one is skipped, in place.
+    gst_pad_push_event(
+        self->srcpad,
         gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM,
                              gst_structure_new(lp::gw::kSegmentSkippedEvent, "seq", G_TYPE_UINT64,
                                                static_cast<guint64>(seq), "reason", G_TYPE_STRING,
-                                               verdict.reason.c_str(), nullptr));
-    return release(self);
+                                               verdict.reason.c_str(), "error-code", G_TYPE_STRING,
+                                               "Verification", nullptr)));
   }
   return GST_FLOW_OK;
 }
@@ -230,48 +197,8 @@ static GstFlowReturn lp_verify_chain(GstPad* pad, GstObject* parent, GstBuffer* 
   return lp_verify_chain_list(pad, parent, list);
 }
 
-static gboolean lp_verify_sink_event(GstPad* pad, GstObject* parent, GstEvent* event) noexcept {
-  auto* self = LP_VERIFY(parent);
-  LpVerifyPriv* p = self->priv;
-  if (GST_EVENT_TYPE(event) == GST_EVENT_CUSTOM_DOWNSTREAM &&
-      lp::gw::is_custom_event(event, lp::gw::kSegmentSkippedEvent)) {
-    guint64 seq = 0;
-    gst_structure_get_uint64(gst_event_get_structure(event), "seq", &seq);
-    const auto s = static_cast<std::int64_t>(seq);
-    if (!p->next) p->next = s;
-    if (s < *p->next) {
-      gst_event_unref(event);
-      return TRUE;
-    }
-    if (auto it = p->skipped.find(s); it != p->skipped.end()) gst_event_unref(it->second);
-    p->skipped[s] = event;
-    release(self);
-    return TRUE;
-  }
-  switch (GST_EVENT_TYPE(event)) {
-    case GST_EVENT_EOS:
-      release(self, true);
-      break;
-    case GST_EVENT_FLUSH_STOP:
-      clear_state(p);
-      break;
-    default:
-      break;
-  }
-  return gst_pad_event_default(pad, parent, event);
-}
-
-static GstStateChangeReturn lp_verify_change_state(GstElement* element,
-                                                   GstStateChange transition) noexcept {
-  GstStateChangeReturn ret =
-      GST_ELEMENT_CLASS(lp_verify_parent_class)->change_state(element, transition);
-  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) clear_state(LP_VERIFY(element)->priv);
-  return ret;
-}
-
 static void lp_verify_finalize(GObject* object) {
   auto* self = LP_VERIFY(object);
-  clear_state(self->priv);
   delete self->priv;
   G_OBJECT_CLASS(lp_verify_parent_class)->finalize(object);
 }
@@ -347,7 +274,6 @@ static void lp_verify_class_init(LpVerifyClass* klass) {
       "livepeer-gst");
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
-  element_class->change_state = lp_verify_change_state;
   GST_DEBUG_CATEGORY_INIT(lp_verify_debug, "lpverify", 0, "Livepeer verifier");
 }
 
@@ -358,7 +284,6 @@ static void lp_verify_init(LpVerify* self) {
   self->sinkpad = gst_pad_new_from_static_template(&sink_template, "sink");
   gst_pad_set_chain_function(self->sinkpad, lp_verify_chain);
   gst_pad_set_chain_list_function(self->sinkpad, lp_verify_chain_list);
-  gst_pad_set_event_function(self->sinkpad, lp_verify_sink_event);
   GST_PAD_SET_PROXY_CAPS(self->sinkpad);
   gst_element_add_pad(GST_ELEMENT(self), self->sinkpad);
   self->srcpad = gst_pad_new_from_static_template(&src_template, "src");

@@ -21,11 +21,11 @@ std::string bytes_of(ByteSpan b) {
   return std::string(reinterpret_cast<const char*>(b.data()), b.size());
 }
 
-/// One HTTPS client per worker thread: libsoup's sync API wants its session used from one
-/// thread, and a thread keeps its connections to each orchestrator alive.
-net::SegmentClient& thread_client() {
-  thread_local net::SegmentClient client;
-  return client;
+/// What an orchestrator asks per pixel, from its info (0: no price, offchain).
+Rational per_pixel(const ::net::OrchestratorInfo& info) {
+  const auto& p = info.price_info();
+  if (p.pixelsperunit() <= 0 || p.priceperunit() <= 0) return 0;
+  return Rational(p.priceperunit()) / Rational(p.pixelsperunit());
 }
 
 std::chrono::milliseconds ms(double seconds) {
@@ -95,7 +95,10 @@ struct RemoteTranscoder::Orch {
 };
 
 RemoteTranscoder::RemoteTranscoder(RemoteConfig config, Payer* payer)
-    : config_(std::move(config)), payer_(payer), profiles_(to_wire_profiles(config_.ladder)) {
+    : config_(std::move(config)),
+      payer_(payer),
+      profiles_(to_wire_profiles(config_.ladder)),
+      http_(std::make_unique<net::SegmentClient>()) {
   if (!payer_) own_key_ = std::make_unique<PrivateKey>(PrivateKey::generate());
   for (const auto& p : config_.ladder)
     boxes_.push_back(ProfileBox{p.width, p.height, p.fps, p.fps_den});
@@ -109,15 +112,34 @@ RemoteTranscoder::RemoteTranscoder(RemoteConfig config, Payer* payer)
 
 RemoteTranscoder::~RemoteTranscoder() = default;
 
+void RemoteTranscoder::cancel_all() {
+  http_->cancel_all();
+  for (auto& o : orchs_) o->rpc->cancel_all();
+}
+
+void RemoteTranscoder::resume() {
+  http_->resume();
+  for (auto& o : orchs_) o->rpc->resume();
+}
+
+net::SegmentClient::Counters RemoteTranscoder::http_counters() const { return http_->counters(); }
+
+const char* census_code(const Error& e) {
+  const std::string& c = e.code;
+  if (c == "no_orchestrator") return "NoOrchestrators";
+  if (c == "timeout" || c == "grpc_4") return "Timeout";
+  if (c == "download") return "Download";
+  if (c == "orchestrator_capped" || c == "orchestrator_busy") return "OrchestratorCapped";
+  if (c.rfind("verification", 0) == 0) return "Verification";
+  if (e.kind == ErrorKind::payment_required || c == "ticket_params_expired" ||
+      c == "insufficient_balance" || c.rfind("payment", 0) == 0 || c.rfind("max_", 0) == 0)
+    return "Payment";
+  return "Unknown";
+}
+
 void RemoteTranscoder::set_logger(std::function<void(const std::string&)> log) {
   std::lock_guard lock(mu_);
   log_ = std::move(log);
-}
-
-Rational RemoteTranscoder::per_pixel(const Orch& o) const {
-  const auto& p = o.info.price_info();
-  if (p.pixelsperunit() <= 0 || p.priceperunit() <= 0) return 0;
-  return Rational(p.priceperunit()) / Rational(p.pixelsperunit());
 }
 
 Status RemoteTranscoder::refresh(Orch& o) {
@@ -227,7 +249,7 @@ Placement RemoteTranscoder::place(const std::set<int>& exclude) {
     }
     const Orch& b = *orchs_[static_cast<std::size_t>(best)];
     const auto key = [this](const Orch& x) {
-      return std::make_tuple(x.in_flight, per_pixel(x), x.latency_ms);
+      return std::make_tuple(x.in_flight, per_pixel(x.info), x.latency_ms);
     };
     if (key(o) < key(b)) best = static_cast<int>(i);
   }
@@ -294,7 +316,7 @@ Result<RemoteOutcome> RemoteTranscoder::attempt(const SourceSegment& segment, Or
     address = o.address;
   }
   const std::string session = info.auth_token().session_id();
-  const Rational price = per_pixel(o);
+  const Rational price = per_pixel(info);
   // Payment: none when the orchestrator gives no ticket params (price 0, offchain).
   std::string payment_header;
   std::optional<std::uint64_t> grant;
@@ -323,22 +345,25 @@ Result<RemoteOutcome> RemoteTranscoder::attempt(const SourceSegment& segment, Or
   const auto upload_timeout = ms(std::max(2.0, 0.5 * segment.duration_seconds));
   const auto timeout = ms(std::max(8.0, 4.0 * segment.duration_seconds));
   const auto t0 = Clock::now();
-  auto result = thread_client().submit(info.transcoder(), payment_header, net::encode_header(seg),
-                                       segment.bytes, upload_timeout, timeout, leave);
+  auto result = http_->submit(info.transcoder(), payment_header, net::encode_header(seg),
+                              segment.bytes, upload_timeout, timeout, leave);
+  // The books as go-livepeer keeps them (completeBalanceUpdate): never answered, the credit
+  // comes back; answered with anything but transcoded data (an error status, a cut or
+  // malformed body, a TranscodeResult error), the credit is spent; data, the change is kept.
   if (!result) {
-    // Refused from its headers (402/403): nothing was credited there; anything else may have been.
-    const bool refused = result.error().code == "http_402" || result.error().code == "http_403";
-    settle(refused ? SettleOutcome::not_sent : SettleOutcome::sent_no_result, 0);
+    settle(net::SegmentClient::answered(result.error()) ? SettleOutcome::sent_no_result
+                                                        : SettleOutcome::not_sent,
+           0);
     return result.error();
   }
   if (!result->error().empty() || !result->has_data()) {
-    std::uint64_t pixels = 0;
-    for (const auto& d : result->data().segments())
-      pixels += static_cast<std::uint64_t>(std::max<std::int64_t>(d.pixels(), 0));
-    settle(SettleOutcome::result, price * Rational(pixels));
-    return make_error(
-        ErrorKind::retryable, "transcode_error",
-        result->error().empty() ? std::string("no transcoded data") : result->error());
+    settle(SettleOutcome::sent_no_result, 0);
+    const std::string& e = result->error();
+    const std::string code = e == "OrchestratorBusy"     ? "orchestrator_busy"
+                             : e == "OrchestratorCapped" ? "orchestrator_capped"
+                                                         : "transcode_error";
+    return make_error(ErrorKind::retryable, code,
+                      e.empty() ? std::string("no transcoded data") : e);
   }
   const auto& data = result->data();
   RemoteOutcome out;
@@ -354,11 +379,12 @@ Result<RemoteOutcome> RemoteTranscoder::attempt(const SourceSegment& segment, Or
   for (int i = 0; i < data.segments_size(); ++i) {
     const auto remaining =
         timeout - std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
-    auto bytes = thread_client().fetch(
-        data.segments(i).url(),
-        std::max(std::chrono::seconds(1), std::chrono::ceil<std::chrono::seconds>(remaining)));
+    auto bytes =
+        http_->fetch(data.segments(i).url(), std::max(std::chrono::milliseconds(1), remaining));
     if (!bytes)
-      return make_error(ErrorKind::retryable, "download", "Download: " + bytes.error().message);
+      return make_error(ErrorKind::retryable,
+                        bytes.error().code == "cancelled" ? std::string("cancelled") : "download",
+                        "Download: " + bytes.error().message);
     out.renditions.push_back(RemoteRendition{
         config_.ladder[static_cast<std::size_t>(i)].name, std::move(*bytes),
         static_cast<std::uint64_t>(std::max<std::int64_t>(data.segments(i).pixels(), 0))});
@@ -366,7 +392,7 @@ Result<RemoteOutcome> RemoteTranscoder::attempt(const SourceSegment& segment, Or
   out.ok = true;
   out.orchestrator = address;
   out.orchestrator_target = o.target;
-  out.price_per_pixel = to_string(per_pixel(o));
+  out.price_per_pixel = to_string(price);
   out.signature = data.sig();
   out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   // Adopt the info that came back (fresh ticket params), keeping the session (go-livepeer
@@ -392,7 +418,10 @@ RemoteOutcome RemoteTranscoder::transcode(const SourceSegment& segment, Placemen
   for (int n = 0; n < config_.attempts; ++n) {
     if (n > 0 || p.index < 0) p = place(exclude);
     if (p.index < 0) {
-      if (out.error.empty()) out.error = "no orchestrator available";
+      if (out.error.empty()) {
+        out.error = "no orchestrator available";
+        out.error_code = "no_orchestrator";
+      }
       break;
     }
     Orch& o = *orchs_[static_cast<std::size_t>(p.index)];
@@ -407,7 +436,9 @@ RemoteOutcome RemoteTranscoder::transcode(const SourceSegment& segment, Placemen
       return std::move(*r);
     }
     out.error = o.target + ": " + r.error().message;
-    if (r.error().message.find("TicketParams expired") != std::string::npos) {
+    out.error_code = r.error().code;
+    if (r.error().code == "cancelled") break;  // stopping: no retry, nobody's fault
+    if (r.error().code == "ticket_params_expired") {
       std::lock_guard lock(mu_);
       o.has_info = false;  // fresh params next time; not the orchestrator's fault
     } else {
@@ -415,6 +446,7 @@ RemoteOutcome RemoteTranscoder::transcode(const SourceSegment& segment, Placemen
     }
     exclude.insert(p.index);
   }
+  out.census = census_code(make_error(ErrorKind::retryable, out.error_code, out.error));
   return out;
 }
 
@@ -427,7 +459,7 @@ std::vector<RemoteTranscoder::OrchestratorState> RemoteTranscoder::state() const
     s.target = o->target;
     s.transcoder = o->info.transcoder();
     if (o->address != Address{}) s.address = to_checksum(o->address);
-    s.price_per_pixel = to_string(per_pixel(*o));
+    s.price_per_pixel = to_string(per_pixel(o->info));
     s.latency_ms = o->latency_ms;
     s.successes = o->successes;
     s.failures = o->failures;

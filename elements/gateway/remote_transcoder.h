@@ -17,8 +17,9 @@
 
 #include "elements/gateway/wallet.h"
 #include "elements/net/lp_rpc.pb.h"
+#include "elements/net/segment_client.h"
 #include "elements/transcode/profiles.h"
-#include "payment/ledger/local_ledger.h"
+#include "payment/ledger/ledger.h"
 
 namespace lp::gw {
 
@@ -80,7 +81,9 @@ struct RemoteRendition {
 struct RemoteOutcome {
   std::int64_t seq = 0;
   bool ok = false;
-  std::string error;                        ///< the last attempt's, when !ok
+  std::string error;       ///< the last attempt's message, when !ok (for people)
+  std::string error_code;  ///< its stable code ("http_402", "timeout", "ticket_params_expired"...)
+  std::string census;      ///< go-livepeer's metric code for it (census_code)
   std::vector<RemoteRendition> renditions;  ///< ladder order
   Address orchestrator{};
   std::string orchestrator_target;
@@ -131,6 +134,13 @@ class RemoteTranscoder {
     std::string last_error;
   };
   std::vector<OrchestratorState> state() const;
+  /// Ends every request in flight (gRPC and HTTPS) at once and refuses new ones until resume():
+  /// a stop or a flush never waits for the network. Any thread.
+  void cancel_all();
+  void resume();
+  /// The HTTPS client's connections and TLS handshakes so far (one per orchestrator while its
+  /// keep-alive connection stays healthy and one segment is in flight at a time).
+  net::SegmentClient::Counters http_counters() const;
   /// Logs one line per event (selection, failure, suspension); defaults to nothing.
   void set_logger(std::function<void(const std::string&)> log);
 
@@ -139,7 +149,6 @@ class RemoteTranscoder {
   Status refresh(Orch& o);
   Result<RemoteOutcome> attempt(const SourceSegment& segment, Orch& o, std::uint64_t place);
   void fail(Orch& o, const std::string& why);
-  Rational per_pixel(const Orch& o) const;
 
   RemoteConfig config_;
   Payer* payer_;
@@ -148,8 +157,14 @@ class RemoteTranscoder {
   std::vector<ProfileBox> boxes_;
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Orch>> orchs_;
+  std::unique_ptr<net::SegmentClient> http_;  // one session for every orchestrator
   std::function<void(const std::string&)> log_;
 };
+
+/// go-livepeer's metric code (monitor/census.go) for why a segment could not be done, from an
+/// error's code and kind: NoOrchestrators, Timeout, Download, OrchestratorCapped, Payment,
+/// Verification (ours), Unknown.
+const char* census_code(const Error& e);
 
 /// The ladder as the wire's VideoProfile messages (H.264 in MPEG-TS).
 std::vector<::net::VideoProfile> to_wire_profiles(const std::vector<media::VideoProfile>& ladder);

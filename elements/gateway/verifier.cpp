@@ -184,6 +184,7 @@ double luma_psnr(const MediaProbe& source, const MediaProbe& rendition, std::siz
 Verdict Verifier::verify(const VerifyRequest& req) const {
   Verdict v;
   if (req.renditions.empty()) {
+    v.code = "no_renditions";
     v.reason = "no renditions";
     return v;
   }
@@ -194,12 +195,14 @@ Verdict Verifier::verify(const VerifyRequest& req) const {
     hashes.insert(hashes.end(), h.begin(), h.end());
   }
   if (!verify_message(req.orchestrator, hashes, as_bytes(req.signature))) {
+    v.code = "bad_signature";
     v.reason = "bad signature: the renditions are not what the orchestrator signed";
     return v;
   }
   // 2. The source, as the reference for sizes, frame rate and frame count.
   const MediaProbe src = probe_segment(req.source);
   if (!src.error.empty()) {
+    v.code = "source_unreadable";
     v.reason = "source unreadable: " + src.error;
     return v;
   }
@@ -209,6 +212,7 @@ Verdict Verifier::verify(const VerifyRequest& req) const {
     const std::string what = "profile " + r.profile + ": ";
     const MediaProbe m = probe_segment(r.bytes);
     if (!m.error.empty()) {
+      v.code = "rendition_unreadable";
       v.reason = what + "unreadable rendition: " + m.error;
       return v;
     }
@@ -217,6 +221,7 @@ Verdict Verifier::verify(const VerifyRequest& req) const {
                                   static_cast<std::uint64_t>(m.width) *
                                   static_cast<std::uint64_t>(m.height);
     if (counted != r.claimed_pixels) {
+      v.code = "pixel_count";
       v.reason = what + "pixel count mismatch: claimed " + std::to_string(r.claimed_pixels) +
                  ", counted " + std::to_string(counted) + " (" + std::to_string(m.frames) +
                  " frames of " + std::to_string(m.width) + "x" + std::to_string(m.height) + ")";
@@ -228,6 +233,7 @@ Verdict Verifier::verify(const VerifyRequest& req) const {
     box.height = r.box_height;
     const auto [ew, eh] = media::output_size(box, src.width, src.height);
     if (m.width != ew || m.height != eh) {
+      v.code = "resolution";
       v.reason = what + "wrong resolution " + std::to_string(m.width) + "x" +
                  std::to_string(m.height) + ", expected " + std::to_string(ew) + "x" +
                  std::to_string(eh);
@@ -241,6 +247,7 @@ Verdict Verifier::verify(const VerifyRequest& req) const {
     const double expected =
         reduced ? static_cast<double>(src.frames) * profile_fps / src_fps : src.frames;
     if (std::fabs(static_cast<double>(m.frames) - expected) > (reduced ? 1.0 : 0.0)) {
+      v.code = "frame_count";
       v.reason =
           what + std::to_string(m.frames) + " frames, expected " +
           (reduced ? "about " + std::to_string(std::lround(expected)) : std::to_string(src.frames));
@@ -257,6 +264,7 @@ Verdict Verifier::verify(const VerifyRequest& req) const {
     const MediaProbe rend = probe_segment(smallest->bytes, probe.width, probe.height);
     const MediaProbe scaled = probe_segment(req.source, probe.width, probe.height);
     if (!rend.error.empty() || !scaled.error.empty()) {
+      v.code = "pictures_unreadable";
       v.reason = "profile " + smallest->profile +
                  ": cannot decode for the picture check: " + rend.error + scaled.error;
       return v;
@@ -267,6 +275,7 @@ Verdict Verifier::verify(const VerifyRequest& req) const {
       std::snprintf(buf, sizeof buf,
                     "profile %s: pictures differ from the source (PSNR %.1f dB, minimum %.1f)",
                     smallest->profile.c_str(), v.psnr, config_.min_psnr);
+      v.code = "pictures";
       v.reason = buf;
       return v;
     }

@@ -52,7 +52,10 @@ struct VerifyRequest {
 
 struct Verdict {
   bool ok = false;
-  std::string reason;  ///< why not, naming the profile
+  /// Why not, as a stable code: no_renditions, bad_signature, source_unreadable,
+  /// rendition_unreadable, pixel_count, resolution, frame_count, pictures_unreadable, pictures.
+  std::string code;
+  std::string reason;  ///< why not, for people, naming the profile
   double psnr = 0;     ///< when pictures were compared
 };
 

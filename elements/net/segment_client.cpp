@@ -196,17 +196,20 @@ struct SegmentClient::Impl {
     tell_headers(call);
     SegmentClient::Response& r = call->response;
     if (err) {
-      r.status = 0;
+      // After the status line (a body cut short or late) the answer counts as received: a
+      // payment it carried was delivered (go-livepeer: CreditSpent once a response arrived).
+      const bool answered = r.status != 0 && call->in != nullptr;
       if (call->expired) {
-        r.error = "timed out";
-        r.error_code = "timeout";
+        r.error = answered ? "timed out reading the answer" : "timed out";
+        r.error_code = answered ? "body_timeout" : "timeout";
       } else if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
         r.error = "cancelled";
         r.error_code = "cancelled";
       } else {
         r.error = err->message;
-        r.error_code = "http_transport";
+        r.error_code = answered ? "body_read" : "http_transport";
       }
+      if (!answered) r.status = 0;
       r.body.clear();
     }
     if (call->in) g_input_stream_close(call->in, nullptr, nullptr);
@@ -321,11 +324,23 @@ Error http_error(const std::string& url, const SegmentClient::Response& r) {
                                            : ErrorKind::forbidden;
   std::string text = r.body.substr(0, 512);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  return make_error(kind, "http_" + std::to_string(r.status),
-                    url + ": " + std::to_string(r.status) + " " + text);
+  // go-livepeer's answers are texts: the ones a gateway acts on become codes here, at the wire,
+  // so that no decision further up reads a message.
+  std::string code = "http_" + std::to_string(r.status);
+  for (const auto& [answer, named] : {std::pair{"TicketParams expired", "ticket_params_expired"},
+                                      std::pair{"OrchestratorBusy", "orchestrator_busy"},
+                                      std::pair{"OrchestratorCapped", "orchestrator_capped"},
+                                      std::pair{"Insufficient balance", "insufficient_balance"}})
+    if (text.find(answer) != std::string::npos) code = named;
+  return make_error(kind, code, url + ": " + std::to_string(r.status) + " " + text);
 }
 
 }  // namespace
+
+bool SegmentClient::answered(const Error& e) {
+  return e.code != "http_transport" && e.code != "timeout" && e.code != "cancelled" &&
+         e.code != "bad_url";
+}
 
 SegmentClient::SegmentClient() : impl_(std::make_unique<Impl>()) {}
 

@@ -32,8 +32,11 @@ class SegmentClient {
   SegmentClient& operator=(const SegmentClient&) = delete;
 
   /// POSTs a segment; the whole request may take `timeout` (go-livepeer: max(8 s, 4 x the
-  /// segment's duration)). A non-200 answer is an error with the code "http_<status>" and the
-  /// answer's text; no answer is "http_transport", a deadline "timeout", cancel_all() "cancelled".
+  /// segment's duration)). A non-200 answer is an error with the code "http_<status>" (or the
+  /// code of a go-livepeer answer a gateway acts on: "ticket_params_expired",
+  /// "orchestrator_busy", "orchestrator_capped", "insufficient_balance") and the answer's text.
+  /// No answer at all: "http_transport", "timeout" or "cancelled" (cancel_all()); an answer cut
+  /// short after its status line: "body_read" or "body_timeout". answered() tells them apart.
   Result<::net::TranscodeResult> submit(const std::string& transcoder,
                                         const std::string& payment_header,
                                         const std::string& segment_header, const std::string& body,
@@ -49,6 +52,10 @@ class SegmentClient {
                                         std::chrono::milliseconds upload_timeout,
                                         std::chrono::milliseconds timeout,
                                         const std::function<void()>& on_uploaded);
+  /// Whether an error from submit() means the orchestrator answered (a payment sent with the
+  /// request was delivered) rather than never being reached.
+  static bool answered(const Error& e);
+
   /// GETs a rendition.
   Result<std::string> fetch(const std::string& url, std::chrono::milliseconds timeout);
 
