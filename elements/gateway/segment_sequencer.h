@@ -69,8 +69,7 @@ class SegmentSequencer {
   /// nothing happens, it stays in line. Otherwise it leaves the line and is remembered a while.
   void released(std::int64_t seq, int refusals) {
     auto it = entries_.find(seq);
-    if (it == entries_.end() || it->second.refusals != refusals ||
-        it->second.state != State::done)
+    if (it == entries_.end() || it->second.refusals != refusals || it->second.state != State::done)
       return;
     it->second.state = State::released;
     erase_from(late_, seq);

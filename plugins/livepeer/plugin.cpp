@@ -30,8 +30,7 @@ gboolean lp_plugin_register_static(void) {
     registered = gst_plugin_register_static(
         GST_VERSION_MAJOR, GST_VERSION_MINOR, "livepeer",
         "Livepeer network elements: segmenting, transcoding, payment and verification",
-        lp_plugin_init, LP_VERSION, "LGPL", "livepeer-gst", "livepeer-gst",
-        "https://livepeer.org");
+        lp_plugin_init, LP_VERSION, "LGPL", "livepeer-gst", "livepeer-gst", "https://livepeer.org");
     g_once_init_leave(&once, 1);
   }
   return registered;
