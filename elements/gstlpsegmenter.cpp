@@ -11,6 +11,11 @@
  * upstream is asked for a keyframe (force-key-unit) when a segment reaches the target. A
  * discontinuity or a format change starts a new segment marked as discontinuous.
  *
+ * A stream without video is an error, never a wait: audio that comes while no video frame has
+ * arrived is held for up to 10 s of stream time, and the element fails ("The input has no
+ * video frames") when that is exceeded, when the video pad ends without a frame, or when the
+ * audio ends while the video pad is not linked at all.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 filesrc location=in.ts ! tsdemux name=d \
@@ -41,6 +46,10 @@ enum { PROP_0, PROP_TARGET_DURATION, PROP_STREAM_ID, PROP_FORCE_KEY_UNITS };
 #define DEFAULT_TARGET_DURATION (2 * GST_SECOND)
 #define DEFAULT_STREAM_ID nullptr
 #define DEFAULT_FORCE_KEY_UNITS TRUE
+
+// How much audio (stream time) is held while no video frame has arrived before the stream
+// counts as one without video: enough for a live source whose video starts late.
+static constexpr GstClockTime kMaxAudioWithoutVideo = 10 * GST_SECOND;
 
 static GstStaticPadTemplate video_template = GST_STATIC_PAD_TEMPLATE(
     "video", GST_PAD_SINK, GST_PAD_ALWAYS,
@@ -78,12 +87,23 @@ struct LpSegmenterPriv {
   std::unique_ptr<lp::media::SegmentCutter> cutter;
   lp::media::SegmentMuxer muxer;
   Segment current;
-  std::vector<lp::gst::BufferPtr> early_audio;  // audio before the first video frame
   lp::gst::CapsPtr video_caps;
   lp::gst::CapsPtr segment_video_caps;  // the caps the current segment was made with
   lp::gst::CapsPtr audio_caps;
   bool first_keyframe = true;
   bool src_caps_set = false;
+
+  // Audio before the first video frame. GstAggregator aggregates only once every pad has a
+  // buffer (or EOS), so audio queued on its pad while the video pad is empty would block the
+  // audio stream and, through it, the demuxer that feeds both: a stream without video would
+  // hang. A probe takes that audio off the pad in the audio streaming thread instead, and the
+  // first segment gets it (aggregate moves it there under the lock).
+  std::mutex early_lock;
+  std::vector<lp::gst::BufferPtr> early_audio;     // guarded by early_lock
+  bool video_seen = false;                         // a buffer reached the video pad; early_lock
+  bool no_video = false;                           // the no-video error was posted; early_lock
+  GstClockTime early_first = GST_CLOCK_TIME_NONE;  // guarded by early_lock
+  GstClockTime early_end = GST_CLOCK_TIME_NONE;    // guarded by early_lock
 };
 
 struct _LpSegmenter {
@@ -109,6 +129,9 @@ static gboolean lp_segmenter_sink_event(GstAggregator* agg, GstAggregatorPad* pa
                                         GstEvent* event) noexcept;
 static GstFlowReturn lp_segmenter_aggregate(GstAggregator* agg, gboolean timeout) noexcept;
 static void lp_segmenter_release_pad(GstElement* element, GstPad* pad) noexcept;
+static GstPadProbeReturn on_video_buffer(GstPad* pad, GstPadProbeInfo* info,
+                                         gpointer data) noexcept;
+static GstPadProbeReturn on_audio_data(GstPad* pad, GstPadProbeInfo* info, gpointer data) noexcept;
 
 static void lp_segmenter_class_init(LpSegmenterClass* klass) {
   GObjectClass* gobject_class = G_OBJECT_CLASS(klass);
@@ -173,6 +196,8 @@ static void lp_segmenter_init(LpSegmenter* self) {
                                       GST_PAD_SINK, "template", templ, nullptr));
   gst_object_unref(templ);
   gst_element_add_pad(GST_ELEMENT(self), GST_PAD(self->video_pad));
+  gst_pad_add_probe(GST_PAD(self->video_pad), GST_PAD_PROBE_TYPE_BUFFER, on_video_buffer, self,
+                    nullptr);
   self->audio_pad = nullptr;
 }
 
@@ -236,6 +261,10 @@ static GstAggregatorPad* lp_segmenter_create_new_pad(GstAggregator* agg, GstPadT
   }
   auto* pad = GST_AGGREGATOR_PAD(g_object_new(GST_TYPE_AGGREGATOR_PAD, "name", "audio", "direction",
                                               GST_PAD_SINK, "template", templ, nullptr));
+  gst_pad_add_probe(
+      GST_PAD(pad),
+      static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+      on_audio_data, self, nullptr);
   GST_OBJECT_LOCK(self);
   self->audio_pad = pad;
   GST_OBJECT_UNLOCK(self);
@@ -266,16 +295,22 @@ static gboolean lp_segmenter_start(GstAggregator* agg) noexcept {
   if (priv->active.stream_id.empty()) priv->active.stream_id = random_stream_id();
   priv->cutter = std::make_unique<lp::media::SegmentCutter>(priv->active.target_duration);
   priv->current = Segment{};
-  priv->early_audio.clear();
   priv->first_keyframe = true;
   priv->src_caps_set = false;
+  std::lock_guard lock(priv->early_lock);
+  priv->early_audio.clear();
+  priv->video_seen = priv->no_video = false;
+  priv->early_first = priv->early_end = GST_CLOCK_TIME_NONE;
   return TRUE;
 }
 
 static gboolean lp_segmenter_stop(GstAggregator* agg) noexcept {
   LpSegmenterPriv* priv = LP_SEGMENTER(agg)->priv;
   priv->current = Segment{};
-  priv->early_audio.clear();
+  {
+    std::lock_guard lock(priv->early_lock);
+    priv->early_audio.clear();
+  }
   priv->video_caps.reset();
   priv->segment_video_caps.reset();
   priv->audio_caps.reset();
@@ -390,6 +425,23 @@ static GstFlowReturn finish_segment(LpSegmenter* self, const SegmentInfo& info, 
   return gst_aggregator_finish_buffer(GST_AGGREGATOR(self), out);
 }
 
+// Moves the audio held before the first video frame into the current segment.
+static void take_early_audio(LpSegmenterPriv* priv) {
+  std::lock_guard lock(priv->early_lock);
+  for (auto& a : priv->early_audio) priv->current.audio.push_back(std::move(a));
+  priv->early_audio.clear();
+}
+
+// Posts the no-video error once (the audio thread and the aggregator may both find it).
+static void post_no_video(LpSegmenter* self, const std::string& why) {
+  {
+    std::lock_guard lock(self->priv->early_lock);
+    if (self->priv->no_video) return;
+    self->priv->no_video = true;
+  }
+  GST_ELEMENT_ERROR(self, STREAM, DEMUX, ("The input has no video frames"), ("%s", why.c_str()));
+}
+
 static GstClockTime video_time(GstBuffer* b) {
   return GST_BUFFER_DTS_IS_VALID(b) ? GST_BUFFER_DTS(b) : GST_BUFFER_PTS(b);
 }
@@ -414,8 +466,7 @@ static GstFlowReturn handle_video(LpSegmenter* self, GstBuffer* buf) {
   if (first || d.cut) {
     priv->segment_video_caps.reset(priv->video_caps ? gst_caps_ref(priv->video_caps.get())
                                                     : nullptr);
-    for (auto& a : priv->early_audio) priv->current.audio.push_back(std::move(a));
-    priv->early_audio.clear();
+    take_early_audio(priv);
   }
   if (first && !keyframe)
     GST_ELEMENT_WARNING(self, STREAM, FORMAT, ("The stream does not start with a keyframe"),
@@ -456,10 +507,20 @@ static GstFlowReturn lp_segmenter_aggregate(GstAggregator* agg, gboolean) noexce
   if (!vhead && !ahead) {
     const bool video_eos = gst_aggregator_pad_is_eos(self->video_pad);
     const bool audio_eos = !audio || gst_aggregator_pad_is_eos(audio);
+    bool video_seen = false;
+    {
+      std::lock_guard lock(priv->early_lock);
+      video_seen = priv->video_seen;
+    }
+    if (video_eos && !video_seen) {
+      post_no_video(self,
+                    "the video stream ended without a frame; lpsegmenter cuts segments at "
+                    "H.264 keyframes");
+      return GST_FLOW_ERROR;
+    }
     if (video_eos && audio_eos) {
       // The last segment ends where its last frame ends.
-      for (auto& a : priv->early_audio) priv->current.audio.push_back(std::move(a));
-      priv->early_audio.clear();
+      take_early_audio(priv);
       if (!priv->cutter->started()) return GST_FLOW_EOS;
       GstFlowReturn ret = finish_segment(self, current_info(priv), priv->current.last_video_end);
       return ret == GST_FLOW_OK ? GST_FLOW_EOS : ret;
@@ -475,9 +536,72 @@ static GstFlowReturn lp_segmenter_aggregate(GstAggregator* agg, gboolean) noexce
   }
   if (take_video) return handle_video(self, gst_aggregator_pad_pop_buffer(self->video_pad));
   GstBuffer* a = gst_aggregator_pad_pop_buffer(audio);
-  if (priv->cutter && priv->cutter->started())
+  if (priv->cutter && priv->cutter->started()) {
     priv->current.audio.emplace_back(a);
-  else
+  } else {
+    std::lock_guard lock(priv->early_lock);
     priv->early_audio.emplace_back(a);
+  }
   return GST_FLOW_OK;
+}
+
+// On the video pad, in the video streaming thread: from the first buffer on, audio goes
+// through the aggregator again.
+static GstPadProbeReturn on_video_buffer(GstPad*, GstPadProbeInfo*, gpointer data) noexcept {
+  LpSegmenterPriv* priv = LP_SEGMENTER(data)->priv;
+  std::lock_guard lock(priv->early_lock);
+  priv->video_seen = true;
+  return GST_PAD_PROBE_OK;
+}
+
+// On the audio pad, in the audio streaming thread: holds the audio that comes before any video
+// (see LpSegmenterPriv::early_audio) and fails the stream when there is no video to wait for.
+static GstPadProbeReturn on_audio_data(GstPad*, GstPadProbeInfo* info, gpointer data) noexcept {
+  LpSegmenter* self = LP_SEGMENTER(data);
+  LpSegmenterPriv* priv = self->priv;
+  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) != GST_EVENT_EOS) return GST_PAD_PROBE_OK;
+    {
+      std::lock_guard lock(priv->early_lock);
+      if (priv->video_seen) return GST_PAD_PROBE_OK;
+    }
+    // A linked video pad still gets its EOS (or frames), and aggregate decides; an unlinked
+    // one never does, and the aggregator would wait for it forever.
+    if (!gst_pad_is_linked(GST_PAD(self->video_pad)))
+      post_no_video(self,
+                    "the audio ended and the video pad is not linked: the input has no "
+                    "H.264 video stream");
+    return GST_PAD_PROBE_OK;
+  }
+  GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  std::unique_lock lock(priv->early_lock);
+  if (priv->video_seen) return GST_PAD_PROBE_OK;
+  if (priv->no_video) {
+    gst_buffer_unref(buf);
+    GST_PAD_PROBE_INFO_FLOW_RETURN(info) = GST_FLOW_ERROR;
+    return GST_PAD_PROBE_HANDLED;
+  }
+  if (GST_BUFFER_PTS_IS_VALID(buf)) {
+    const GstClockTime pts = GST_BUFFER_PTS(buf);
+    const GstClockTime end =
+        pts + (GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : GstClockTime{0});
+    if (!GST_CLOCK_TIME_IS_VALID(priv->early_first) || pts < priv->early_first)
+      priv->early_first = pts;
+    if (!GST_CLOCK_TIME_IS_VALID(priv->early_end) || end > priv->early_end) priv->early_end = end;
+  }
+  priv->early_audio.emplace_back(buf);  // the probe's reference: HANDLED passes it to us
+  const bool too_long = GST_CLOCK_TIME_IS_VALID(priv->early_first) &&
+                        priv->early_end - priv->early_first > kMaxAudioWithoutVideo;
+  const GstClockTime span = too_long ? priv->early_end - priv->early_first : 0;
+  lock.unlock();
+  if (too_long) {
+    gchar* why = g_strdup_printf(
+        "%.1f s of audio and no video frame; lpsegmenter cuts segments at "
+        "H.264 keyframes",
+        static_cast<double>(span) / GST_SECOND);
+    post_no_video(self, why);
+    g_free(why);
+    GST_PAD_PROBE_INFO_FLOW_RETURN(info) = GST_FLOW_ERROR;
+  }
+  return GST_PAD_PROBE_HANDLED;
 }

@@ -2,9 +2,12 @@
 // `lpnode transcode`: a file through lpsegmenter and lptranscode, renditions on disk.
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -13,6 +16,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "elements/common/gst_ptr.h"
 #include "elements/lpmeta.h"
@@ -28,6 +32,11 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 std::atomic<int> g_interrupts{0};  // lock-free: safe to touch in a signal handler
+
+// After the first signal: how long the segment in progress may take to finish, and how long
+// the pipeline may take to stop after that; together well under the 5 s a signal may take.
+constexpr gint64 kStopGrace = 2 * G_TIME_SPAN_SECOND;
+constexpr auto kTeardownLimit = std::chrono::milliseconds(1500);
 
 const char* kTranscodeHelp = R"(Usage: lpnode transcode --input FILE --out DIR [flags]
 
@@ -53,11 +62,15 @@ Flags:
   --segment-duration S  target segment length in seconds, cut at the next keyframe (default 2)
   --speed-preset P      x264 speed preset for CPU encoding, ultrafast ... veryslow (default veryfast)
 
-Ctrl-C stops early but cleanly: the segment being cut is finished and transcoded, and the
-summary lists everything written (exit 0); a second Ctrl-C quits at once (exit 1).
+The input may also be a named pipe (FIFO), read as it is written.
+
+Ctrl-C (or SIGTERM) stops early but cleanly: the segment being cut is finished and
+transcoded, and the summary lists everything written (exit 0). When that takes more than
+2 s, or on a second Ctrl-C, the run stops at once (exit 1); the process always ends within
+5 s of the first signal.
 
 Exit status: 0 when every segment was transcoded, 1 when the input cannot be transcoded
-(not a video, no H.264, corrupt beyond use, truncated), 2 for bad flags.
+(not a video, no H.264, no video frames, corrupt beyond use, truncated), 2 for bad flags.
 
 Examples:
   lpnode transcode --input live.ts --out out --profiles pipelines/ladders/livepeer-reference.json
@@ -173,7 +186,10 @@ GstElement* make(const char* factory, const char* name = nullptr) {
 struct Input {
   GstElement* pipeline = nullptr;
   GstElement* segmenter = nullptr;
-  bool video = false;  // guarded by the pad-added callback's serialization (parsebin's thread)
+  // Set in parsebin's streaming thread when it exposes its pads (all at once, before any of
+  // them ends); read there too when one of them ends.
+  std::atomic<bool> video{false};
+  std::atomic<bool> no_video_posted{false};
   std::string refused;
 };
 
@@ -213,8 +229,24 @@ GstElement* capsfilter(const char* caps) {
 
 GstElement* element(const char* factory) { return gst_element_factory_make(factory, nullptr); }
 
+// parsebin (1.22) never emits no-more-pads, so the end of a stream is where an input without
+// video shows: parsebin exposes every stream before any of them ends. Without this, an input
+// whose only streams are not AAC (or that have nowhere to go) would leave lpsegmenter's video
+// pad waiting forever.
+GstPadProbeReturn on_parsed_eos(GstPad* pad, GstPadProbeInfo* info, gpointer data) noexcept {
+  auto* in = static_cast<Input*>(data);
+  if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) != GST_EVENT_EOS) return GST_PAD_PROBE_OK;
+  if (!in->video && in->refused.empty() && !in->no_video_posted.exchange(true)) {
+    gst::ObjectPtr<GstElement> parsebin(gst_pad_get_parent_element(pad));
+    post_error(parsebin ? parsebin.get() : in->pipeline,
+               "no video frames in the input: it has no H.264 video stream");
+  }
+  return GST_PAD_PROBE_REMOVE;
+}
+
 void on_parsed_pad(GstElement* parsebin, GstPad* pad, gpointer data) noexcept {
   auto* in = static_cast<Input*>(data);
+  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_parsed_eos, in, nullptr);
   GstBin* bin = GST_BIN(in->pipeline);
   gst::CapsPtr caps(gst_pad_get_current_caps(pad));
   if (!caps) caps.reset(gst_pad_query_caps(pad, nullptr));
@@ -255,11 +287,6 @@ void on_parsed_pad(GstElement* parsebin, GstPad* pad, gpointer data) noexcept {
   GstElement* sink = element("fakesink");
   if (sink) g_object_set(sink, "sync", FALSE, "async", FALSE, nullptr);
   link_chain(bin, pad, {element("queue"), sink}, nullptr);
-}
-
-void on_no_more_pads(GstElement* parsebin, gpointer data) noexcept {
-  auto* in = static_cast<Input*>(data);
-  if (!in->video && in->refused.empty()) post_error(parsebin, "the input has no video stream");
 }
 
 bool valid_profile_name(const std::string& n) {
@@ -333,13 +360,15 @@ int transcode_main(const std::vector<std::string>& argv) {
   if (!input || !out)
     return fail(cmd, "--input and --out are required (see lpnode transcode --help)", kExitUsage);
   std::error_code ec;
-  if (!fs::is_regular_file(*input, ec))
+  const bool regular = fs::is_regular_file(*input, ec);
+  if (!regular && !fs::is_fifo(*input, ec))
     return fail(cmd, "--input " + *input + ": no such file", kExitUsage);
 
   // A file cut off mid-packet: the segments before the cut are transcoded and kept, and the
-  // run fails. (tsdemux itself drops a partial last packet without a word.)
+  // run fails. (tsdemux itself drops a partial last packet without a word.) A pipe is not
+  // read ahead: what it holds is the input.
   std::string truncated;
-  if (std::ifstream f{*input, std::ios::binary}) {
+  if (std::ifstream f{regular ? *input : std::string(), std::ios::binary}) {
     char head[189] = {};
     f.read(head, sizeof head);
     const auto size = fs::file_size(*input, ec);
@@ -404,7 +433,6 @@ int transcode_main(const std::vector<std::string>& argv) {
     if (!gst_element_link(src, parse) || !gst_element_link(in.segmenter, transcoder))
       throw std::runtime_error("cannot link the pipeline");
     g_signal_connect(parse, "pad-added", G_CALLBACK(on_parsed_pad), &in);
-    g_signal_connect(parse, "no-more-pads", G_CALLBACK(on_no_more_pads), &in);
     for (std::size_t i = 0; i < run.profiles.size(); ++i) {
       GstElement* sink = make("appsink");
       g_object_set(sink, "sync", FALSE, "max-buffers", 0u, nullptr);
@@ -428,7 +456,8 @@ int transcode_main(const std::vector<std::string>& argv) {
   gst::ObjectPtr<GstBus> bus(gst_element_get_bus(pipeline.get()));
   // Ctrl-C (or SIGTERM) ends the input early: EOS from the source, so the segment being cut
   // is finished, transcoded and written like the others, and the summary lists them all. A
-  // second signal stops at once.
+  // second signal, or kStopGrace without the end of the stream, stops at once: the source may
+  // be blocked in a read that never returns (a pipe nobody writes), or a segment may take long.
   g_interrupts = 0;
   struct sigaction sa {};
   sa.sa_handler = [](int) { g_interrupts.fetch_add(1); };
@@ -437,6 +466,8 @@ int transcode_main(const std::vector<std::string>& argv) {
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
   bool stopping = false;
+  gint64 stop_deadline = 0;
+  std::thread eos_sender;
   while (error.empty()) {
     gst::MessagePtr m(gst_bus_timed_pop_filtered(
         bus.get(), 100 * GST_MSECOND,
@@ -445,12 +476,25 @@ int transcode_main(const std::vector<std::string>& argv) {
       error = "interrupted";
       break;
     }
+    if (stopping && g_get_monotonic_time() > stop_deadline) {
+      error = "stopped: the segment in progress did not finish within " +
+              std::to_string(kStopGrace / G_TIME_SPAN_SECOND) + " s of the signal";
+      break;
+    }
     if (g_interrupts == 1 && !stopping) {
       stopping = true;
+      stop_deadline = g_get_monotonic_time() + kStopGrace;
       std::fprintf(stderr,
                    "lpnode transcode: stopping: finishing the segment in progress (Ctrl-C again to "
                    "quit now)\n");
-      gst_element_send_event(pipeline.get(), gst_event_new_eos());
+      // Not from this thread: a source in push mode takes its streaming lock to queue the EOS,
+      // and a source blocked in read() (a pipe nobody writes) holds it.
+      eos_sender = std::thread(
+          [](GstElement* p) {
+            gst_element_send_event(p, gst_event_new_eos());
+            gst_object_unref(p);
+          },
+          GST_ELEMENT(gst_object_ref(pipeline.get())));
     }
     if (!m) continue;
     if (GST_MESSAGE_TYPE(m.get()) == GST_MESSAGE_EOS) break;
@@ -462,8 +506,12 @@ int transcode_main(const std::vector<std::string>& argv) {
     } else {
       gst_message_parse_error(m.get(), &err, &debug);
       error = err ? err->message : "unknown error";
-      if (debug && *debug && std::strlen(debug) < 400 && error.find(debug) == std::string::npos)
-        error += std::string(" [") + debug + "]";
+      // The debug text starts with the source file and the element's path on a line of their
+      // own; the reason is what follows.
+      const char* detail = debug ? std::strrchr(debug, '\n') : nullptr;
+      detail = detail ? detail + 1 : debug;
+      if (detail && *detail && std::strlen(detail) < 400 && error.find(detail) == std::string::npos)
+        error += std::string(" [") + detail + "]";
     }
     g_clear_error(&err);
     g_free(debug);
@@ -478,7 +526,35 @@ int transcode_main(const std::vector<std::string>& argv) {
   const std::string enc = encoder ? encoder : "";
   g_free(decoder);
   g_free(encoder);
+  // A stop after a signal or an error must not wait on a streaming thread that cannot be woken
+  // (a read from a pipe nobody writes, a segment in the encoders): when stopping the pipeline
+  // takes longer than kTeardownLimit, the process ends from here with the renditions written
+  // so far.
+  std::mutex teardown_mu;
+  std::condition_variable teardown_cv;
+  bool torn_down = false;
+  std::thread watchdog;
+  if (stopping || !error.empty()) {
+    const std::string line = "lpnode transcode: " + *input + ": " +
+                             (error.empty() ? "stopped" : error) +
+                             "; the pipeline did not stop, leaving at once\n";
+    watchdog = std::thread([&, line] {
+      std::unique_lock lock(teardown_mu);
+      if (teardown_cv.wait_for(lock, kTeardownLimit, [&] { return torn_down; })) return;
+      [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+      _exit(kExitFailed);
+    });
+  }
   gst_element_set_state(pipeline.get(), GST_STATE_NULL);
+  if (eos_sender.joinable()) eos_sender.join();
+  if (watchdog.joinable()) {
+    {
+      std::lock_guard lock(teardown_mu);
+      torn_down = true;
+    }
+    teardown_cv.notify_all();
+    watchdog.join();
+  }
 
   std::lock_guard lock(run.mu);
   if (error.empty() && !run.error.empty()) error = run.error;

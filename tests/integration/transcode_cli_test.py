@@ -144,7 +144,9 @@ def main():
             got = sum(r["frames"] for s in summary["segments"] for r in s["renditions"])
             check(got == frames, f"long GOP: renditions hold {got} frames, the input {frames}")
 
-        # Ctrl-C: the run stops cleanly, everything written is in the summary.
+        # Ctrl-C: the run stops cleanly, everything written is in the summary. The segment in
+        # progress is finished when that takes at most 2 s (exit 0), else the run stops at once
+        # (exit 1, summary.json still written); a loaded machine may see either.
         out = os.path.join(tmp, "interrupted")
         proc = subprocess.Popen([LPNODE, "transcode", "--input", os.path.join(MEDIA, "live-1080p30-h264-aac-16s-gop2.ts"),
                                  "--out", out, "--speed-preset", "ultrafast"], stdout=subprocess.PIPE,
@@ -153,9 +155,13 @@ def main():
         proc.send_signal(signal.SIGINT)
         stdout, rest = proc.communicate(timeout=300)
         stderr = first + rest
-        if check(proc.returncode == 0, f"SIGINT: exit {proc.returncode}: {stderr[-300:]}"):
+        forced = proc.returncode == 1 and "did not finish within 2 s" in stderr
+        if check(proc.returncode == 0 or forced, f"SIGINT: exit {proc.returncode}: {stderr[-300:]}"):
             check("stopping" in stderr, f"SIGINT: no stopping message in {stderr[-300:]}")
-            summary = json.loads(stdout)
+            with open(os.path.join(out, "summary.json")) as f:
+                summary = json.load(f)
+            if not forced:
+                check(json.loads(stdout) == summary, "SIGINT: summary.json differs from stdout")
             seqs = [s["seq"] for s in summary["segments"]]
             check(seqs == list(range(len(seqs))) and seqs, f"SIGINT: segments {seqs}")
             for s in summary["segments"]:
