@@ -403,17 +403,16 @@ void PushIngest::handle(SoupServerMessage* msg, const std::string& path) {
       return;
     }
   }
-  GBytes* body = soup_message_body_flatten(soup_server_message_get_request_body(msg));
+  std::unique_ptr<GBytes, decltype(&g_bytes_unref)> body(
+      soup_message_body_flatten(soup_server_message_get_request_body(msg)), g_bytes_unref);
   gsize size = 0;
-  const char* data = static_cast<const char*>(g_bytes_get_data(body, &size));
+  const char* data = static_cast<const char*>(g_bytes_get_data(body.get(), &size));
   if (size == 0 || size > config_.max_body) {
-    g_bytes_unref(body);
     respond_text(msg, size == 0 ? 400 : 413, size == 0 ? "empty segment" : "segment too large");
     return;
   }
   const MediaProbe probe = probe_segment(std::string_view(data, size));
   if (!probe.error.empty()) {
-    g_bytes_unref(body);
     respond_text(msg, 422, "not a segment with H.264 video: " + probe.error);
     return;
   }
@@ -421,7 +420,6 @@ void PushIngest::handle(SoupServerMessage* msg, const std::string& path) {
     std::string error;
     s = stream_for(name, &error);
     if (!s) {
-      g_bytes_unref(body);
       respond_text(msg, 503, error);
       return;
     }
@@ -430,8 +428,7 @@ void PushIngest::handle(SoupServerMessage* msg, const std::string& path) {
   const char* cd = soup_message_headers_get_one(h, "Content-Duration");
   const long long ms = cd ? std::strtoll(cd, nullptr, 10) : 2000;
   const GstClockTime duration = static_cast<GstClockTime>(ms > 0 ? ms : 2000) * GST_MSECOND;
-  GstBuffer* buf = gst_buffer_new_wrapped_bytes(body);
-  g_bytes_unref(body);
+  GstBuffer* buf = gst_buffer_new_wrapped_bytes(body.get());  // its own reference
   GST_BUFFER_PTS(buf) = static_cast<GstClockTime>(seq) * duration;
   GST_BUFFER_DURATION(buf) = duration;
   lp_buffer_add_segment_meta(buf, name.c_str(), static_cast<guint64>(seq), GST_BUFFER_PTS(buf),
