@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the build and the tests need on Debian 12, idempotently:
-# Debian packages (only those missing) and the npm test tools (tests/js/node_modules).
+# Debian packages (only those missing), the npm test tools (tests/js/node_modules) and the test
+# clips (tests/data/media/make-media.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -17,6 +18,9 @@ debs=(
   # elements/net/: Livepeer's wire protocol (protobuf, gRPC) and its HTTPS side (libsoup 3, TLS
   # from glib-networking)
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev libsoup-3.0-dev glib-networking
+  # scripts/lint.sh: clang-format and clang-tidy with the repository's configs (clang-tidy brings
+  # run-clang-tidy)
+  clang-format clang-tidy
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev sqlite3 jq python3
   # the player page's test: headless Chromium driven by playwright-core (npm)
@@ -48,3 +52,5 @@ if [ ! -f "$root/web/node_modules/hls.js/dist/hls.min.js" ]; then
   echo "setup: installing the player's hls.js in web" >&2
   (cd "$root/web" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# The test clips, made from synthetic sources (skipped when they are there and up to date).
+bash "$root/tests/data/media/make-media.sh"
