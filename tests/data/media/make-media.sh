@@ -8,7 +8,7 @@
 #                                      and 250 (a long GOP), no frame rate in the SPS (no VUI
 #                                      timing, like many cameras), AAC; starts at 0.1 s
 #   landscape-720p30-h264-2s.ts        1280x720 30 fps, 53 frames (1.77 s), x264 Main with
-#                                      B-frames, keyframes at frames 0 and 25, no audio
+#                                      B-frames, a keyframe every 25 frames (0.83 s), no audio
 #   portrait-720x1280-h264-1s.ts       720x1280, 30 frames, no VUI timing, no audio, starting at
 #                                      588 s (a stream joined mid-way)
 #
