@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# Sets up a Debian 12 machine (idempotently), builds, and runs the whole test suite:
-# unit, integration (real processes, real SQLite, ethers.js), then the unit and integration
-# tests again under AddressSanitizer and UBSan. Ends with "N passed, N failed".
-# LP_SANITIZE=0 skips the sanitizer pass (a faster local loop).
+# Sets up a Debian 12 machine (idempotently), builds, and runs the whole test suite in three
+# passes, each in its own build directory:
+#   build/           the unit, element, integration and fuzz-replay tests (debugoptimized);
+#   build-sanitize/  all of them again under AddressSanitizer + UBSan (debug);
+#   build-tsan/      the unit, element and integration tests under ThreadSanitizer
+#                    (debugoptimized: TSan is slow). The fuzz replays are skipped there (they
+#                    start no thread; the ASan pass runs them). tests/tsan_check.sh fails a test
+#                    when any process it started reported a race; tests/tsan.supp holds the
+#                    third-party suppressions.
+# Ends with "N passed, N failed" (one count per meson test per pass).
+# LP_SANITIZE=0 skips both sanitizer passes (a faster local loop); LP_TSAN=0 skips only the
+# ThreadSanitizer pass.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash scripts/setup.sh
 
-run_suite() {  # build-dir [meson options...]
+run_suite() {  # build-dir [meson options...]; meson test options in $test_options
   local dir=$1; shift
+  local started=$SECONDS
   if [ -f "$dir/build.ninja" ]; then
     meson setup --reconfigure "$dir" "$@" >/dev/null
   else
@@ -17,13 +26,15 @@ run_suite() {  # build-dir [meson options...]
   fi
   ninja -C "$dir"
   local rc=0
-  meson test -C "$dir" --print-errorlogs --num-processes 2 || rc=$?
+  # shellcheck disable=SC2086  # test_options is a word list
+  meson test -C "$dir" --print-errorlogs --num-processes 2 ${test_options:-} || rc=$?
   python3 - "$dir/meson-logs/testlog.json" <<'PY' >>"$summary"
 import json, sys
 for line in open(sys.argv[1]):
     t = json.loads(line)
     print(t["result"])
 PY
+  echo "$dir: $((SECONDS - started)) s (build and tests)"
   return $rc
 }
 
@@ -34,6 +45,12 @@ run_suite build -Dbuildtype=debugoptimized || status=1
 if [ "${LP_SANITIZE:-1}" != 0 ]; then
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     run_suite build-sanitize -Dbuildtype=debug -Dsanitizers=address,undefined -Dbenchmarks=false || status=1
+  if [ "${LP_TSAN:-1}" != 0 ]; then
+    # The test setup 'tsan' (the default in this build directory) adds the wrapper, TSAN_OPTIONS
+    # and the fuzz exclusion; TSan runs code 5-15 times slower, hence the longer timeouts.
+    test_options="--timeout-multiplier 3" \
+      run_suite build-tsan -Dbuildtype=debugoptimized -Dsanitizers=thread -Dbenchmarks=false || status=1
+  fi
 fi
 passed=$(grep -cx 'OK' "$summary" || true)
 failed=$(grep -cvx 'OK' "$summary" || true)
