@@ -27,7 +27,7 @@ std::string error_code_of(const GstStructure* s) {
 
 Result<std::unique_ptr<GatewayService>> GatewayService::create(GatewayConfig config,
                                                                const node::PipelineProfile& profile,
-                                                               ledger::LocalLedger* ledger) {
+                                                               ledger::ChainReader* ledger) {
   std::unique_ptr<GatewayService> g(new GatewayService());
   g->config_ = std::move(config);
   g->ledger_ = ledger;

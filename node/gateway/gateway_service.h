@@ -29,7 +29,7 @@ class GatewayService {
   /// until run(). `profile` has passed check_profile; `ledger` outlives the service.
   static Result<std::unique_ptr<GatewayService>> create(GatewayConfig config,
                                                         const node::PipelineProfile& profile,
-                                                        ledger::LocalLedger* ledger);
+                                                        ledger::ChainReader* ledger);
   ~GatewayService();
   GatewayService(const GatewayService&) = delete;
   GatewayService& operator=(const GatewayService&) = delete;
@@ -62,7 +62,7 @@ class GatewayService {
   };
 
   GatewayConfig config_;
-  ledger::LocalLedger* ledger_ = nullptr;
+  ledger::ChainReader* ledger_ = nullptr;
   std::unique_ptr<GMainLoop, LoopUnref> loop_;
   gst::ObjectPtr<GstElement> pipeline_;  // the stream input; nullptr for HTTP push only
   GstElement* segmenter_ = nullptr;      // in pipeline_

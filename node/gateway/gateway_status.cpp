@@ -7,7 +7,7 @@
 #include "node/lpnode/admin.h"
 #include "payment/common/u256.h"
 #include "payment/eth/signature.h"
-#include "payment/ledger/local_ledger.h"
+#include "payment/ledger/ledger.h"
 
 namespace lp::gw {
 

@@ -13,7 +13,7 @@
 #include "node/gateway/gateway_config.h"
 
 namespace lp::ledger {
-class LocalLedger;
+class ChainReader;
 }
 
 namespace lp::gw {
@@ -35,7 +35,7 @@ struct GatewayView {
   GstElement* remote = nullptr;
   GstElement* verify = nullptr;
   const PushIngest* push = nullptr;
-  ledger::LocalLedger* ledger = nullptr;
+  ledger::ChainReader* ledger = nullptr;
   std::string hls_url;
 };
 

@@ -13,7 +13,6 @@
 #include "node/gateway/gateway_service.h"
 #include "node/lpnode/cli_util.h"
 #include "node/lpnode/pipeline_profile.h"
-#include "payment/ledger/local_ledger.h"
 #include "payment/ledger/settlement.h"
 #include "plugins/livepeer/plugin.h"
 
@@ -199,7 +198,7 @@ int gateway_main(const std::vector<std::string>& argv) {
                 "--ledger: no such file: " + config->ledger +
                     " (make one with `lpnode ledger --db FILE fund ...`)",
                 kExitUsage);
-  auto ledger = ledger::open_local_ledger(config->ledger);
+  auto ledger = ledger::open_settlement(config->ledger);
   if (!ledger) return fail(cmd, config->ledger + ": " + ledger.error().message, kExitFailed);
   // The orchestrators: the list, or the ledger's registry (go-livepeer: -orchAddr, or discovery).
   std::vector<ledger::OrchestratorEntry> registry;
