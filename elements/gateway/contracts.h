@@ -14,10 +14,11 @@
 //           code, e.g. "ticket_params_expired"), "error-kind" (lp::error_kind_name)
 //   lp-payment-settle (query, upstream)  in "grant", "outcome" (0 not sent, 1 no result, 2 result),
 //                                           "debit" (wei)
-//   lp-verify-failed (event, upstream)   lpverify -> lpremote-transcode:
-//       "seq" (guint64), "orchestrator" (0x hex), "reason" (string)
-//   lp-segment-skipped (event, downstream, serialized): "seq" (guint64), "reason": no verified
-//       result could be had for this segment.
+//   lp-verify-failed (event, upstream)   lpverify -> lpremote-transcode, inside its push:
+//       "seq" (guint64), "orchestrator" (0x hex), "reason" (string), "reason-code" (the
+//       verifier's stable code: bad_signature, pixel_count, resolution, frame_count, pictures...)
+//   lp-segment-skipped (event, downstream, serialized): "seq" (guint64), "reason", "error-code"
+//       (go-livepeer's metric code): no verified result could be had for this segment.
 #pragma once
 
 #include <gst/gst.h>
