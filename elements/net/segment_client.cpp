@@ -96,10 +96,13 @@ struct SegmentClient::Impl {
                                               "idle-timeout", 60u, nullptr);
       g_object_unref(accept_all);
       {
+        // Notified under the lock: started_cv lives on the constructor's stack, which may
+        // return (and destroy it) as soon as the lock is free (ThreadSanitizer saw the
+        // broadcast race the destructor).
         std::lock_guard lock(started_mu);
         started = true;
+        started_cv.notify_all();
       }
-      started_cv.notify_all();
       g_main_loop_run(loop);
       soup_session_abort(session);
       g_clear_object(&session);
