@@ -42,6 +42,11 @@ summary=$(mktemp)
 trap 'rm -f "$summary"' EXIT
 status=0
 run_suite build -Dbuildtype=debugoptimized || status=1
+# clang-format and clang-tidy on every file the project owns (uses build/): one line in the count.
+# LP_LINT=0 skips it.
+if [ "${LP_LINT:-1}" != 0 ]; then
+  if bash scripts/lint.sh build; then echo OK >>"$summary"; else echo FAIL >>"$summary"; status=1; fi
+fi
 if [ "${LP_SANITIZE:-1}" != 0 ]; then
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     run_suite build-sanitize -Dbuildtype=debug -Dsanitizers=address,undefined -Dbenchmarks=false || status=1
