@@ -11,10 +11,9 @@
  * upstream is asked for a keyframe (force-key-unit) when a segment reaches the target. A
  * discontinuity or a format change starts a new segment marked as discontinuous.
  *
- * A stream without video is an error, never a wait: audio that comes while no video frame has
- * arrived is held for up to 10 s of stream time, and the element fails ("The input has no
- * video frames") when that is exceeded, when the video pad ends without a frame, or when the
- * audio ends while the video pad is not linked at all.
+ * A stream without video is an error, never a wait ("The input has no video frames"): when
+ * the video pad ends without a frame; when it is linked and no frame comes within 5 s of the
+ * first audio; when it is not linked and the audio ends or passes 10 s of stream time.
  *
  * ## Example launch line
  * |[
@@ -50,6 +49,8 @@ enum { PROP_0, PROP_TARGET_DURATION, PROP_STREAM_ID, PROP_FORCE_KEY_UNITS };
 // How much audio (stream time) is held while no video frame has arrived before the stream
 // counts as one without video: enough for a live source whose video starts late.
 static constexpr GstClockTime kMaxAudioWithoutVideo = 10 * GST_SECOND;
+// With the video pad linked, how long (wall clock) audio may wait for the first video frame.
+static constexpr GstClockTime kVideoWait = 5 * GST_SECOND;
 
 static GstStaticPadTemplate video_template = GST_STATIC_PAD_TEMPLATE(
     "video", GST_PAD_SINK, GST_PAD_ALWAYS,
@@ -104,6 +105,7 @@ struct LpSegmenterPriv {
   bool no_video = false;                           // the no-video error was posted; early_lock
   GstClockTime early_first = GST_CLOCK_TIME_NONE;  // guarded by early_lock
   GstClockTime early_end = GST_CLOCK_TIME_NONE;    // guarded by early_lock
+  GstClockID video_watch = nullptr;  // the kVideoWait check on the system clock; early_lock
 };
 
 struct _LpSegmenter {
@@ -307,9 +309,15 @@ static gboolean lp_segmenter_start(GstAggregator* agg) noexcept {
 static gboolean lp_segmenter_stop(GstAggregator* agg) noexcept {
   LpSegmenterPriv* priv = LP_SEGMENTER(agg)->priv;
   priv->current = Segment{};
+  GstClockID watch = nullptr;
   {
     std::lock_guard lock(priv->early_lock);
     priv->early_audio.clear();
+    std::swap(watch, priv->video_watch);
+  }
+  if (watch) {
+    gst_clock_id_unschedule(watch);
+    gst_clock_id_unref(watch);
   }
   priv->video_caps.reset();
   priv->segment_video_caps.reset();
@@ -549,9 +557,31 @@ static GstFlowReturn lp_segmenter_aggregate(GstAggregator* agg, gboolean) noexce
 // through the aggregator again.
 static GstPadProbeReturn on_video_buffer(GstPad*, GstPadProbeInfo*, gpointer data) noexcept {
   LpSegmenterPriv* priv = LP_SEGMENTER(data)->priv;
-  std::lock_guard lock(priv->early_lock);
-  priv->video_seen = true;
+  GstClockID watch = nullptr;
+  {
+    std::lock_guard lock(priv->early_lock);
+    if (priv->video_seen) return GST_PAD_PROBE_OK;
+    GST_INFO_OBJECT(data, "first video buffer; %zu audio buffers held", priv->early_audio.size());
+    priv->video_seen = true;
+    std::swap(watch, priv->video_watch);
+  }
+  if (watch) {
+    gst_clock_id_unschedule(watch);
+    gst_clock_id_unref(watch);
+  }
   return GST_PAD_PROBE_OK;
+}
+
+// The kVideoWait check, in the clock's thread: the video pad is linked and still without a frame.
+static gboolean on_video_watch(GstClock*, GstClockTime, GstClockID, gpointer data) noexcept {
+  LpSegmenter* self = LP_SEGMENTER(data);
+  {
+    std::lock_guard lock(self->priv->early_lock);
+    if (self->priv->video_seen) return TRUE;
+  }
+  post_no_video(self, "no video frame came within " + std::to_string(kVideoWait / GST_SECOND) +
+                          " s of the first audio: the video stream carries no frames");
+  return TRUE;
 }
 
 // On the audio pad, in the audio streaming thread: holds the audio that comes before any video
@@ -574,12 +604,28 @@ static GstPadProbeReturn on_audio_data(GstPad*, GstPadProbeInfo* info, gpointer 
     return GST_PAD_PROBE_OK;
   }
   GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  const bool video_linked = gst_pad_is_linked(GST_PAD(self->video_pad));
   std::unique_lock lock(priv->early_lock);
   if (priv->video_seen) return GST_PAD_PROBE_OK;
   if (priv->no_video) {
     gst_buffer_unref(buf);
     GST_PAD_PROBE_INFO_FLOW_RETURN(info) = GST_FLOW_ERROR;
     return GST_PAD_PROBE_HANDLED;
+  }
+  if (video_linked) {
+    // Video is on its way: the audio waits in the aggregator as usual. Taking it here would
+    // run it ahead of the video the demuxer has not sent yet, and the demuxer could then block
+    // on a full video queue while the aggregator waits for audio. A video stream that carries
+    // no frames blocks the demuxer all the same; a check on the system clock ends that.
+    if (!priv->video_watch) {
+      GstClock* clock = gst_system_clock_obtain();
+      priv->video_watch =
+          gst_clock_new_single_shot_id(clock, gst_clock_get_time(clock) + kVideoWait);
+      gst_clock_id_wait_async(priv->video_watch, on_video_watch, gst_object_ref(self),
+                              gst_object_unref);
+      gst_object_unref(clock);
+    }
+    return GST_PAD_PROBE_OK;
   }
   if (GST_BUFFER_PTS_IS_VALID(buf)) {
     const GstClockTime pts = GST_BUFFER_PTS(buf);
@@ -589,6 +635,7 @@ static GstPadProbeReturn on_audio_data(GstPad*, GstPadProbeInfo* info, gpointer 
       priv->early_first = pts;
     if (!GST_CLOCK_TIME_IS_VALID(priv->early_end) || end > priv->early_end) priv->early_end = end;
   }
+  GST_DEBUG_OBJECT(self, "holding audio %" GST_TIME_FORMAT, GST_TIME_ARGS(GST_BUFFER_PTS(buf)));
   priv->early_audio.emplace_back(buf);  // the probe's reference: HANDLED passes it to us
   const bool too_long = GST_CLOCK_TIME_IS_VALID(priv->early_first) &&
                         priv->early_end - priv->early_first > kMaxAudioWithoutVideo;
