@@ -333,6 +333,12 @@ static void output_loop(LpRemoteTranscode* self) {
   }
 }
 
+// The transcoder's own lines, as the element's warnings (a named function, so that the log names
+// it rather than a lambda's operator()).
+static void log_transcoder_line(LpRemoteTranscode* self, const std::string& line) {
+  GST_WARNING_OBJECT(self, "%s", line.c_str());
+}
+
 static bool ensure_started(LpRemoteTranscode* self) {
   LpRemoteTranscodePriv* p = self->priv;
   Settings s;
@@ -377,7 +383,7 @@ static bool ensure_started(LpRemoteTranscode* self) {
   if (!has_wallet)
     GST_INFO_OBJECT(self, "no lpticketpay upstream: segments are sent without payment");
   auto rt = std::make_unique<lp::gw::RemoteTranscoder>(config, has_wallet ? payer.get() : nullptr);
-  rt->set_logger([self](const std::string& line) { GST_WARNING_OBJECT(self, "%s", line.c_str()); });
+  rt->set_logger([self](const std::string& line) { log_transcoder_line(self, line); });
   const std::size_t usable = rt->discover();
   if (usable == 0) {
     std::string why;

@@ -472,7 +472,9 @@ std::vector<RemoteTranscoder::OrchestratorState> RemoteTranscoder::state() const
 
 std::vector<std::string> orchestrator_targets(
     const std::string& list, const std::vector<ledger::OrchestratorEntry>& registry) {
-  const auto target = [](std::string t) { return t.rfind("https://", 0) == 0 ? t.substr(8) : t; };
+  const auto target = [](const std::string& t) {
+    return t.rfind("https://", 0) == 0 ? t.substr(8) : t;
+  };
   std::vector<std::string> out;
   std::string item;
   std::istringstream in(list);

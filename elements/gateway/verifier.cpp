@@ -144,12 +144,14 @@ double luma_psnr(const MediaProbe& source, const MediaProbe& rendition, std::siz
   if (source.gray.empty() || rendition.gray.empty()) return 0;
   const std::size_t n = rendition.gray.size();
   const std::size_t count = std::min(samples, n);
+  const auto source_frames = static_cast<double>(source.gray.size());
+  const auto frames = static_cast<double>(n);
   double sum = 0;
   for (std::size_t k = 0; k < count; ++k) {
     const std::size_t i = count == 1 ? 0 : k * (n - 1) / (count - 1);
     const std::size_t j = std::min(
         source.gray.size() - 1,
-        static_cast<std::size_t>(std::llround(static_cast<double>(i) * source.gray.size() / n)));
+        static_cast<std::size_t>(std::llround(static_cast<double>(i) * source_frames / frames)));
     const std::string& a = rendition.gray[i];
     const std::string& b = source.gray[j];
     const int w = rendition.gray_width, h = rendition.gray_height;

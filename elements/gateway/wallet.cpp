@@ -5,11 +5,12 @@
 
 namespace lp::gw {
 
-Wallet::Wallet(PrivateKey key, std::shared_ptr<ledger::ChainReader> chain, WalletConfig config)
+Wallet::Wallet(const PrivateKey& key, std::shared_ptr<ledger::ChainReader> chain,
+               WalletConfig config)
     : key_(key),
       config_(std::move(config)),
       chain_(std::move(chain)),
-      sender_(std::move(key), *chain_, config_.sender) {}
+      sender_(key, *chain_, config_.sender) {}
 
 Result<PaymentGrant> Wallet::pay(const Address& orchestrator, const std::string& session,
                                  const pm::TicketParams& params, const pm::PriceInfo& price,

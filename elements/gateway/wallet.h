@@ -50,7 +50,8 @@ class Wallet {
  public:
   /// `chain`: the process's shared settlement (ledger/settlement.h), kept alive as long as the
   /// wallet, which reads the sender's funds and the rounds from it.
-  Wallet(PrivateKey key, std::shared_ptr<ledger::ChainReader> chain, WalletConfig config = {});
+  Wallet(const PrivateKey& key, std::shared_ptr<ledger::ChainReader> chain,
+         WalletConfig config = {});
 
   const Address& address() const { return key_.address(); }
   Signature sign(ByteSpan message) const { return sign_message(key_, message); }
@@ -77,7 +78,7 @@ class Wallet {
 
  private:
   struct Pending {
-    Address orchestrator;
+    Address orchestrator{};
     std::string session;
     Rational existing;
     Rational new_credit;

@@ -43,6 +43,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// How much of a response body one read asks for.
+constexpr gsize kReadChunk = gsize{256} * 1024;
+
 /// One request on its way: made by the caller's thread, run on the I/O thread, handed back.
 struct Call {
   // Set by the caller before it is started, read-only afterwards.
@@ -164,7 +167,7 @@ struct SegmentClient::Impl {
 
   // --- I/O thread ---
 
-  void arm(const std::shared_ptr<Call>& call, Clock::time_point when) {
+  void arm(const std::shared_ptr<Call>& call, Clock::time_point when) const {
     if (call->timer) {
       g_source_destroy(call->timer);
       g_source_unref(call->timer);
@@ -286,7 +289,7 @@ struct SegmentClient::Impl {
   void read_more(const std::shared_ptr<Call>& call) {
     auto* holder = new std::pair<Impl*, std::shared_ptr<Call>>(this, call);
     g_input_stream_read_bytes_async(
-        call->in, 256 * 1024, G_PRIORITY_DEFAULT, call->cancellable,
+        call->in, kReadChunk, G_PRIORITY_DEFAULT, call->cancellable,
         [](GObject* source, GAsyncResult* res, gpointer p) {
           std::unique_ptr<std::pair<Impl*, std::shared_ptr<Call>>> a(
               static_cast<std::pair<Impl*, std::shared_ptr<Call>>*>(p));

@@ -104,6 +104,7 @@ GstPadProbeReturn TranscodeEngine::on_sink_event(GstPad*, GstPadProbeInfo* info,
     p.frames[ctx->branch] = std::move(frames);
     p.caps[ctx->branch] = std::move(caps);
     ++p.done;
+    break;  // markers are unique: one segment per marker
   }
   self->drained_cv_.notify_all();
   return GST_PAD_PROBE_OK;

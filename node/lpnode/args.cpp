@@ -76,7 +76,7 @@ void Args::read_config(const std::string& path) {
     }
     const std::string where = path + ":" + std::to_string(n) + ": ";
     if (name == "config" || (!known_.count(name) && !switches_.count(name))) {
-      error_ = where + "unknown setting " + name;
+      error_.assign(where).append("unknown setting ").append(name);
       return;
     }
     if (value.empty() && !switches_.count(name)) {

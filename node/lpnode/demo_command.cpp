@@ -87,12 +87,16 @@ struct Child {
 /// the demo dies. stdout is captured when `capture`; stderr is shared.
 Result<Child> spawn(const std::string& name, const std::vector<std::string>& argv, bool capture) {
   int fds[2] = {-1, -1};
-  if (capture && pipe2(fds, O_CLOEXEC) != 0)
-    return make_error(ErrorKind::fatal, "spawn", name + ": pipe: " + std::strerror(errno));
+  if (capture && pipe2(fds, O_CLOEXEC) != 0) {
+    const int e = errno;
+    return make_error(ErrorKind::fatal, "spawn", name + ": pipe: " + errno_text(e));
+  }
   const pid_t parent = getpid();
   const pid_t pid = fork();
-  if (pid < 0)
-    return make_error(ErrorKind::fatal, "spawn", name + ": fork: " + std::strerror(errno));
+  if (pid < 0) {
+    const int e = errno;
+    return make_error(ErrorKind::fatal, "spawn", name + ": fork: " + errno_text(e));
+  }
   if (pid == 0) {
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -102,10 +106,13 @@ Result<Child> spawn(const std::string& name, const std::vector<std::string>& arg
     else if (int null = open("/dev/null", O_WRONLY); null >= 0)
       dup2(null, STDOUT_FILENO);
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     execvp(args[0], args.data());
-    std::fprintf(stderr, "lpnode demo: cannot run %s: %s\n", args[0], std::strerror(errno));
+    // The forked child runs one thread, so strerror's static buffer is safe here.
+    std::fprintf(stderr, "lpnode demo: cannot run %s: %s\n", args[0],
+                 std::strerror(errno));  // NOLINT(concurrency-mt-unsafe)
     _exit(127);
   }
   Child c{name, pid, -1, "", -1};

@@ -82,11 +82,12 @@ Example (orchestrator running as in `lpnode orchestrator --help`, gateway funded
   curl -T 0.ts -H 'Accept: multipart/mixed' http://127.0.0.1:8080/live/cam1/0.ts   # HTTP push
 )";
 
-const std::set<std::string> kFlags = {
-    "orchestrators",   "key-file",           "passphrase-file", "ledger",
-    "input",           "profiles",           "http-addr",       "hls-dir",
-    "playlist-length", "max-price-per-unit", "pixels-per-unit", "verify-sample",
-    "max-in-flight",   "stream-name",        "web-dir",         "pipeline"};
+std::set<std::string> gateway_flags() {
+  return {"orchestrators",   "key-file",           "passphrase-file", "ledger",
+          "input",           "profiles",           "http-addr",       "hls-dir",
+          "playlist-length", "max-price-per-unit", "pixels-per-unit", "verify-sample",
+          "max-in-flight",   "stream-name",        "web-dir",         "pipeline"};
+}
 
 /// The typed config from the flags (command line, then LP_ variables, then --config); an error
 /// names the flag. Checks what needs no file or network.
@@ -182,7 +183,7 @@ bool any_reachable(const std::vector<std::string>& targets, std::string* why) {
 
 int gateway_main(const std::vector<std::string>& argv) {
   const std::string cmd = "gateway";
-  Args args(argv, kFlags, {"help"});
+  Args args(argv, gateway_flags(), {"help"});
   if (args.flag("help")) {
     std::cout << kGatewayHelp;
     return kExitOk;

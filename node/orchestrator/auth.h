@@ -15,7 +15,7 @@ namespace lp::orch {
 /// valid 30 minutes. The secret is random per process, so tokens die with the process.
 class AuthTokens {
  public:
-  static constexpr std::int64_t kValidSeconds = 30 * 60;
+  static constexpr std::int64_t kValidSeconds = std::int64_t{30} * 60;
 
   explicit AuthTokens(std::optional<Hash> secret = std::nullopt);
   /// A token for a session (a new one: session id = 8 random hex characters, like go-livepeer).

@@ -13,7 +13,7 @@
 #include "elements/net/tls.h"
 #include "node/orchestrator/orchestrator.h"
 
-typedef struct _SoupServer SoupServer;
+typedef struct _SoupServer SoupServer;  // NOLINT(bugprone-reserved-identifier): libsoup's tag
 
 namespace lp::orch {
 

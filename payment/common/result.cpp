@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "payment/common/result.h"
 
+#include <system_error>
+
 namespace lp {
+
+std::string errno_text(int errnum) { return std::generic_category().message(errnum); }
 
 const char* error_kind_name(ErrorKind kind) noexcept {
   switch (kind) {

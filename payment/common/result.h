@@ -34,6 +34,9 @@ inline Error make_error(ErrorKind kind, std::string code, std::string message) {
   return Error{kind, std::move(code), std::move(message)};
 }
 
+/// The text of an errno value ("No such file or directory"); safe on any thread, unlike strerror.
+std::string errno_text(int errnum);
+
 /// Either a value or an Error; library code returns this instead of throwing.
 template <class T>
 class [[nodiscard]] Result {

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -197,7 +196,7 @@ std::string encrypt_keystore(const PrivateKey& key, const std::string& passphras
 Result<PrivateKey> load_key_file(const std::string& path,
                                  const std::optional<std::string>& passphrase) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return bad_file(path, std::strerror(errno));
+  if (::stat(path.c_str(), &st) != 0) return bad_file(path, errno_text(errno));
   if (!S_ISREG(st.st_mode)) return bad_file(path, "not a regular file");
   if (st.st_size > 1 << 20) return bad_file(path, "too large for a key file");
   std::ifstream in(path, std::ios::binary);
@@ -239,11 +238,11 @@ Result<PrivateKey> load_key_file(const std::string& path,
 Status write_secret_file(const std::string& path, const std::string& data) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
-    if (errno == EEXIST)
+    const int e = errno;
+    if (e == EEXIST)
       return make_error(ErrorKind::invalid_input, "file_exists",
                         "'" + path + "' already exists; refusing to overwrite a key");
-    return make_error(ErrorKind::fatal, "io",
-                      "cannot create '" + path + "': " + std::strerror(errno));
+    return make_error(ErrorKind::fatal, "io", "cannot create '" + path + "': " + errno_text(e));
   }
   std::size_t off = 0;
   while (off < data.size()) {
@@ -253,13 +252,14 @@ Status write_secret_file(const std::string& path, const std::string& data) {
       int e = errno;
       ::close(fd);
       ::unlink(path.c_str());
-      return make_error(ErrorKind::fatal, "io", "cannot write '" + path + "': " + std::strerror(e));
+      return make_error(ErrorKind::fatal, "io", "cannot write '" + path + "': " + errno_text(e));
     }
     off += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0)
-    return make_error(ErrorKind::fatal, "io",
-                      "cannot write '" + path + "': " + std::strerror(errno));
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const int e = errno;
+    return make_error(ErrorKind::fatal, "io", "cannot write '" + path + "': " + errno_text(e));
+  }
   return ok_status();
 }
 

@@ -27,8 +27,9 @@ void fill_random(std::uint8_t* out, std::size_t n) {
 // One context for the process: created once, randomized against side channels, then only read.
 const secp256k1_context* ctx() {
   static const secp256k1_context* c = [] {
-    secp256k1_context* made =
-        secp256k1_context_create(SECP256K1_CONTEXT_SIGN | SECP256K1_CONTEXT_VERIFY);
+    // Since libsecp256k1 0.2 every context signs and verifies (the SIGN/VERIFY flags are
+    // deprecated aliases of NONE).
+    secp256k1_context* made = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
     std::array<std::uint8_t, 32> seed{};
     fill_random(seed.data(), seed.size());
     if (!secp256k1_context_randomize(made, seed.data()))

@@ -92,7 +92,7 @@ U256 Recipient::recipient_rand(const U256& seed, const Address& sender, const U2
                                const Rational& price, const ExpirationParams& exp) const {
   // Minimal big-endian encodings, as go-livepeer feeds big.Int.Bytes() to the HMAC.
   Bytes msg;
-  msg.reserve(32 * 8);
+  msg.reserve(std::size_t{32} * 8);
   append(msg, to_min_be(BigInt(seed)));
   append(msg, sender);
   append(msg, to_min_be(BigInt(face_value)));

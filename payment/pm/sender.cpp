@@ -11,8 +11,8 @@ Error refuse(const char* code, std::string msg) {
 }
 }  // namespace
 
-Sender::Sender(PrivateKey key, ledger::ChainReader& chain, SenderConfig config)
-    : key_(std::move(key)), chain_(chain), config_(std::move(config)) {}
+Sender::Sender(const PrivateKey& key, ledger::ChainReader& chain, SenderConfig config)
+    : key_(key), chain_(chain), config_(std::move(config)) {}
 
 std::string Sender::start_session(const TicketParams& params, const PriceInfo& price) {
   std::string id = to_hex(params.recipient_rand_hash, false);

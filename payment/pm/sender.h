@@ -23,7 +23,7 @@ struct SenderConfig {
 /// set of ticket params, keyed by recipientRandHash, nonces from 1. Thread-safe.
 class Sender {
  public:
-  Sender(PrivateKey key, ledger::ChainReader& chain, SenderConfig config = {});
+  Sender(const PrivateKey& key, ledger::ChainReader& chain, SenderConfig config = {});
 
   const Address& address() const { return key_.address(); }
 

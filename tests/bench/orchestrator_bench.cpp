@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 
 #include "elements/gateway/remote_transcoder.h"
@@ -36,9 +37,7 @@ int fail(const std::string& what) {
   return 1;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   if (argc < 3) return fail("usage: orchestrator_bench CLIP LADDER [SPEED_PRESET] [ROUNDS]");
   gst_init(nullptr, nullptr);
   lp_plugin_register_static();
@@ -141,4 +140,14 @@ int main(int argc, char** argv) {
       local.size(), l, rm, ov, l > 0 ? 100.0 * ov / l : 0.0, sv, dv,
       sv > 0 ? 100.0 * dv / sv : 0.0);
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
 }

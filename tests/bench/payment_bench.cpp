@@ -17,13 +17,12 @@ namespace {
 using namespace lp;
 
 struct Fixture {
-  PrivateKey key = PrivateKey::generate();
-  pm::Ticket ticket;
-  Signature sig{};
   U256 rand = 123456789;
+  pm::Ticket ticket;
+  secp256k1_context* ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
   Hash digest{};
-  secp256k1_context* ctx =
-      secp256k1_context_create(SECP256K1_CONTEXT_SIGN | SECP256K1_CONTEXT_VERIFY);
+  PrivateKey key = PrivateKey::generate();
+  Signature sig{};
   secp256k1_ecdsa_recoverable_signature raw_sig{};
 
   Fixture() {
@@ -50,7 +49,7 @@ Fixture& fx() {
 void BM_RawSecpSignRecoverable(benchmark::State& state) {
   auto& f = fx();
   secp256k1_ecdsa_recoverable_signature s;
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     secp256k1_ecdsa_sign_recoverable(f.ctx, &s, f.digest.data(), f.key.secret().data(), nullptr,
                                      nullptr);
     benchmark::DoNotOptimize(s);
@@ -61,7 +60,7 @@ BENCHMARK(BM_RawSecpSignRecoverable);
 void BM_RawSecpRecover(benchmark::State& state) {
   auto& f = fx();
   secp256k1_pubkey pub;
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     benchmark::DoNotOptimize(secp256k1_ecdsa_recover(f.ctx, &pub, &f.raw_sig, f.digest.data()));
     benchmark::DoNotOptimize(pub);
   }
@@ -70,14 +69,14 @@ BENCHMARK(BM_RawSecpRecover);
 
 void BM_Keccak256_232B(benchmark::State& state) {
   Bytes packed = fx().ticket.pack();
-  for (auto _ : state) benchmark::DoNotOptimize(keccak256(packed));
+  for ([[maybe_unused]] auto _ : state) benchmark::DoNotOptimize(keccak256(packed));
 }
 BENCHMARK(BM_Keccak256_232B);
 
 // A gateway signing one ticket: pack, hash, EIP-191, sign.
 void BM_SignTicket(benchmark::State& state) {
   auto& f = fx();
-  for (auto _ : state) benchmark::DoNotOptimize(pm::sign_ticket(f.key, f.ticket));
+  for ([[maybe_unused]] auto _ : state) benchmark::DoNotOptimize(pm::sign_ticket(f.key, f.ticket));
 }
 BENCHMARK(BM_SignTicket);
 
@@ -85,7 +84,7 @@ BENCHMARK(BM_SignTicket);
 // address, compare, lottery.
 void BM_CheckTicket(benchmark::State& state) {
   auto& f = fx();
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     auto signer = pm::recover_ticket_signer(f.ticket.hash(), f.sig);
     bool ok = signer && *signer == f.ticket.sender;
     benchmark::DoNotOptimize(ok && pm::is_winning(f.sig, f.rand, f.ticket.win_prob));
@@ -102,7 +101,7 @@ void BM_CheckBatch10(benchmark::State& state) {
     tickets[i].sender_nonce = i + 1;
     sigs.push_back(pm::sign_ticket(f.key, tickets[i]));
   }
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     for (std::size_t i = 0; i < 10; ++i) {
       auto signer = pm::recover_ticket_signer(tickets[i].hash(), sigs[i]);
       benchmark::DoNotOptimize(signer && *signer == tickets[i].sender &&
@@ -130,7 +129,7 @@ void BM_ReceiveBatch10(benchmark::State& state) {
     pm::SenderConfig sc;
     sc.max_total_ev = U256(1'000'000'000'000'000'000ull);
     pm::Sender sender(gw, *ledger, sc);
-    for (auto _ : state) {
+    for ([[maybe_unused]] auto _ : state) {
       state.PauseTiming();
       auto params = recipient.ticket_params(gw.address(), {1000, 1}).value();
       auto batch = sender.create_ticket_batch(sender.start_session(params, {1000, 1}), 10).value();

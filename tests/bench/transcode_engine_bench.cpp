@@ -26,7 +26,8 @@ std::vector<lp::gst::BufferPtr> segment_clip(const std::string& path) {
   lp::gst::ObjectPtr<GstElement> p(gst_parse_launch(desc.c_str(), &err));
   if (!p) {
     std::fprintf(stderr, "cannot segment %s: %s\n", path.c_str(), err ? err->message : "?");
-    std::exit(1);
+    g_clear_error(&err);
+    return {};
   }
   lp::gst::ObjectPtr<GstElement> sink(gst_bin_get_by_name(GST_BIN(p.get()), "out"));
   gst_element_set_state(p.get(), GST_STATE_PLAYING);
@@ -67,6 +68,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto segments = segment_clip(argv[1]);
+  if (segments.empty()) return 1;
   // Whole 2 s segments only (the last, short one would skew the medians).
   if (segments.size() > 2) segments.pop_back();
   std::vector<double> warm, cold;

@@ -32,7 +32,7 @@ class FakeTranscoder : public orch::Transcoder {
 
   /// A script that returns the real renditions after `change` has had its way with them.
   static Script cheat(
-      std::function<void(const orch::SegmentIn&, std::vector<orch::RenditionOut>&)> change) {
+      const std::function<void(const orch::SegmentIn&, std::vector<orch::RenditionOut>&)>& change) {
     return [change](const orch::SegmentIn& segment, const Real& real) -> Renditions {
       auto out = real();
       if (out) change(segment, *out);

@@ -315,7 +315,7 @@ TEST_F(OrchestratorTest, Sessions_GivenExpiredTokenCapacityAndEnd_AsGoLivepeer) 
 
 TEST_F(OrchestratorTest, Segment_GivenGarbageBody_ResultErrorNotCrash) {
   auto info = o->get_orchestrator(request(gw)).value();
-  std::string junk(188 * 40, '\x47');
+  std::string junk(std::size_t{188} * 40, '\x47');
   SegmentReply r = serve(submission(info, 0, junk, 2));
   ASSERT_EQ(r.status, 200);  // paid and authentic: the error comes in the result
   ::net::TranscodeResult result;
@@ -501,6 +501,7 @@ TEST_F(OrchestratorTest, Https_GivenSegmentOverLoopback_ResultAndRenditionDownlo
   // (The client waits for "100 Continue" before sending its body, as Go's and curl's do for
   // large bodies: the refusal comes instead, and the body is never sent or read.)
   EXPECT_EQ(
+      // NOLINTNEXTLINE(bugprone-string-constructor): over the 20 MB limit on purpose
       https("POST", base + "/segment", {{"Expect", "100-continue"}}, std::string(20'000'001, 'x'))
           .status,
       413u);
@@ -552,7 +553,7 @@ TEST_F(OrchestratorTest, Https_GivenSegmentOverLoopback_ResultAndRenditionDownlo
 
 TEST(Capabilities, Compatible_GivenGoLivepeerRule_MandatoriesSubsetAndLength) {
   const ::net::Capabilities o = orchestrator_capabilities("0.1.0");
-  auto job = [](std::vector<std::uint32_t> caps) {
+  auto job = [](const std::vector<std::uint32_t>& caps) {
     ::net::Capabilities c;
     for (std::uint64_t w : bitstring(caps)) c.add_bitstring(w);
     return c;

@@ -24,6 +24,7 @@ pid_t spawn(const std::vector<std::string>& args) {
   pid_t pid = fork();
   if (pid == 0) {
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     execv(argv[0], argv.data());

@@ -15,8 +15,8 @@ namespace {
 
 /// A signed ticket in the ledger's current round; wins unless win_prob is lowered.
 pm::WinningTicket make_ticket(LocalLedger& l, const PrivateKey& sender, const Address& recipient,
-                              U256 face_value, std::uint32_t nonce,
-                              U256 win_prob = max_win_prob()) {
+                              const U256& face_value, std::uint32_t nonce,
+                              const U256& win_prob = max_win_prob()) {
   pm::WinningTicket w;
   w.recipient_rand = U256(1000 + nonce);
   pm::Ticket& t = w.ticket;
@@ -141,10 +141,10 @@ TEST_F(LocalLedger_, Redeem_GivenContractViolations_RevertsWithTheContractsReaso
 
 TEST_F(LocalLedger_, Redeem_GivenTicketOlderThanValidityPeriod_RevertsExpired) {
   auto w = make_ticket(*ledger, gw, o1.address(), 300, 1);
+  // One round later the ticket is still valid (creationRound + 2 > currentRound); two: expired.
   ASSERT_TRUE(ledger->advance_blocks(100));
-  auto w2 = w;  // one round later: still valid (creationRound + 2 > currentRound)
   ASSERT_TRUE(ledger->advance_blocks(100));
-  EXPECT_EQ(redeem(w2).error().message, "ticket is expired");
+  EXPECT_EQ(redeem(w).error().message, "ticket is expired");
 }
 
 TEST_F(LocalLedger_, Redeem_GivenUnlockedSender_Reverts) {
@@ -355,6 +355,7 @@ TEST(Settlement, Open_GivenOneNewFileFromManyThreads_MakesOneHandle) {
   constexpr int kThreads = 8;
   std::vector<std::shared_ptr<Settlement>> got(kThreads);
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int i = 0; i < kThreads; ++i)
     threads.emplace_back([&, i] {
       auto s = open_settlement(i % 2 ? "file:" + dir.file("new.db") : dir.file("new.db"));
@@ -375,6 +376,7 @@ TEST(Settlement, SharedHandle_GivenThreadsFundingAndReading_KeepsEveryTransactio
   constexpr int kThreads = 4;
   constexpr int kFunds = 50;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   std::vector<int> failures(kThreads, 0);
   for (int i = 0; i < kThreads; ++i)
     threads.emplace_back([&, i] {

@@ -31,9 +31,15 @@ M parse_exact(const std::string& bytes) {
   return m;
 }
 
-const auto appendix = test::load_json("protocol-appendix-a.json");
-const std::string kSender = "2c7536e3605d9c16a7a3d7b1898e529396a65c23";
-const std::string kRecipient = "73aed7b5deb30222fa896f399d46cc99c7bee57f";
+// Loaded on first use, inside a test, so that a missing or broken file fails that test.
+const nlohmann::json& appendix() {
+  static const auto j = test::load_json("protocol-appendix-a.json");
+  return j;
+}
+// Only a failed allocation before main could throw here.
+const std::string kSender = "2c7536e3605d9c16a7a3d7b1898e529396a65c23";  // NOLINT(cert-err58-cpp)
+const std::string kRecipient =
+    "73aed7b5deb30222fa896f399d46cc99c7bee57f";  // NOLINT(cert-err58-cpp)
 
 TEST(NetWire, PriceInfo_GivenFixedBytes_RoundTrips) {
   auto p = parse_exact<::net::PriceInfo>(raw("08e8071001"));
@@ -43,12 +49,12 @@ TEST(NetWire, PriceInfo_GivenFixedBytes_RoundTrips) {
 }
 
 TEST(NetWire, OrchestratorRequest_GivenAppendixSig_VerifiesAgainstEip55String) {
-  const std::string sig = appendix["orchestratorRequest"]["sig"].get<std::string>().substr(2);
+  const std::string sig = appendix()["orchestratorRequest"]["sig"].get<std::string>().substr(2);
   auto req = parse_exact<::net::OrchestratorRequest>(raw("0a14" + kSender + "1241" + sig));
   auto addr = address_field(req.address(), "address");
   ASSERT_TRUE(addr);
   const std::string message = to_checksum(*addr);
-  EXPECT_EQ(message, appendix["orchestratorRequest"]["message"].get<std::string>());
+  EXPECT_EQ(message, appendix()["orchestratorRequest"]["message"].get<std::string>());
   EXPECT_TRUE(verify_message(*addr, as_bytes(message), as_bytes(req.sig())));
   // Lower-case hex is a different message: go-livepeer's orchestrator refuses it.
   std::string lower = "0x" + kSender;
@@ -56,8 +62,8 @@ TEST(NetWire, OrchestratorRequest_GivenAppendixSig_VerifiesAgainstEip55String) {
 }
 
 TEST(NetWire, SegData_GivenFlattenVector_FieldsNamesAndSignature) {
-  const std::string browns = hexs("browns") + std::string(2 * 26, '0');
-  const std::string sig = appendix["segmentSig"]["sig"].get<std::string>().substr(2);
+  const std::string browns = hexs("browns") + std::string(std::size_t{2} * 26, '0');
+  const std::string sig = appendix()["segmentSig"]["sig"].get<std::string>().substr(2);
   // VideoProfile: name=16 (82 01), width=17 (88 01), height=18 (90 01), bitrate=19 (98 01), fps=20
   // (a0 01).
   const std::string p144 =
@@ -81,8 +87,9 @@ TEST(NetWire, SegData_GivenFlattenVector_FieldsNamesAndSignature) {
   std::copy(s.hash().begin(), s.hash().end(), h.begin());
   const Bytes flat = segment_flatten(s.manifestid(), s.seq(), h, names);
   EXPECT_EQ(flat.size(), 86u);
-  EXPECT_EQ(to_hex(keccak256(flat)), appendix["segmentSig"]["keccakOfFlatten"].get<std::string>());
-  auto signer = parse_address(appendix["address"].get<std::string>());
+  EXPECT_EQ(to_hex(keccak256(flat)),
+            appendix()["segmentSig"]["keccakOfFlatten"].get<std::string>());
+  auto signer = parse_address(appendix()["address"].get<std::string>());
   ASSERT_TRUE(signer);
   EXPECT_TRUE(verify_message(*signer, flat, as_bytes(s.sig())));
   // The header form: standard base64 with padding.
@@ -92,7 +99,7 @@ TEST(NetWire, SegData_GivenFlattenVector_FieldsNamesAndSignature) {
 }
 
 TEST(NetWire, Payment_GivenAppendixTicket_BytesAsGoLivepeerAndTicketHash) {
-  const auto& t = appendix["ticket"];
+  const auto& t = appendix()["ticket"];
   const std::string sig = t["sig"].get<std::string>().substr(2);
   const std::string rrh = t["recipientRandHash"].get<std::string>().substr(2);
   const std::string block_hash = t["creationRoundBlockHash"].get<std::string>().substr(2);
@@ -180,7 +187,7 @@ TEST(NetWire, TicketParams_GivenOrchestratorInfoForm_KeepsNestedExpiration) {
   tp.expiration_block = 140;
   tp.expiration.creation_round = 10;
   tp.expiration.creation_round_block_hash =
-      test::hexn<32>(appendix["ticket"]["creationRoundBlockHash"]);
+      test::hexn<32>(appendix()["ticket"]["creationRoundBlockHash"]);
   const std::string bytes = to_proto(tp).SerializeAsString();
   auto back = from_proto(parse_exact<::net::TicketParams>(bytes));
   ASSERT_TRUE(back);

@@ -57,7 +57,7 @@ class Queue : public ::testing::Test {
     queue = TicketQueue::open(dir.file("queue.db"), *flaky).value();
   }
 
-  WinningTicket winner(std::uint32_t nonce, U256 face_value = 1000) {
+  WinningTicket winner(std::uint32_t nonce, const U256& face_value = 1000) {
     WinningTicket w;
     w.recipient_rand = U256(77 + nonce);
     w.ticket.recipient = orch.address();

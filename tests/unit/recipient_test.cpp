@@ -143,7 +143,7 @@ TEST_F(Recipient_, ReceiveTicket_GivenExpiredParams_RejectsWithoutCredit) {
 
 TEST_F(Recipient_, ReceiveTicket_GivenExpiredCreationRound_Rejects) {
   TicketBatch b = batch(1);
-  ASSERT_TRUE(ledger->advance_blocks(2 * 100));
+  ASSERT_TRUE(ledger->advance_blocks(std::int64_t{2} * 100));
   EXPECT_EQ(recipient->receive_payment(b, "s").error->code, "invalid_creation_round");
 }
 
