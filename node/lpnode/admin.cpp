@@ -90,8 +90,9 @@ std::string PromText::str() const {
   std::string out;
   for (const auto& name : order_) {
     const Family& f = families_.at(name);
-    out += "# HELP " + name + " " + f.help + "\n# TYPE " + name + " " + f.type + "\n";
-    for (const auto& s : f.samples) out += s + "\n";
+    out.append("# HELP ").append(name).append(" ").append(f.help);
+    out.append("\n# TYPE ").append(name).append(" ").append(f.type).append("\n");
+    for (const auto& s : f.samples) out.append(s).append("\n");
   }
   return out;
 }

@@ -50,9 +50,9 @@ namespace {
 // thread pool, which a crowd of idle connections would otherwise fill), and a client that
 // neither starts nor finishes its handshake in time is dropped.
 struct Pending {
-  SoupServer* server;
-  GTlsCertificate* cert;
-  GSocketConnection* conn;
+  SoupServer* server = nullptr;
+  GTlsCertificate* cert = nullptr;
+  GSocketConnection* conn = nullptr;
   GIOStream* tls = nullptr;
   GCancellable* cancel = g_cancellable_new();
   GSource* wait = nullptr;
@@ -322,7 +322,7 @@ void HttpServer::on_segment(SoupServer*, void* m, const char*, GHashTable*, gpoi
                job = std::move(std::get<AcceptedSegment>(accepted))]() mutable {
     gsize n = 0;
     const char* b = static_cast<const char*>(g_bytes_get_data(body_bytes, &n));
-    SegmentReply reply = self->o_.transcode_segment(std::move(job), std::string_view(b, n));
+    SegmentReply reply = self->o_.transcode_segment(job, std::string_view(b, n));
     g_bytes_unref(body_bytes);
     auto* done = new Done{self, msg, std::move(reply.body)};
     g_main_context_invoke(

@@ -106,11 +106,11 @@ class Orchestrator::Turn {
   std::shared_ptr<Session> session_;
 };
 
-Orchestrator::Orchestrator(OrchestratorConfig config, PrivateKey key, pm::Recipient& recipient,
-                           std::shared_ptr<Transcoder> transcoder, Clock now,
-                           std::shared_ptr<RenditionStore> store)
+Orchestrator::Orchestrator(OrchestratorConfig config, const PrivateKey& key,
+                           pm::Recipient& recipient, std::shared_ptr<Transcoder> transcoder,
+                           Clock now, std::shared_ptr<RenditionStore> store)
     : config_(std::move(config)),
-      key_(std::move(key)),
+      key_(key),
       recipient_(recipient),
       transcoder_(std::move(transcoder)),
       store_(store ? std::move(store)
@@ -176,7 +176,7 @@ SegmentReply Orchestrator::serve_segment(std::string_view payment_header,
                                          std::string_view segment_header, std::string_view body) {
   auto accepted = accept_segment(payment_header, segment_header, body);
   if (auto* reply = std::get_if<SegmentReply>(&accepted)) return std::move(*reply);
-  return transcode_segment(std::move(std::get<AcceptedSegment>(accepted)), body);
+  return transcode_segment(std::get<AcceptedSegment>(accepted), body);
 }
 
 std::variant<SegmentReply, AcceptedSegment> Orchestrator::accept_segment(
@@ -258,7 +258,8 @@ std::variant<SegmentReply, AcceptedSegment> Orchestrator::check_segment(
   return accepted;
 }
 
-SegmentReply Orchestrator::transcode_segment(AcceptedSegment accepted, std::string_view body) {
+SegmentReply Orchestrator::transcode_segment(const AcceptedSegment& accepted,
+                                             std::string_view body) {
   // Payment was taken in accept_segment; what is left: admit, transcode, sign, store, bill.
   const ::net::SegData& seg = accepted.segment;
   const std::string session_id = seg.auth_token().session_id();

@@ -73,7 +73,7 @@ class Orchestrator {
 
   /// The transcoder does the work of every session; renditions wait in `store` (default: a
   /// memory store keeping config.renditions_kept per session and profile).
-  Orchestrator(OrchestratorConfig config, PrivateKey key, pm::Recipient& recipient,
+  Orchestrator(OrchestratorConfig config, const PrivateKey& key, pm::Recipient& recipient,
                std::shared_ptr<Transcoder> transcoder, Clock now,
                std::shared_ptr<RenditionStore> store = nullptr);
   ~Orchestrator();
@@ -103,7 +103,7 @@ class Orchestrator {
   /// The work for an accepted segment: a place in its session's line, the transcode, the
   /// signature over the renditions' hashes, the store, the bill. Errors after acceptance go
   /// to the gateway in TranscodeResult.error (status 200), as go-livepeer's.
-  SegmentReply transcode_segment(AcceptedSegment accepted, std::string_view body);
+  SegmentReply transcode_segment(const AcceptedSegment& accepted, std::string_view body);
 
   /// EndTranscodingSession: tears the session down when the token is this orchestrator's.
   Status end_session(const ::net::AuthToken& token);

@@ -23,7 +23,9 @@ const json* find(const json& doc, const char* name) {
 
 Result<U256> get_uint(const json& doc, const char* name, bool required, U256 fallback = 0) {
   const json* v = find(doc, name);
-  if (!v) return required ? Result<U256>(field_error(name, "missing")) : Result<U256>(fallback);
+  if (!v)
+    return required ? Result<U256>(field_error(name, "missing"))
+                    : Result<U256>(std::move(fallback));
   if (v->is_number_unsigned()) return U256(v->get<std::uint64_t>());
   if (v->is_number_integer()) return field_error(name, "must not be negative");
   if (!v->is_string()) return field_error(name, "must be a decimal or 0x-hex string");

@@ -57,7 +57,7 @@ TEST(TranscodeEngine, Gop2Clip_GivenTwoRungs_EveryRenditionMatchesItsSegment) {
 }
 
 TEST(TranscodeEngine, Garbage_GivenRandomBytes_FailsWithMessage) {
-  std::vector<guint8> junk(188 * 50);
+  std::vector<guint8> junk(std::size_t{188} * 50);
   for (std::size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<guint8>(i * 131 + 7);
   test::BufferRef b(gst_buffer_new_memdup(junk.data(), junk.size()));
   TranscodeEngine engine({ladder("P240p30fps16x9"), GpuMode::off, "ultrafast"});
@@ -188,7 +188,7 @@ TEST_F(TranscodeHarness, Garbage_GivenRandomBytes_ErrorNotCrash) {
   test::HarnessPtr h(gst_harness_new_with_element(make("P240p30fps16x9"), "sink", "src_0"));
   gst_harness_set_src_caps_str(h.get(),
                                "video/mpegts, systemstream=(boolean)true, packetsize=(int)188");
-  std::vector<guint8> junk(188 * 20, 0x47);
+  std::vector<guint8> junk(std::size_t{188} * 20, 0x47);
   EXPECT_EQ(gst_harness_push(h.get(), gst_buffer_new_memdup(junk.data(), junk.size())),
             GST_FLOW_ERROR);
 }
