@@ -5,7 +5,7 @@
 # generated lp_rpc.pb.* live in the build tree, are not tracked and are not linted.
 # Usage: scripts/lint.sh [build-dir]   (default build/; it must have been built, since the
 # sources include the generated protobuf headers). LP_LINT_JOBS sets clang-tidy's parallelism
-# (default 2).
+# (default 2). clang-tidy runs only with LP_TIDY=1 (see below); clang-format always.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -25,6 +25,13 @@ if clang-format --dry-run --Werror "${formatted[@]}"; then
 else
   echo "lint: clang-format: findings above (fix with clang-format -i FILE)"
   status=1
+fi
+
+# clang-tidy over everything takes 15-45 minutes on 2 cores (GStreamer, gRPC and Boost headers in
+# every file): too long for each CI run, so it runs when asked (LP_TIDY=1 bash scripts/lint.sh).
+if [ "${LP_TIDY:-0}" != 1 ]; then
+  echo "lint: clang-tidy not run (LP_TIDY=1 runs it)"
+  exit $status
 fi
 
 # The tracked .cpp files the build compiles, as anchored path patterns for run-clang-tidy.

@@ -87,9 +87,11 @@ openh264() {  # w h gop bitrate out.h264
   -keyint_min 60 -b:v 5000k -maxrate 6000k -bufsize 6000k "${aac[@]}" -f mpegts \
   "$tmp/live-1080p30-h264-aac-16s-gop2.ts" \
   -map '[v2]' -frames:v 500 "${raw[@]}" | openh264 1920 1080 250 2000000 "$tmp/long.h264"
-# Long GOP: keyframes at frames 0 and 250 only.
+# Long GOP: keyframes at frames 0 and 250 only. A small mux delay (PCR before PTS): with none,
+# GStreamer's tsdemux timestamps the stream so that lpsegmenter's audio and video never both
+# have data, and every pipeline on the clip deadlocked.
 "${ff[@]}" -r 30 -f h264 -i "$tmp/long.h264" -f lavfi -i "$sound" -c:v copy \
-  "${aac[@]}" -muxdelay 0 -output_ts_offset 0.1 -f mpegts "$tmp/live-1080p30-h264-aac-16s.ts"
+  "${aac[@]}" -muxdelay 0.05 -output_ts_offset 0 -f mpegts "$tmp/live-1080p30-h264-aac-16s.ts"
 
 # Landscape 720p, video only, keyframes at 0 and 25 (0.83 s apart: one segment at 2 s).
 "${ff[@]}" -filter_complex "$(picture 1280 720)" -map '[v]' -frames:v 53 "${x264[@]}" \
