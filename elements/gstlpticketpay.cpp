@@ -208,8 +208,8 @@ static void lp_ticket_pay_get_property(GObject* object, guint id, GValue* value,
   }
 }
 
-static gboolean lp_ticket_pay_start(GstBaseTransform* trans) noexcept {
-  auto* self = LP_TICKET_PAY(trans);
+/// Opens the key and the settlement and makes the wallet (may throw: allocation, big numbers).
+static gboolean start_wallet(LpTicketPay* self) {
   Settings s;
   {
     std::lock_guard lock(self->priv->lock);
@@ -261,6 +261,16 @@ static gboolean lp_ticket_pay_start(GstBaseTransform* trans) noexcept {
                   (*settlement)->describe().c_str());
   self->priv->wallet = std::make_unique<lp::gw::Wallet>(*key, std::move(*settlement), config);
   return TRUE;
+}
+
+static gboolean lp_ticket_pay_start(GstBaseTransform* trans) noexcept {
+  auto* self = LP_TICKET_PAY(trans);
+  try {
+    return start_wallet(self);
+  } catch (const std::exception& e) {  // never through GStreamer's C frames
+    GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("lpticketpay cannot start: %s", e.what()), (nullptr));
+    return FALSE;
+  }
 }
 
 static lp::gw::Wallet* wallet_of(LpTicketPay* self) {

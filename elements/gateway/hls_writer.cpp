@@ -13,17 +13,24 @@ namespace fs = std::filesystem;
 
 Status write_file_atomic(const std::string& path, std::string_view content) {
   const std::string tmp = path + ".tmp";
+  bool written = false;
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     f.write(content.data(), static_cast<std::streamsize>(content.size()));
-    f.flush();
-    if (!f) return make_error(ErrorKind::fatal, "write_failed", "cannot write " + tmp);
+    f.close();
+    written = !f.fail();
   }
   std::error_code ec;
+  if (!written) {  // a full disk, a directory gone
+    fs::remove(tmp, ec);
+    return make_error(ErrorKind::fatal, "write_failed", "cannot write " + tmp);
+  }
   fs::rename(tmp, path, ec);
-  if (ec)
-    return make_error(ErrorKind::fatal, "write_failed",
-                      "cannot rename " + tmp + ": " + ec.message());
+  if (ec) {
+    const std::string why = ec.message();
+    fs::remove(tmp, ec);  // no .tmp left behind for a player or an operator to find
+    return make_error(ErrorKind::fatal, "write_failed", "cannot rename " + tmp + ": " + why);
+  }
   return ok_status();
 }
 

@@ -45,6 +45,8 @@ using Clock = std::chrono::steady_clock;
 
 // How much of a response body one read asks for.
 constexpr gsize kReadChunk = gsize{256} * 1024;
+constexpr gint kMaxConnsPerHost = 64;  // per orchestrator: above any sane max-in-flight
+constexpr gint kMaxConns = 1024;       // all orchestrators of one element
 
 /// One request on its way: made by the caller's thread, run on the I/O thread, handed back.
 struct Call {
@@ -94,9 +96,13 @@ struct SegmentClient::Impl {
       GTlsDatabase* accept_all =
           G_TLS_DATABASE(g_object_new(lp_accept_all_database_get_type(), nullptr));
       // Deadlines are ours (per request, not per read); idle keep-alive connections are kept a
-      // minute, as go-livepeer's orchestrator keeps them.
+      // minute, as go-livepeer's orchestrator keeps them. libsoup allows 2 connections per host
+      // by default, and an HTTP/1.1 connection is busy for a segment's whole transcode: a third
+      // segment in flight would queue inside libsoup while its deadline runs (go-livepeer's
+      // client has no such cap). The callers bound concurrency (max-in-flight), not the session.
       session = soup_session_new_with_options("tls-database", accept_all, "timeout", 0u,
-                                              "idle-timeout", 60u, nullptr);
+                                              "idle-timeout", 60u, "max-conns-per-host",
+                                              kMaxConnsPerHost, "max-conns", kMaxConns, nullptr);
       g_object_unref(accept_all);
       {
         // Notified under the lock: started_cv lives on the constructor's stack, which may

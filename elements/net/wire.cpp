@@ -132,16 +132,20 @@ Result<pm::TicketParams> from_proto(const ::net::TicketParams& p) {
 }
 
 ::net::Payment to_proto(const pm::TicketBatch& batch) {
+  // As go-livepeer's genPayment: sender and expected price always; the ticket params, their
+  // expiration and the tickets only when there are tickets (a payment whose existing credit
+  // covers the fee carries none, and the orchestrator checks the balance alone).
   ::net::Payment out;
-  fill_params(batch.params, out.mutable_ticket_params());
   out.set_sender(bytes_of(batch.sender));
+  *out.mutable_expected_price() = to_proto(batch.expected_price);
+  if (batch.tickets.empty()) return out;
+  fill_params(batch.params, out.mutable_ticket_params());
   *out.mutable_expiration_params() = to_proto(batch.params.expiration);
   for (const auto& t : batch.tickets) {
     auto* tsp = out.add_ticket_sender_params();
     tsp->set_sender_nonce(t.sender_nonce);
     tsp->set_sig(bytes_of(t.sig));
   }
-  *out.mutable_expected_price() = to_proto(batch.expected_price);
   return out;
 }
 

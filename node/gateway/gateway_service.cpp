@@ -13,6 +13,10 @@ namespace lp::gw {
 
 namespace {
 
+/// How long a stop waits for the segments in flight: go-livepeer's whole-request deadline for a
+/// 2 s segment (8 s) and the time to verify and write what comes back.
+constexpr guint kStopGraceSeconds = 10;
+
 Error failure(const std::string& message) {
   return make_error(ErrorKind::fatal, "gateway", message);
 }
@@ -45,8 +49,10 @@ GatewayService::~GatewayService() {
   push_.reset();  // its streams end (and answer) while the server and loop still exist
   for (guint id : signal_sources_)
     if (id) g_source_remove(id);
+  if (stop_timer_) g_source_remove(stop_timer_);
   if (pipeline_) {
     gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+    if (eos_sender_.joinable()) eos_sender_.join();
     if (bus_watch_) {
       gst::ObjectPtr<GstBus> bus(gst_element_get_bus(pipeline_.get()));
       gst_bus_remove_watch(bus.get());
@@ -143,13 +149,17 @@ Result<int> GatewayService::run() {
                       : "reading",
       pipeline_ ? (" " + config_.input).c_str() : "", base_url_.c_str(), base_url_.c_str());
   g_main_loop_run(loop_.get());
+  if (stop_timer_) g_source_remove(stop_timer_);
+  stop_timer_ = 0;
   if (pipeline_) gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+  if (eos_sender_.joinable()) eos_sender_.join();  // NULL unblocks a source it waited on
   push_->stop();
   return exit_code_;
 }
 
 void GatewayService::on_demux_pad(GstElement*, GstPad* pad, gpointer self) noexcept {
   auto* g = static_cast<GatewayService*>(self);
+  g->stream_seen_ = true;
   gst::CapsPtr caps(gst_pad_get_current_caps(pad));
   if (!caps) caps.reset(gst_pad_query_caps(pad, nullptr));
   const GstStructure* s = gst_caps_get_structure(caps.get(), 0);
@@ -245,15 +255,43 @@ gboolean GatewayService::on_bus(GstBus*, GstMessage* m, gpointer self) noexcept 
   return G_SOURCE_CONTINUE;
 }
 
+gboolean GatewayService::on_stop_timeout(gpointer self) noexcept {
+  auto* g = static_cast<GatewayService*>(self);
+  g->stop_timer_ = 0;
+  std::fprintf(stderr,
+               "lpnode gateway: stopped: the segments in flight did not finish within %u s of the "
+               "signal\n",
+               kStopGraceSeconds);
+  g->exit_code_ = node::kExitFailed;
+  g_main_loop_quit(g->loop_.get());
+  return G_SOURCE_REMOVE;
+}
+
 gboolean GatewayService::on_signal(gpointer self) noexcept {
   auto* g = static_cast<GatewayService*>(self);
   if (++g->interrupts_ == 1) {
-    std::fprintf(
-        stderr, "lpnode gateway: stopping: finishing segments in flight (again to quit at once)\n");
-    if (g->pipeline_)
-      gst_element_send_event(g->pipeline_.get(), gst_event_new_eos());  // the bus's EOS ends it
-    else
+    if (!g->pipeline_) {
+      std::fprintf(stderr, "lpnode gateway: stopping\n");
       g_main_loop_quit(g->loop_.get());  // HTTP push only: its streams are ended after the loop
+    } else if (!g->stream_seen_) {
+      // Nothing reached the profile (an SRT listener nobody called, a file not read yet): an
+      // EOS could not pass the demuxer, which has no pads, and there is nothing to finish.
+      std::fprintf(stderr, "lpnode gateway: stopping: no stream had arrived\n");
+      g_main_loop_quit(g->loop_.get());
+    } else {
+      std::fprintf(stderr,
+                   "lpnode gateway: stopping: finishing segments in flight (again to quit at "
+                   "once)\n");
+      // The bus's EOS ends the loop. Sent off the main loop: a source waiting for its network
+      // holds the lock the EOS needs; the grace timer ends a stop that never gets there.
+      g->eos_sender_ = std::thread(
+          [](GstElement* p) {
+            gst_element_send_event(p, gst_event_new_eos());
+            gst_object_unref(p);
+          },
+          GST_ELEMENT(gst_object_ref(g->pipeline_.get())));
+      g->stop_timer_ = g_timeout_add_seconds(kStopGraceSeconds, on_stop_timeout, g);
+    }
   } else {
     g->exit_code_ = node::kExitFailed;
     g_main_loop_quit(g->loop_.get());

@@ -10,9 +10,11 @@
 #include <glib.h>
 #include <libsoup/soup.h>
 
+#include <atomic>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "elements/common/gst_ptr.h"
 #include "node/gateway/gateway_config.h"
@@ -52,6 +54,7 @@ class GatewayService {
   static void on_demux_pad(GstElement*, GstPad* pad, gpointer self) noexcept;
   static gboolean on_bus(GstBus*, GstMessage* m, gpointer self) noexcept;
   static gboolean on_signal(gpointer self) noexcept;
+  static gboolean on_stop_timeout(gpointer self) noexcept;
   void on_segment(const GstStructure* s);
 
   struct LoopUnref {
@@ -77,6 +80,9 @@ class GatewayService {
   SegmentCounters counters_;  // main context only
   int exit_code_ = 0;
   int interrupts_ = 0;
+  std::atomic<bool> stream_seen_{false};  // the demuxer gave a pad: data reached the profile
+  std::thread eos_sender_;                // sends the stop's EOS off the main loop
+  guint stop_timer_ = 0;                  // the stop's grace (kStopGraceSeconds)
 };
 
 }  // namespace lp::gw

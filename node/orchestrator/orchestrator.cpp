@@ -210,7 +210,11 @@ std::variant<SegmentReply, AcceptedSegment> Orchestrator::check_segment(
     if (!a) return text_reply(402, a.error().message);
     sender = *a;
   }
-  if (paid && (!sender || !payment.has_ticket_params())) return text_reply(402, "missing payment");
+  // No sender (the header absent, empty or without one): go-livepeer takes the zero address,
+  // whose segment signature cannot verify. A payment without ticket params is a payment: the
+  // sender's credit must cover the segment (checked below), as when go-livepeer's gateway
+  // sends no tickets because its credit here already covers the fee.
+  if (paid && !sender) return text_reply(403, "ErrSegSig");
   const std::vector<std::string> names = net::segdata_profile_names(seg);
   if (names.empty()) return text_reply(403, "no profiles");
   if (sender) {

@@ -39,7 +39,13 @@ Status Sender::validate_ticket_params(const TicketParams& params, std::size_t nu
     return refuse("ticket_ev_too_high", "ticket EV " + to_string(ev) +
                                             " higher than max ticket EV " +
                                             to_dec(config_.max_ticket_ev));
-  if (ev * static_cast<long long>(num_tickets) > Rational(BigInt(config_.max_total_ev)))
+  if (num_tickets > kMaxTicketsPerPayment)
+    return make_error(ErrorKind::forbidden, "too_many_tickets",
+                      std::to_string(num_tickets) + " tickets of EV " + to_string(ev) +
+                          " wei for one payment, more than " +
+                          std::to_string(kMaxTicketsPerPayment) +
+                          " (the orchestrator's ticket EV is too small for its price)");
+  if (ev * Rational(BigInt(num_tickets)) > Rational(BigInt(config_.max_total_ev)))
     return refuse("total_ev_too_high",
                   "total ticket EV higher than max total EV " + to_dec(config_.max_total_ev));
 
@@ -104,7 +110,10 @@ Result<TicketBatch> Sender::create_ticket_batch(const std::string& session_id, s
 std::size_t Sender::tickets_for_fee(const Rational& min_credit, const Rational& existing,
                                     const Rational& ticket_ev) {
   if (existing >= min_credit || ticket_ev <= 0) return 0;
-  return static_cast<std::size_t>(ceil_div((min_credit - existing) / ticket_ev));
+  const BigInt n = ceil_div((min_credit - existing) / ticket_ev);
+  if (n > BigInt(std::numeric_limits<std::size_t>::max()))
+    return std::numeric_limits<std::size_t>::max();
+  return static_cast<std::size_t>(n);
 }
 
 }  // namespace lp::pm

@@ -34,11 +34,19 @@ class Sender {
   /// Signs `count` tickets with the next nonces after checking the params are acceptable.
   Result<TicketBatch> create_ticket_batch(const std::string& session_id, std::size_t count);
 
-  /// go-livepeer's acceptance checks of an orchestrator's params for a batch of num_tickets.
+  /// go-livepeer's acceptance checks of an orchestrator's params for a batch of num_tickets,
+  /// plus ours: at most kMaxTicketsPerPayment tickets (too_many_tickets, forbidden: the
+  /// orchestrator's EV is too small for its price).
   Status validate_ticket_params(const TicketParams& params, std::size_t num_tickets);
 
+  /// The most tickets one payment may carry: go-livepeer's orchestrator remembers 600 nonces per
+  /// ticket params (maxSenderNonces) and refuses the rest, so a bigger batch could never be
+  /// credited; it is also what keeps a tiny ticket EV from making the gateway sign millions.
+  static constexpr std::size_t kMaxTicketsPerPayment = 600;
+
   /// Tickets needed so that existing credit plus their EV covers min_credit:
-  /// ceil((min_credit - existing) / ev), zero when the credit already covers it.
+  /// ceil((min_credit - existing) / ev), zero when the credit already covers it; saturates at
+  /// SIZE_MAX (a count that large is refused as too_many_tickets anyway).
   static std::size_t tickets_for_fee(const Rational& min_credit, const Rational& existing,
                                      const Rational& ticket_ev);
 

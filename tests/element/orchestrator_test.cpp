@@ -235,8 +235,18 @@ TEST_F(OrchestratorTest, Segment_GivenHostileRequests_GoLivepeerStatusAndNoSideE
     cases.push_back({"capability not offered", s, 403, "incompatible capabilities"});
   }
   s = good;
-  s.payment = "";
-  cases.push_back({"no payment at a price", s, 402, "missing payment"});
+  s.payment = "";  // go-livepeer: the zero-address sender, whose segment signature fails
+  cases.push_back({"no payment at a price", s, 403, "ErrSegSig"});
+  {
+    // A payment without tickets on a session with no credit (go-livepeer's gateway sends none
+    // when it believes its credit covers the fee).
+    ::net::Payment ticketless;
+    ticketless.set_sender(bytes_of(gw.address()));
+    *ticketless.mutable_expected_price() = net::to_proto(config.price);
+    s = good;
+    s.payment = net::encode_header(ticketless);
+    cases.push_back({"no tickets and no credit", s, 400, "Insufficient balance"});
+  }
   {
     // Tickets: signed by someone else, for another recipient, with a forged face value.
     pm::TicketBatch b = *last_batch;
@@ -281,6 +291,31 @@ TEST_F(OrchestratorTest, Segment_GivenHostileRequests_GoLivepeerStatusAndNoSideE
   EXPECT_EQ(expired.body, "TicketParams expired");
   EXPECT_EQ(o->balance(gw.address(), session), after);
   EXPECT_FALSE(o->rendition(session, "240p0", 1));
+}
+
+TEST_F(OrchestratorTest, Segment_GivenTicketlessPaymentCoveredByCredit_TranscodedAndDebited) {
+  // go-livepeer's gateway stops attaching tickets once its credit here covers a segment (by
+  // the third segment of a plain run): the payment carries the sender and price only.
+  auto info = o->get_orchestrator(request(gw)).value();
+  const std::string session = info.auth_token().session_id();
+  auto segs = segments();
+  ASSERT_EQ(serve(submission(info, 0, segs[0], 6)).status, 200);
+  const Rational credit = o->balance(gw.address(), session);
+  ASSERT_GE(credit, Rational(1'000'000'000'000)) << "the fixture leaves a ticket's EV of credit";
+  Submission next = submission(info, 1, segs[1], 0);
+  pm::TicketBatch none;
+  none.sender = gw.address();
+  none.expected_price = config.price;
+  next.payment = net::encode_header(net::to_proto(none));
+  const SegmentReply r = serve(next);
+  ASSERT_EQ(r.status, 200) << r.body;
+  ::net::TranscodeResult result;
+  ASSERT_TRUE(result.ParseFromString(r.body));
+  ASSERT_TRUE(result.has_data()) << result.error();
+  std::uint64_t pixels = 0;
+  for (const auto& d : result.data().segments()) pixels += static_cast<std::uint64_t>(d.pixels());
+  EXPECT_EQ(o->balance(gw.address(), session), credit - Rational(pixels) * Rational(1000));
+  EXPECT_EQ(o->stats().tickets_recv, 6u);  // nothing new was received
 }
 
 TEST_F(OrchestratorTest, Sessions_GivenExpiredTokenCapacityAndEnd_AsGoLivepeer) {

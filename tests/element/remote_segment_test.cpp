@@ -19,6 +19,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "elements/common/gst_ptr.h"
 #include "elements/gateway/remote_transcoder.h"
@@ -36,7 +37,17 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 /// How the scripted server answers one /segment.
-enum class Answer { pass, status_402, status_403, status_500, slow, drop, malformed, hang };
+enum class Answer {
+  pass,
+  status_402,
+  status_403,
+  status_500,
+  slow,
+  drop,
+  malformed,
+  hang,
+  together
+};
 
 /// An HTTPS server on its own thread and main context whose /segment answers follow a script;
 /// /stream is served from the real orchestrator. It counts the TCP connections it accepted.
@@ -71,6 +82,12 @@ class ScriptedHttps {
   int segments() {
     std::lock_guard lock(mu_);
     return segments_;
+  }
+  /// Answer::together holds each /segment until this many are held at once, then answers all.
+  void together(std::size_t n) {
+    std::lock_guard lock(mu_);
+    answer_ = Answer::together;
+    together_ = n;
   }
   /// Waits until a /segment request has arrived.
   bool wait_segments(int n, std::chrono::seconds within) {
@@ -173,6 +190,33 @@ class ScriptedHttps {
         soup_message_headers_set_content_type(rh, net::kProtobufContentType, nullptr);
         return;
       }
+      case Answer::together: {
+        // go-livepeer's early 200 at once (the upload is taken, the next may start), the result
+        // held (server thread only) until `together_` requests are open at the same time: a
+        // client that caps its connections per host never gets there and times out. The
+        // result is then garbage for all, so each ends "answered" (bad_protobuf), not timed out.
+        soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
+        SoupMessageHeaders* rh = soup_server_message_get_response_headers(msg);
+        soup_message_headers_set_encoding(rh, SOUP_ENCODING_CHUNKED);
+        soup_message_headers_set_content_type(rh, net::kProtobufContentType, nullptr);
+        self->held_.push_back(g_object_ref(msg));
+        std::size_t n;
+        {
+          std::lock_guard lock(self->mu_);
+          n = self->together_;
+        }
+        if (self->held_.size() < n) return;
+        for (gpointer m : self->held_) {
+          auto* sm = static_cast<SoupServerMessage*>(m);
+          SoupMessageBody* out = soup_server_message_get_response_body(sm);
+          soup_message_body_append(out, SOUP_MEMORY_COPY, "\xff\xff\xff released", 12);
+          soup_message_body_complete(out);
+          soup_server_message_unpause(sm);
+          g_object_unref(sm);
+        }
+        self->held_.clear();
+        return;
+      }
       case Answer::slow: {
         // No status line for longer than the gateway waits for one (2 s).
         soup_server_message_pause(msg);
@@ -215,6 +259,8 @@ class ScriptedHttps {
   Answer answer_ = Answer::pass;    // guarded by mu_
   int segments_ = 0;                // guarded by mu_
   std::set<guint16> remote_ports_;  // guarded by mu_
+  std::size_t together_ = 0;        // guarded by mu_
+  std::vector<gpointer> held_;      // server thread only
 };
 
 /// The renditions a cheap transcoder returns: the source bytes for each rung, 1000 pixels each
@@ -256,12 +302,14 @@ class RemoteSegment : public test::PaymentWorld {
     https.reset();
   }
 
-  RemoteOutcome segment(std::int64_t seq) {
+  /// go-livepeer's deadlines for a 0.5 s segment are its floors: the 200 within 2 s, all
+  /// within 8 s.
+  RemoteOutcome segment(std::int64_t seq, double duration_seconds = 0.5) {
     SourceSegment s;
     s.manifest_id = "scripted";
     s.seq = seq;
     s.bytes = std::string(4096, static_cast<char>('a' + seq % 26));
-    s.duration_seconds = 0.5;  // go-livepeer's floors: the 200 within 2 s, all within 8 s
+    s.duration_seconds = duration_seconds;
     return rt->transcode(s, rt->place());
   }
 
@@ -348,6 +396,25 @@ TEST_F(RemoteSegment, ThirtySegments_GivenOneOrchestrator_OneTlsSessionReused) {
   EXPECT_EQ(c.tls_handshakes, 1u);
   EXPECT_EQ(https->connections(), 1u);
   EXPECT_EQ(https->segments(), 30);
+}
+
+TEST_F(RemoteSegment, FourInFlight_GivenOneOrchestrator_AllReachItAtOnce) {
+  // lpremote-transcode keeps max-in-flight segments open at one orchestrator, each on its own
+  // HTTP/1.1 connection for the whole transcode. The server answers only once all four are
+  // open at the same time (libsoup's default of 2 connections per host would queue the third
+  // inside the client while its deadline runs). Long segments give generous deadlines.
+  https->together(4);
+  std::vector<std::thread> workers;
+  std::vector<RemoteOutcome> outs(4);
+  for (int i = 0; i < 4; ++i)
+    workers.emplace_back([&, i] { outs[static_cast<std::size_t>(i)] = segment(i, 10.0); });
+  for (auto& w : workers) w.join();
+  for (const RemoteOutcome& out : outs) {
+    EXPECT_FALSE(out.ok);
+    EXPECT_EQ(out.error_code, "bad_protobuf") << out.error;  // answered, not timed out
+  }
+  EXPECT_EQ(https->segments(), 4);
+  EXPECT_EQ(https->connections(), 4u);
 }
 
 TEST_F(RemoteSegment, Stop_GivenAnOrchestratorThatStoppedAnswering_ReturnsAtOnce) {

@@ -7,7 +7,8 @@ only (a stream with no place to go), and an A/V file whose H.264 PES packets wer
 (its PMT still declares the H.264 stream, which never carries a frame). Each must exit 1 within
 10 s with one line naming the problem ("no video frames"). Then SIGTERM: `lpnode transcode` on
 a named pipe that stops being written (the source blocks in read()) and on a slow run (the
-reference ladder on 1080p), each ended within 5 s of the signal.
+reference ladder on 1080p), each ended within 5 s of the signal; and `lpnode gateway` listening
+for an SRT caller that never comes, ended within 5 s of SIGTERM with exit 0.
 
 Usage: no_video_test.py LPNODE CLIP
 Prints one line per failed check and "N checks, M failed"; exits non-zero on any failure.
@@ -16,6 +17,7 @@ import fcntl
 import json
 import os
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -184,6 +186,18 @@ def main():
                 rc, err = run_bounded(f"gateway {name}", gateway + ["--input", name, "--hls-dir", f"hls-{name}"], 10)
                 if rc is not None:
                     one_error_line(f"gateway {name}", rc, err, "gateway")
+            # An SRT listener nobody calls: the EOS of a stop could not pass the demuxer (no pads).
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            p = subprocess.Popen(gateway + ["--input", f"srt://127.0.0.1:{port}?mode=listener", "--hls-dir",
+                                            "hls-idle"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            listening = p.stdout.readline()  # the addresses, printed once the pipeline plays
+            check(listening.startswith("{"), f"gateway idle SRT: no addresses line: {listening!r}")
+            p.send_signal(signal.SIGTERM)
+            rc, _, err = ended_within("gateway idle SRT", p, 5)
+            if rc is not None:
+                check(rc == 0 and "no stream had arrived" in err, f"gateway idle SRT: exit {rc}: {err[-400:]}")
         finally:
             orch.kill()
             orch.wait()

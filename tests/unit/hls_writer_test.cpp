@@ -251,6 +251,8 @@ TEST_F(HlsWriter_, Add_GivenAPlaylistThatCannotBeReplaced_FailsWithWriteFailed) 
   EXPECT_EQ(st.error().code, "write_failed");
   EXPECT_EQ(st.error().kind, ErrorKind::fatal);
   EXPECT_NE(st.error().message.find("index.m3u8"), std::string::npos) << st.error().message;
+  // The rename failed; its temporary file is not left behind.
+  EXPECT_FALSE(fs::exists(dir.path() / "r" / "index.m3u8.tmp"));
 }
 
 TEST_F(HlsWriter_, Write_GivenAReaderHoldingThePlaylist_ReplacesItWholeNeverInPlace) {

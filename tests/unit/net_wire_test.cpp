@@ -120,6 +120,18 @@ TEST(NetWire, Payment_GivenAppendixTicket_BytesAsGoLivepeerAndTicketHash) {
   EXPECT_EQ(hexs(to_proto(*batch).SerializeAsString()), bytes);
 }
 
+TEST(NetWire, Payment_GivenNoTickets_SenderAndPriceOnlyAsGoLivepeerGenPayment) {
+  // Credit that covers the fee: go-livepeer's gateway sends no ticket params, no expiration
+  // params and no tickets, only who pays (field 2) and the price it expects (field 5).
+  const std::string bytes = "1214" + kSender + "2a0508e8071001";
+  const auto p = parse_exact<::net::Payment>(raw(bytes));
+  pm::TicketBatch b;
+  b.sender = address_field(p.sender(), "sender").value();
+  b.expected_price = from_proto(p.expected_price());
+  b.params.recipient = b.sender;  // known, and still not sent: there are no tickets
+  EXPECT_EQ(hexs(to_proto(b).SerializeAsString()), bytes);
+}
+
 TEST(NetWire, Payment_GivenHostileFields_ErrorNamesField) {
   ::net::Payment p;
   EXPECT_EQ(from_proto(p).error().code, "no_ticket_params");

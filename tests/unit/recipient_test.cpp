@@ -73,7 +73,13 @@ TEST_F(Recipient_, ReceivePayment_GivenOutOfOrderNonces_AcceptsAll) {
 }
 
 TEST_F(Recipient_, ReceivePayment_GivenMoreThan600Nonces_RefusesTheRest) {
-  TicketBatch b = batch(601);
+  // Our sender signs at most 600 per payment (Sender::kMaxTicketsPerPayment); a hostile one
+  // may send more: one more ticket of the same params, with the next nonce, joins the batch.
+  TicketBatch b = batch(600);
+  TicketBatch extra = b;
+  extra.tickets = {{601, {}}};
+  resign(extra, 0, gw, [](Ticket&) {});
+  b.tickets.push_back(extra.tickets[0]);
   PaymentOutcome out = recipient->receive_payment(b, "s");
   ASSERT_TRUE(out.error);
   EXPECT_EQ(out.error->code, "nonce_too_many");

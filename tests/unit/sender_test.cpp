@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+#include <limits>
+
 #include "tests/unit/payment_world.h"
 
 namespace lp::pm {
@@ -47,6 +49,22 @@ TEST_F(Sender_, TicketsForFee_GivenCreditAndEv_RoundsUp) {
   EXPECT_EQ(Sender::tickets_for_fee(100, 100, 30), 0u);
   EXPECT_EQ(Sender::tickets_for_fee(100, 150, 30), 0u);
   EXPECT_EQ(Sender::tickets_for_fee(Rational(1, 3), Rational(0), Rational(1, 7)), 3u);
+  // A count past size_t saturates instead of wrapping.
+  EXPECT_EQ(Sender::tickets_for_fee(Rational(BigInt(1) << 80), 0, 1),
+            std::numeric_limits<std::size_t>::max());
+}
+
+TEST_F(Sender_, Validate_GivenMoreTicketsThanAnOrchestratorAccepts_RefusesTooManyTickets) {
+  // A tiny EV (1 wei) fits any total-EV limit, but 601 tickets for one payment are more than
+  // go-livepeer's orchestrator credits per params.
+  TicketParams p = params();
+  p.win_prob = 1;
+  ASSERT_LE(p.expected_value(), 1);
+  EXPECT_TRUE(sender->validate_ticket_params(p, Sender::kMaxTicketsPerPayment));
+  const auto st = sender->validate_ticket_params(p, Sender::kMaxTicketsPerPayment + 1);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, "too_many_tickets");
+  EXPECT_EQ(st.error().kind, ErrorKind::forbidden);
 }
 
 TEST_F(Sender_, Validate_GivenGoodParams_Accepts) {

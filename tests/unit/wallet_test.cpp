@@ -337,6 +337,22 @@ TEST_F(Wallet_, Pay_GivenAFeeNeedingMoreThanTheTotalEv_RefusesTotalEvTooHigh) {
   EXPECT_EQ(five.error().kind, ErrorKind::retryable);
 }
 
+TEST_F(Wallet_, Pay_GivenATinyTicketEv_RefusesTooManyTicketsAtOnceAndKeepsTheCredit) {
+  // 1 wei of EV against a 1e9 fee would take 1e9 signatures; the wallet refuses before signing.
+  const PaymentGrant g = pay(ev);
+  wallet->settle(g.id, SettleOutcome::result, ev / 2);
+  const Rational credit = wallet->balance(orch.address(), "s1");
+  pm::TicketParams p = params;
+  p.win_prob = 1;
+  ASSERT_LE(p.expected_value(), 1);
+  auto r = wallet->pay(orch.address(), "s1", p, price, credit + 1'000'000'000);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "too_many_tickets");
+  EXPECT_EQ(r.error().kind, ErrorKind::forbidden);
+  EXPECT_EQ(wallet->balance(orch.address(), "s1"), credit);
+  EXPECT_EQ(wallet->totals().tickets_sent, 1u);
+}
+
 TEST_F(Wallet_, Pay_GivenFaceValueAboveTheDeposit_RefusesFaceValueTooHigh) {
   pm::TicketParams p = params;
   p.face_value = test::kEther + 1;
