@@ -39,6 +39,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -62,6 +63,7 @@ enum {
   PROP_ATTEMPTS,
   PROP_MAX_IN_FLIGHT,
   PROP_SUSPEND_SECONDS,
+  PROP_TIMEOUT_MULTIPLIER,
   PROP_STATS
 };
 
@@ -83,6 +85,7 @@ struct Settings {
   guint attempts = 3;
   guint max_in_flight = 3;
   guint suspend_seconds = 30;
+  gdouble timeout_multiplier = 1.0;
 };
 
 /// The wallet upstream (lpticketpay), reached with custom queries.
@@ -90,9 +93,9 @@ class QueryPayer : public lp::gw::Payer {
  public:
   explicit QueryPayer(GstPad* sinkpad) : pad_(sinkpad) {}
   lp::Result<lp::Address> address() override {
-    if (address_ == lp::Address{})  // learnt from the wallet's first answer
-      if (auto sig = query_sign(""); !sig) return sig.error();
-    return address_;
+    if (auto known = learnt(); known) return *known;
+    if (auto sig = query_sign(""); !sig) return sig.error();  // learnt from the wallet's answer
+    return learnt().value_or(lp::Address{});
   }
   lp::Result<lp::Signature> sign(lp::ByteSpan message) override {
     return query_sign(std::string(reinterpret_cast<const char*>(message.data()), message.size()));
@@ -160,7 +163,10 @@ class QueryPayer : public lp::gw::Payer {
         if (b.size() == 65 && a) {
           lp::Signature out_sig{};
           std::copy(b.begin(), b.end(), out_sig.begin());
-          address_ = *a;
+          {
+            std::lock_guard lock(mu_);  // several orchestrators are asked at once
+            address_ = *a;
+          }
           out = out_sig;
         }
       }
@@ -168,8 +174,15 @@ class QueryPayer : public lp::gw::Payer {
     gst_query_unref(q);
     return out;
   }
+  std::optional<lp::Address> learnt() {
+    std::lock_guard lock(mu_);
+    if (address_ == lp::Address{}) return std::nullopt;
+    return address_;
+  }
+
   GstPad* pad_;
-  lp::Address address_{};
+  std::mutex mu_;
+  lp::Address address_{};  // guarded by mu_
 };
 
 /// A segment's way through: its source, and what came back.
@@ -378,6 +391,7 @@ static bool ensure_started(LpRemoteTranscode* self) {
   config.ladder = *ladder;
   config.attempts = static_cast<int>(s.attempts);
   config.suspend_for = std::chrono::seconds(s.suspend_seconds);
+  config.timeout_multiplier = s.timeout_multiplier;
   auto payer = std::make_unique<QueryPayer>(self->sinkpad);
   const bool has_wallet = static_cast<bool>(payer->address());
   if (!has_wallet)
@@ -646,6 +660,9 @@ static void lp_remote_transcode_set_property(GObject* object, guint id, const GV
     case PROP_SUSPEND_SECONDS:
       s.suspend_seconds = g_value_get_uint(value);
       break;
+    case PROP_TIMEOUT_MULTIPLIER:
+      s.timeout_multiplier = g_value_get_double(value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
   }
@@ -710,6 +727,9 @@ static void lp_remote_transcode_get_property(GObject* object, guint id, GValue* 
     case PROP_SUSPEND_SECONDS:
       g_value_set_uint(value, s.suspend_seconds);
       break;
+    case PROP_TIMEOUT_MULTIPLIER:
+      g_value_set_double(value, s.timeout_multiplier);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
   }
@@ -764,6 +784,13 @@ static void lp_remote_transcode_class_init(LpRemoteTranscodeClass* klass) {
           "suspend-seconds", "Suspend seconds",
           "How long an orchestrator that failed is left out (doubling while it keeps failing)", 1,
           3600, 30, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_TIMEOUT_MULTIPLIER,
+      g_param_spec_double("timeout-multiplier", "Timeout multiplier",
+                          "Multiplies the segment deadlines (the upload's 200 within max(2 s, "
+                          "segment/2), the result within max(8 s, 4 x segment)), as "
+                          "go-livepeer's timeoutMultiplier",
+                          0.1, 100.0, 1.0, rw));
   gst_element_class_set_static_metadata(
       element_class, "Livepeer remote transcoder", "Filter/Network/Video",
       "Has segments transcoded by Livepeer orchestrators, paid with tickets", "livepeer-gst");

@@ -341,9 +341,11 @@ Result<RemoteOutcome> RemoteTranscoder::attempt(const SourceSegment& segment, Or
       },
       segment.manifest_id, segment.seq, segment.bytes, profiles_, info.auth_token(),
       static_cast<std::int32_t>(std::lround(segment.duration_seconds * 1000.0)));
-  // go-livepeer's timeouts: the 200 within max(2 s, segment/2), all within max(8 s, 4 x segment).
-  const auto upload_timeout = ms(std::max(2.0, 0.5 * segment.duration_seconds));
-  const auto timeout = ms(std::max(8.0, 4.0 * segment.duration_seconds));
+  // go-livepeer's timeouts: the 200 within max(2 s, segment/2), all within max(8 s, 4 x segment),
+  // both times timeoutMultiplier.
+  const double k = config_.timeout_multiplier > 0 ? config_.timeout_multiplier : 1.0;
+  const auto upload_timeout = ms(k * std::max(2.0, 0.5 * segment.duration_seconds));
+  const auto timeout = ms(k * std::max(8.0, 4.0 * segment.duration_seconds));
   const auto t0 = Clock::now();
   auto result = http_->submit(info.transcoder(), payment_header, net::encode_header(seg),
                               segment.bytes, upload_timeout, timeout, leave);
@@ -415,8 +417,11 @@ RemoteOutcome RemoteTranscoder::transcode(const SourceSegment& segment, Placemen
   RemoteOutcome out;
   out.seq = segment.seq;
   Placement p = first;
+  bool need_place = p.index < 0;
+  bool params_renewed = false;
   for (int n = 0; n < config_.attempts; ++n) {
-    if (n > 0 || p.index < 0) p = place(exclude);
+    if (need_place) p = place(exclude);
+    need_place = true;
     if (p.index < 0) {
       if (out.error.empty()) {
         out.error = "no orchestrator available";
@@ -439,8 +444,18 @@ RemoteOutcome RemoteTranscoder::transcode(const SourceSegment& segment, Placemen
     out.error_code = r.error().code;
     if (r.error().code == "cancelled") break;  // stopping: no retry, nobody's fault
     if (r.error().code == "ticket_params_expired") {
-      std::lock_guard lock(mu_);
-      o.has_info = false;  // fresh params next time; not the orchestrator's fault
+      {
+        std::lock_guard lock(mu_);
+        o.has_info = false;  // fresh params next time; not the orchestrator's fault
+      }
+      // Params that expired while the stream was idle: the next placement asks for fresh
+      // ones (go-livepeer refreshes the session and retries). Once per segment, and not an
+      // attempt: the orchestrator did nothing wrong and may be the only one.
+      if (!params_renewed) {
+        params_renewed = true;
+        --n;
+        continue;
+      }
     } else {
       fail(o, r.error().message);
     }

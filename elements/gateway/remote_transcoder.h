@@ -63,6 +63,9 @@ struct RemoteConfig {
   int attempts = 3;                      ///< per segment (go-livepeer -maxAttempts)
   std::chrono::seconds suspend_for{30};  ///< after a failure; doubles while it keeps failing
   std::chrono::milliseconds call_timeout{3000};  ///< GetOrchestrator
+  /// Multiplies the segment deadlines (go-livepeer's timeoutMultiplier, set per stream by its
+  /// auth webhook): for slow links, slow orchestrators, or a loaded test machine.
+  double timeout_multiplier = 1.0;
 };
 
 struct SourceSegment {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -83,9 +84,10 @@ struct SegmentClient::Impl {
 
   mutable std::mutex mu;
   std::condition_variable cv;
-  std::set<std::shared_ptr<Call>> active;  // guarded by mu
-  bool cancelled = false;                  // guarded by mu
-  Counters counters;                       // guarded by mu
+  std::set<std::shared_ptr<Call>> active;      // guarded by mu
+  bool cancelled = false;                      // guarded by mu
+  std::deque<std::shared_ptr<Call>> incoming;  // guarded by mu: calls for the I/O thread
+  Counters counters;                           // guarded by mu
 
   Impl() {
     std::mutex started_mu;
@@ -157,21 +159,39 @@ struct SegmentClient::Impl {
       active.insert(call);
       ++counters.requests;
     }
-    auto* arg = new std::pair<Impl*, std::shared_ptr<Call>>(this, call);
-    g_main_context_invoke_full(
-        context, G_PRIORITY_DEFAULT,
+    {
+      // Handed over through our own lock, not through the main context's invoke data: the
+      // I/O thread then sees everything this thread wrote into the call (and ThreadSanitizer
+      // sees the hand-over, which GLib's uninstrumented lock hides from it).
+      std::lock_guard lock(mu);
+      incoming.push_back(call);
+    }
+    g_main_context_invoke(
+        context,
         [](gpointer p) -> gboolean {
-          auto* a = static_cast<std::pair<Impl*, std::shared_ptr<Call>>*>(p);
-          a->first->start(a->second);
+          static_cast<Impl*>(p)->start_incoming();
           return G_SOURCE_REMOVE;
         },
-        arg, [](gpointer p) { delete static_cast<std::pair<Impl*, std::shared_ptr<Call>>*>(p); });
+        this);
     std::unique_lock lock(mu);
     cv.wait(lock, [&] { return call->done; });
     return std::move(call->response);
   }
 
   // --- I/O thread ---
+
+  void start_incoming() {
+    for (;;) {
+      std::shared_ptr<Call> call;
+      {
+        std::lock_guard lock(mu);
+        if (incoming.empty()) return;
+        call = std::move(incoming.front());
+        incoming.pop_front();
+      }
+      start(call);
+    }
+  }
 
   void arm(const std::shared_ptr<Call>& call, Clock::time_point when) const {
     if (call->timer) {

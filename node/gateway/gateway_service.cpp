@@ -15,7 +15,7 @@ namespace {
 
 /// How long a stop waits for the segments in flight: go-livepeer's whole-request deadline for a
 /// 2 s segment (8 s) and the time to verify and write what comes back.
-constexpr guint kStopGraceSeconds = 10;
+constexpr guint kStopGraceSeconds = 15;
 
 Error failure(const std::string& message) {
   return make_error(ErrorKind::fatal, "gateway", message);

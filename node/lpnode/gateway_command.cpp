@@ -42,7 +42,7 @@ path; one that cannot name a directory (a '/', '.', '..', control characters) ge
 One line per segment goes to stderr; a JSON summary (segments, tickets, EV sent, credit left)
 to stdout at the end. The stream's end (the SRT caller leaving, the file's end) or SIGINT /
 SIGTERM stops it cleanly: segments in flight finish, playlists get EXT-X-ENDLIST, exit 0.
-Segments still in flight 10 s after the signal are given up (exit 1); before any stream has
+Segments still in flight 15 s after the signal are given up (exit 1); before any stream has
 arrived (an SRT listener nobody called) the signal ends it at once.
 
 Flags:

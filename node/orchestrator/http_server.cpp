@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "elements/net/protocol.h"
@@ -27,7 +28,13 @@ void respond(SoupServerMessage* msg, int status, const char* content_type,
 }  // namespace
 
 HttpServer::HttpServer(Orchestrator& orchestrator, net::CertKey tls, std::size_t max_body)
-    : o_(orchestrator), tls_(std::move(tls)), max_body_(max_body) {}
+    : o_(orchestrator),
+      tls_(std::move(tls)),
+      max_body_(max_body),
+      // Enough for every segment that can hold a place in a session's line (a worker waits
+      // there for its turn); more would only queue in the pool, and the pool is FIFO in
+      // acceptance order, so a segment never waits on one queued behind it.
+      workers_(std::max<std::size_t>(1, orchestrator.segment_workers())) {}
 
 HttpServer::~HttpServer() { stop(); }
 
@@ -318,32 +325,32 @@ void HttpServer::on_segment(SoupServer*, void* m, const char*, GHashTable*, gpoi
     SoupServerMessage* msg;
     std::string body;
   };
-  std::thread([self, msg, body_bytes,
-               job = std::move(std::get<AcceptedSegment>(accepted))]() mutable {
-    gsize n = 0;
-    const char* b = static_cast<const char*>(g_bytes_get_data(body_bytes, &n));
-    SegmentReply reply = self->o_.transcode_segment(job, std::string_view(b, n));
-    g_bytes_unref(body_bytes);
-    auto* done = new Done{self, msg, std::move(reply.body)};
-    g_main_context_invoke(
-        self->context_,
-        [](gpointer p) -> gboolean {
-          auto* d = static_cast<Done*>(p);
-          SoupMessageBody* out = soup_server_message_get_response_body(d->msg);
-          soup_message_body_append(out, SOUP_MEMORY_COPY, d->body.data(), d->body.size());
-          soup_message_body_complete(out);
-          soup_server_message_unpause(d->msg);
-          g_object_unref(d->msg);
-          {
-            std::lock_guard lock(d->self->mu_);
-            --d->self->in_flight_;
-          }
-          d->self->cv_.notify_all();
-          delete d;
-          return G_SOURCE_REMOVE;
-        },
-        done);
-  }).detach();
+  self->workers_.post(
+      [self, msg, body_bytes, job = std::move(std::get<AcceptedSegment>(accepted))]() mutable {
+        gsize n = 0;
+        const char* b = static_cast<const char*>(g_bytes_get_data(body_bytes, &n));
+        SegmentReply reply = self->o_.transcode_segment(job, std::string_view(b, n));
+        g_bytes_unref(body_bytes);
+        auto* done = new Done{self, msg, std::move(reply.body)};
+        g_main_context_invoke(
+            self->context_,
+            [](gpointer p) -> gboolean {
+              auto* d = static_cast<Done*>(p);
+              SoupMessageBody* out = soup_server_message_get_response_body(d->msg);
+              soup_message_body_append(out, SOUP_MEMORY_COPY, d->body.data(), d->body.size());
+              soup_message_body_complete(out);
+              soup_server_message_unpause(d->msg);
+              g_object_unref(d->msg);
+              {
+                std::lock_guard lock(d->self->mu_);
+                --d->self->in_flight_;
+              }
+              d->self->cv_.notify_all();
+              delete d;
+              return G_SOURCE_REMOVE;
+            },
+            done);
+      });
 }
 
 void HttpServer::on_stream(SoupServer*, void* m, const char* path, GHashTable*, gpointer data) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "elements/common/worker_pool.h"
 #include "elements/net/tls.h"
 #include "node/orchestrator/orchestrator.h"
 
@@ -53,9 +54,10 @@ class HttpServer {
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;
-  int port_ = -1;      // guarded by mu_: -1 starting, 0 failed
-  std::string error_;  // guarded by mu_
-  int in_flight_ = 0;  // guarded by mu_
+  int port_ = -1;       // guarded by mu_: -1 starting, 0 failed
+  std::string error_;   // guarded by mu_
+  int in_flight_ = 0;   // guarded by mu_
+  WorkerPool workers_;  // the transcodes of accepted segments (not a thread per segment)
 };
 
 }  // namespace lp::orch

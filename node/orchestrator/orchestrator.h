@@ -118,6 +118,13 @@ class Orchestrator {
   /// Drops sessions idle for longer than the configured time; returns how many.
   std::size_t reap_idle();
   std::size_t sessions() const;
+  /// The most sessions it takes: the lower of --max-sessions and the transcoder's capacity.
+  std::size_t session_limit() const;
+  /// The most accepted segments that can be in the sessions' lines at once (one running and
+  /// max_queued_per_session waiting in each): what a server needs workers for.
+  std::size_t segment_workers() const {
+    return session_limit() * (1 + config_.max_queued_per_session);
+  }
   OrchestratorStats stats() const;
 
   /// What a session's sender owes or has in credit (credit - debit), for tests and /status.
@@ -140,7 +147,6 @@ class Orchestrator {
                                                             const Hash* body_hash);
   ::net::OrchestratorInfo info_for(const Address& sender, const ::net::AuthToken& token);
   Result<std::shared_ptr<Session>> session_for(const std::string& id, bool create);
-  std::size_t session_limit() const;
   // The steps of transcode_segment.
   Result<Turn> admit(const std::string& session_id);
   static Result<Ladder> ladder_of(const ::net::SegData& seg);

@@ -70,6 +70,13 @@ struct LiveOrchestrator {
 
 class GatewayLoop : public test::PaymentWorld {
  protected:
+  // The clip is read from a file as fast as it goes, so segments arrive faster than real time
+  // and queue at the orchestrator (one at a time per session) while go-livepeer's deadlines
+  // (8 s for a 2 s segment) run; under a sanitizer with other processes on both cores the last
+  // in the queue could miss them. What these tests check is not timing: the deadlines are
+  // widened (the timeouts have their own tests, tests/element/remote_segment_test.cpp).
+  static constexpr const char* kTimeoutMultiplier = "5";
+
   void SetUp() override {
     PaymentWorld::SetUp();
     key_file = dir.file("gateway.key");
@@ -86,9 +93,9 @@ class GatewayLoop : public test::PaymentWorld {
         "lpsegmenter name=seg stream-id=looptest ! lpticketpay name=pay key-file=\"" +
         key_file + "\" ledger=\"" + dir.file("ledger.db") +
         "\" ! lpremote-transcode name=rt orchestrators=" + orchestrators +
-        " profiles=P240p30fps16x9,P360p30fps16x9 suspend-seconds=600 ! " +
-        (verify.empty() ? "" : verify + " ! ") + "lphlssink location=\"" + hls +
-        "\" playlist-length=0";
+        " profiles=P240p30fps16x9,P360p30fps16x9 suspend-seconds=600 timeout-multiplier=" +
+        kTimeoutMultiplier + " ! " + (verify.empty() ? "" : verify + " ! ") +
+        "lphlssink location=\"" + hls + "\" playlist-length=0";
     GError* err = nullptr;
     gst::ObjectPtr<GstElement> p(gst_parse_launch(desc.c_str(), &err));
     if (err) {

@@ -398,6 +398,18 @@ TEST_F(RemoteSegment, ThirtySegments_GivenOneOrchestrator_OneTlsSessionReused) {
   EXPECT_EQ(https->segments(), 30);
 }
 
+TEST_F(RemoteSegment, Segment_GivenParamsExpiredWhileIdle_FreshParamsAndDoneByTheSameOrchestrator) {
+  // A stream that paused past its ticket params' expiration block (a few idle minutes on
+  // chain): the next segment must not fail. One orchestrator, one attempt allowed: renewing
+  // expired params is not an attempt.
+  ASSERT_TRUE(segment(0).ok);
+  ASSERT_TRUE(ledger->advance_blocks(41));
+  const RemoteOutcome out = segment(1);
+  ASSERT_TRUE(out.ok) << out.error_code << ": " << out.error;
+  EXPECT_EQ(out.attempts, 2);
+  for (const auto& s : rt->state()) EXPECT_FALSE(s.suspended) << s.last_error;
+}
+
 TEST_F(RemoteSegment, FourInFlight_GivenOneOrchestrator_AllReachItAtOnce) {
   // lpremote-transcode keeps max-in-flight segments open at one orchestrator, each on its own
   // HTTP/1.1 connection for the whole transcode. The server answers only once all four are

@@ -168,12 +168,19 @@ def main():
                               f"{name}/{seq}.ts duration {got['duration']} vs {src['duration']}")
             # The README's gst-launch-1.0 line, with the built plugin, to the orchestrator still up.
             env = dict(os.environ, GST_PLUGIN_PATH=PLUGINS)
+            slower = []
             if os.environ.get("LP_GST_PRELOAD"):  # a sanitizer build: the plugin needs the runtimes
                 env["LD_PRELOAD"] = os.environ["LP_GST_PRELOAD"]
+                # The file is read faster than real time, so segments queue at the orchestrator
+                # (one at a time per session) while go-livepeer's deadlines run; a sanitizer build
+                # transcodes several times slower: its deadlines are widened as go-livepeer's
+                # timeoutMultiplier does for a slow stream.
+                slower = ["timeout-multiplier=5"]
             launch = subprocess.run(
                 ["gst-launch-1.0", "-e", "filesrc", f"location={CLIP}", "!", "tsdemux", "!", "h264parse", "!",
                  "lpsegmenter", "!", "lpticketpay", "key-file=g.key", "ledger=ledger.db", "!", "lpremote-transcode",
-                 f"orchestrators={info2['service']}", "profiles=P360p30fps16x9,P240p30fps16x9", "!", "lpverify", "!",
+                 f"orchestrators={info2['service']}", "profiles=P360p30fps16x9,P240p30fps16x9", *slower, "!",
+                 "lpverify", "!",
                  "lphlssink", "location=gst-hls", "playlist-length=0"],
                 env=env, capture_output=True, text=True, timeout=300)
             check(launch.returncode == 0, f"gst-launch-1.0: {launch.stdout[-500:]} {launch.stderr[-500:]}")
