@@ -163,8 +163,8 @@ Result<::net::OrchestratorInfo> Orchestrator::get_orchestrator(
   // The gateway signs its EIP-55 address string once at start (go-livepeer starter.go).
   const std::string message = to_checksum(*sender);
   if (!verify_message(*sender, as_bytes(message), as_bytes(req.sig())))
-    return make_error(ErrorKind::forbidden, "invalid_signature",
-                      "invalid orchestrator request signature");
+    return make_error(ErrorKind::forbidden, "invalid_signature",  // go-livepeer's text
+                      "Invalid orchestrator request: orchestrator req sig check failed");
   if (!req.ignorecapacitycheck() && sessions() >= session_limit())
     return make_error(ErrorKind::retryable, "orchestrator_capped", "OrchestratorCapped");
   auto params = recipient_.ticket_params(*sender, config_.price);

@@ -479,7 +479,9 @@ TEST_F(OrchestratorTest, Grpc_GivenLoopbackTls_GetOrchestratorPingAndEnd) {
   bad.set_sig(std::string(65, '\1'));
   auto refused = client.get_orchestrator(bad);
   ASSERT_FALSE(refused);
-  EXPECT_EQ(refused.error().message, "invalid orchestrator request signature");
+  EXPECT_EQ(refused.error().message,
+            "Invalid orchestrator request: orchestrator req sig check failed");
+  EXPECT_EQ(refused.error().code, "grpc_2");  // UNKNOWN, as a Go error from a gRPC handler
   EXPECT_TRUE(client.end_session(info->auth_token()));
   ::net::AuthToken forged = info->auth_token();
   forged.set_token(std::string(32, 'x'));
