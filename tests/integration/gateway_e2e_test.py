@@ -109,8 +109,10 @@ def main():
 
             watcher = threading.Thread(target=watch, daemon=True)
             watcher.start()
+            # linger: SRT's live mode drops unsent data at close (SRTO_LINGER 0); on a loaded machine
+            # that cut the clip's last segment once (7 of 8 arrived).
             push = subprocess.run(["ffmpeg", "-v", "error", "-re", "-i", CLIP, "-c", "copy", "-f", "mpegts",
-                                   f"srt://127.0.0.1:{srt_port}?mode=caller&pkt_size=1316"], capture_output=True,
+                                   f"srt://127.0.0.1:{srt_port}?mode=caller&pkt_size=1316&linger=10"], capture_output=True,
                                   text=True, timeout=120)
             check(push.returncode == 0, f"ffmpeg push: {push.stderr[-500:]}")
             # The caller leaving ends the stream: the gateway finishes and exits by itself.
