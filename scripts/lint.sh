@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
 # Lints every C++ file the project owns with the repository's configs and exits non-zero on any
-# finding: clang-format (--dry-run --Werror) on every tracked *.cpp/*.h, and clang-tidy on every
-# tracked .cpp in the build's compile_commands.json (headers through HeaderFilterRegex). The
-# generated lp_rpc.pb.* live in the build tree, are not tracked and are not linted.
+# finding: clang-format (--dry-run --Werror) on every tracked *.cpp/*.h, and clang-tidy on the
+# tracked .cpp files in the build's compile_commands.json (headers through HeaderFilterRegex).
+# The generated lp_rpc.pb.* live in the build tree, are not tracked and are not linted.
 # Usage: scripts/lint.sh [build-dir]   (default build/; it must have been built, since the
 # sources include the generated protobuf headers). LP_LINT_JOBS sets clang-tidy's parallelism
-# (default 2). clang-tidy runs only with LP_TIDY=1 (see below); clang-format always.
+# (default 2).
+#
+# clang-tidy over every file takes 15-45 minutes on 2 cores (GStreamer, gRPC and Boost headers in
+# every translation unit), too long for each CI run. So a full run that is clean records its
+# commit in scripts/tidy-clean-commit, and every other run checks what may have changed since:
+# each translation unit whose source or any header it includes (ninja's deps) differs from that
+# commit, committed or not. Every file the project owns is then clean: the ones unchanged since
+# a clean full run, and the ones checked now.
+#   LP_TIDY=changed (default)  the translation units changed since the recorded commit (all of
+#                              them when that commit is not in this clone's history or the
+#                              .clang-tidy config changed since);
+#   LP_TIDY=all                every translation unit; when clean and the tree has no
+#                              uncommitted change, HEAD is written to scripts/tidy-clean-commit;
+#   LP_TIDY=0                  no clang-tidy.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -27,24 +40,70 @@ else
   status=1
 fi
 
-# clang-tidy over everything takes 15-45 minutes on 2 cores (GStreamer, gRPC and Boost headers in
-# every file): too long for each CI run, so it runs when asked (LP_TIDY=1 bash scripts/lint.sh).
-if [ "${LP_TIDY:-0}" != 1 ]; then
-  echo "lint: clang-tidy not run (LP_TIDY=1 runs it)"
-  exit $status
+mode=${LP_TIDY:-changed}
+case "$mode" in
+  0) echo "lint: clang-tidy not run (LP_TIDY=0)"; exit $status ;;
+  1) mode=all ;;  # the old spelling
+  all | changed) ;;
+  *) echo "lint: LP_TIDY=$mode: expected changed, all or 0" >&2; exit 2 ;;
+esac
+record=scripts/tidy-clean-commit
+base=$(sed -n 's/^\([0-9a-f]\{40\}\)$/\1/p' "$record" 2>/dev/null | head -1)
+if [ "$mode" = changed ]; then
+  if [ -z "$base" ] || ! git cat-file -e "$base^{commit}" 2>/dev/null; then
+    echo "lint: clang-tidy: no recorded clean commit in this clone's history: checking every file"
+    mode=all
+  elif ! git diff --quiet "$base" -- .clang-tidy; then
+    echo "lint: clang-tidy: .clang-tidy changed since $base: checking every file"
+    mode=all
+  fi
 fi
 
-# The tracked .cpp files the build compiles, as anchored path patterns for run-clang-tidy.
+# The tracked .cpp files the build compiles (in changed mode: those whose source or headers
+# changed since the recorded commit), as anchored path patterns for run-clang-tidy.
+changed=$(mktemp)
+trap 'rm -f "$changed"' EXIT
+if [ "$mode" = changed ]; then
+  git diff --name-only "$base" -- >"$changed"                # committed and uncommitted changes
+  git ls-files --others --exclude-standard >>"$changed"      # new files not added yet
+fi
 mapfile -t patterns < <(git ls-files -- '*.cpp' | python3 -c '
-import json, os, re, sys
-root, db = sys.argv[1], sys.argv[2]
-compiled = {os.path.normpath(os.path.join(e["directory"], e["file"])) for e in json.load(open(db))}
+import json, os, re, subprocess, sys
+root, build, mode, changed_list = sys.argv[1:5]
+build = os.path.abspath(build)
+db = json.load(open(os.path.join(build, "compile_commands.json")))
+compiled = {}
+for e in db:
+    compiled[os.path.normpath(os.path.join(e["directory"], e["file"]))] = e.get("output")
+selected = None
+if mode == "changed":
+    changed = {os.path.normpath(os.path.join(root, l.strip())) for l in open(changed_list) if l.strip()}
+    deps, obj = {}, None
+    out = subprocess.run(["ninja", "-C", build, "-t", "deps"], capture_output=True, text=True,
+                         check=True).stdout
+    for line in out.splitlines():
+        if line and not line[0].isspace():
+            obj = line.split(":")[0]
+            deps[obj] = set()
+        elif line.strip() and obj is not None:
+            deps[obj].add(os.path.normpath(os.path.join(build, line.strip())))
+    selected = set()
+    for src, output in compiled.items():
+        files = deps.get(output)
+        # A unit without recorded deps (never built) is checked: nothing says it is unchanged.
+        if files is None or src in changed or files & changed:
+            selected.add(src)
 for line in sys.stdin:
     path = os.path.join(root, line.strip())
-    if path in compiled:
+    if path in compiled and (selected is None or path in selected):
         print("^" + re.escape(path) + "$")
-' "$root" "$build/compile_commands.json")
+' "$root" "$build" "$mode" "$changed")
+if [ "$mode" = changed ] && ((${#patterns[@]} == 0)); then
+  echo "lint: clang-tidy: no translation unit changed since the clean run at $base"
+  exit $status
+fi
 ((${#patterns[@]})) || { echo "lint: no tracked source in $build/compile_commands.json" >&2; exit 1; }
+[ "$mode" = all ] || echo "lint: clang-tidy: ${#patterns[@]} translation units changed since the clean run at $base"
 
 # The generated protobuf headers' include directory makes meson pass the source root as -isystem
 # too, which would hide every project header ("elements/...", "payment/...") from clang-tidy as a
@@ -59,7 +118,7 @@ header_args+=(-extra-arg=--system-header-prefix=elements/net/lp_rpc.)
 # run-clang-tidy colours its output and cannot pass --warnings-as-errors, so every diagnostic
 # line counts as a finding here; a clang-tidy that fails (a compile error) fails the run too.
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+trap 'rm -f "$out" "$changed"' EXIT
 start=$SECONDS
 tidy_rc=0
 run-clang-tidy -p "$build" -j "$jobs" -quiet "${header_args[@]}" "${patterns[@]}" >"$out" 2>&1 || tidy_rc=$?
@@ -72,5 +131,9 @@ if [ "$tidy_rc" -ne 0 ] || [ "$findings" -ne 0 ]; then
   status=1
 else
   echo "lint: clang-tidy: ${#patterns[@]} files clean ($elapsed s)"
+  if [ "$mode" = all ] && [ -z "$(git status --porcelain --untracked-files=no)" ]; then
+    git rev-parse HEAD >"$record"
+    echo "lint: clang-tidy: recorded $(cat "$record") in $record (commit it)"
+  fi
 fi
 exit $status

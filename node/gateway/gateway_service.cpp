@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "elements/common/eos_sender.h"
 #include "node/gateway/gateway_web.h"
 #include "node/lpnode/admin.h"
 #include "node/lpnode/cli_util.h"
@@ -52,7 +53,7 @@ GatewayService::~GatewayService() {
   if (stop_timer_) g_source_remove(stop_timer_);
   if (pipeline_) {
     gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
-    if (eos_sender_.joinable()) eos_sender_.join();
+    if (eos_sent_.valid()) eos_sent_.wait();
     if (bus_watch_) {
       gst::ObjectPtr<GstBus> bus(gst_element_get_bus(pipeline_.get()));
       gst_bus_remove_watch(bus.get());
@@ -152,7 +153,7 @@ Result<int> GatewayService::run() {
   if (stop_timer_) g_source_remove(stop_timer_);
   stop_timer_ = 0;
   if (pipeline_) gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
-  if (eos_sender_.joinable()) eos_sender_.join();  // NULL unblocks a source it waited on
+  if (eos_sent_.valid()) eos_sent_.wait();  // NULL unblocks a source it waited on
   push_->stop();
   return exit_code_;
 }
@@ -284,12 +285,7 @@ gboolean GatewayService::on_signal(gpointer self) noexcept {
                    "once)\n");
       // The bus's EOS ends the loop. Sent off the main loop: a source waiting for its network
       // holds the lock the EOS needs; the grace timer ends a stop that never gets there.
-      g->eos_sender_ = std::thread(
-          [](GstElement* p) {
-            gst_element_send_event(p, gst_event_new_eos());
-            gst_object_unref(p);
-          },
-          GST_ELEMENT(gst_object_ref(g->pipeline_.get())));
+      g->eos_sent_ = gst::send_eos_off_thread(g->pipeline_.get());
       g->stop_timer_ = g_timeout_add_seconds(kStopGraceSeconds, on_stop_timeout, g);
     }
   } else {

@@ -11,10 +11,10 @@
 #include <libsoup/soup.h>
 
 #include <atomic>
+#include <future>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 
 #include "elements/common/gst_ptr.h"
 #include "node/gateway/gateway_config.h"
@@ -81,7 +81,7 @@ class GatewayService {
   int exit_code_ = 0;
   int interrupts_ = 0;
   std::atomic<bool> stream_seen_{false};  // the demuxer gave a pad: data reached the profile
-  std::thread eos_sender_;                // sends the stop's EOS off the main loop
+  std::future<void> eos_sent_;            // the stop's EOS, sent off the main loop
   guint stop_timer_ = 0;                  // the stop's grace (kStopGraceSeconds)
 };
 

@@ -13,11 +13,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <map>
 #include <mutex>
 #include <thread>
 
+#include "elements/common/eos_sender.h"
 #include "elements/common/gst_ptr.h"
 #include "elements/lpmeta.h"
 #include "elements/transcode/profiles.h"
@@ -467,7 +469,7 @@ int transcode_main(const std::vector<std::string>& argv) {
   sigaction(SIGTERM, &sa, &old_term);
   bool stopping = false;
   gint64 stop_deadline = 0;
-  std::thread eos_sender;
+  std::future<void> eos_sent;
   while (error.empty()) {
     gst::MessagePtr m(gst_bus_timed_pop_filtered(
         bus.get(), 100 * GST_MSECOND,
@@ -487,14 +489,8 @@ int transcode_main(const std::vector<std::string>& argv) {
       std::fprintf(stderr,
                    "lpnode transcode: stopping: finishing the segment in progress (Ctrl-C again to "
                    "quit now)\n");
-      // Not from this thread: a source in push mode takes its streaming lock to queue the EOS,
-      // and a source blocked in read() (a pipe nobody writes) holds it.
-      eos_sender = std::thread(
-          [](GstElement* p) {
-            gst_element_send_event(p, gst_event_new_eos());
-            gst_object_unref(p);
-          },
-          GST_ELEMENT(gst_object_ref(pipeline.get())));
+      // Not from this thread (a source blocked in read() holds the lock the EOS needs).
+      eos_sent = gst::send_eos_off_thread(pipeline.get());
     }
     if (!m) continue;
     if (GST_MESSAGE_TYPE(m.get()) == GST_MESSAGE_EOS) break;
@@ -546,7 +542,7 @@ int transcode_main(const std::vector<std::string>& argv) {
     });
   }
   gst_element_set_state(pipeline.get(), GST_STATE_NULL);
-  if (eos_sender.joinable()) eos_sender.join();
+  if (eos_sent.valid()) eos_sent.wait();
   if (watchdog.joinable()) {
     {
       std::lock_guard lock(teardown_mu);
