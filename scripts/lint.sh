@@ -48,7 +48,8 @@ case "$mode" in
   *) echo "lint: LP_TIDY=$mode: expected changed, all or 0" >&2; exit 2 ;;
 esac
 record=scripts/tidy-clean-commit
-base=$(sed -n 's/^\([0-9a-f]\{40\}\)$/\1/p' "$record" 2>/dev/null | head -1)
+base=""
+[ -f "$record" ] && base=$(sed -n '1s/^\([0-9a-f]\{40\}\)$/\1/p' "$record")
 if [ "$mode" = changed ]; then
   if [ -z "$base" ] || ! git cat-file -e "$base^{commit}" 2>/dev/null; then
     echo "lint: clang-tidy: no recorded clean commit in this clone's history: checking every file"
