@@ -18,6 +18,22 @@ inline constexpr const char* kStreamPath = "/stream/";
 inline constexpr const char* kSegmentContentType = "video/MP2T";
 inline constexpr const char* kProtobufContentType = "application/x-protobuf";
 
+/// go-livepeer's answer texts (server/segment_rpc.go, server/rpc.go, core/orchestrator.go): what
+/// its orchestrator writes (HTTP bodies through http.Error, gRPC UNKNOWN messages) and what its
+/// gateway reads. The payment layer's own texts (TicketParams expired, nonce errors) live in
+/// payment/pm.
+inline constexpr const char* kErrSegSig = "ErrSegSig";
+inline constexpr const char* kErrSegEncoding = "ErrorSegEncoding";
+inline constexpr const char* kErrDuration = "invalid duration";
+inline constexpr const char* kErrCapCompat = "incompatible capabilities";
+inline constexpr const char* kErrInsufficientBalance = "Insufficient balance";
+inline constexpr const char* kErrOrchestratorCapped = "OrchestratorCapped";
+inline constexpr const char* kErrOrchestratorBusy = "OrchestratorBusy";
+/// Go's protobuf runtime on bytes that are not a message (google.golang.org/protobuf).
+inline constexpr const char* kErrProtoParse = "proto: cannot parse invalid wire-format data";
+/// GetOrchestrator's refusals are "Invalid orchestrator request: " + the reason.
+inline constexpr const char* kErrInvalidOrchRequest = "Invalid orchestrator request: ";
+
 /// Where a rendition is fetched from: <base>/stream/<session>/<profile>/<seq>.ts
 std::string rendition_url(std::string_view base, std::string_view session, std::string_view profile,
                           std::int64_t seq);

@@ -19,11 +19,6 @@ std::string bytes_of(ByteSpan b) {
   return std::string(reinterpret_cast<const char*>(b.data()), b.size());
 }
 
-bool base64_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-         c == '/';
-}
-
 Result<Hash> hash_field(std::string_view bytes, const char* field) {
   if (bytes.size() != 32)
     return bad("bad_field",
@@ -247,25 +242,58 @@ std::string base64_encode(std::string_view bytes) {
   return out;
 }
 
-Result<std::string> base64_decode(std::string_view text) {
-  // Go's StdEncoding: the standard alphabet with padding, nothing else (no whitespace).
-  if (text.size() % 4 != 0) return bad("bad_base64", "base64 length is not a multiple of 4");
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    const bool pad_ok =
-        c == '=' && i + 2 >= text.size() && (i + 1 == text.size() || text[i + 1] == '=');
-    if (!base64_char(c) && !pad_ok) return bad("bad_base64", "not base64");
+Result<std::string> base64_decode(std::string_view src) {
+  // Go's base64.StdEncoding.DecodeString, which go-livepeer decodes both headers with: the
+  // standard alphabet, padding required, CR and LF skipped anywhere, the unused bits of the last
+  // character not checked; an error names the offset Go names (its CorruptInputError).
+  const auto corrupt = [](std::size_t at) {
+    return bad("bad_base64", "illegal base64 data at input byte " + std::to_string(at));
+  };
+  const auto newline = [](char c) { return c == '\n' || c == '\r'; };
+  const auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  std::string out;
+  out.reserve(src.size() / 4 * 3);
+  std::size_t si = 0;
+  for (;;) {  // one quantum of up to four characters per turn
+    std::uint32_t bits = 0;
+    std::size_t got = 0;  // characters of this quantum, newlines not counted
+    bool last = false;
+    while (got < 4) {
+      if (si == src.size()) {
+        if (got == 0) return out;
+        return corrupt(si - got);  // a quantum cut short: padding is required
+      }
+      const char in = src[si++];
+      if (const int v = value(in); v >= 0) {
+        bits |= static_cast<std::uint32_t>(v) << (6 * (3 - got));
+        ++got;
+        continue;
+      }
+      if (newline(in)) continue;
+      if (in != '=' || got < 2) return corrupt(si - 1);
+      if (got == 2) {  // "==": the second one must follow, newlines aside
+        while (si < src.size() && newline(src[si])) ++si;
+        if (si == src.size()) return corrupt(src.size());
+        if (src[si] != '=') return corrupt(si - 1);
+        ++si;
+      }
+      while (si < src.size() && newline(src[si])) ++si;
+      if (si < src.size()) return corrupt(si);  // something after the padding
+      last = true;
+      break;
+    }
+    out.push_back(static_cast<char>(bits >> 16));
+    if (got >= 3) out.push_back(static_cast<char>((bits >> 8) & 0xff));
+    if (got == 4) out.push_back(static_cast<char>(bits & 0xff));
+    if (last) return out;
   }
-  std::string out(3 * (text.size() / 4), '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  if (n < 0) return bad("bad_base64", "not base64");
-  std::size_t padding = 0;
-  if (!text.empty() && text.back() == '=')
-    padding = text.size() >= 2 && text[text.size() - 2] == '=' ? 2 : 1;
-  out.resize(static_cast<std::size_t>(n) - padding);
-  return out;
 }
 
 std::string encode_header(const google::protobuf::MessageLite& m) {

@@ -36,12 +36,16 @@ std::string AuthTokens::mac(const std::string& session_id, std::int64_t expirati
   return t;
 }
 
+bool AuthTokens::authentic(const ::net::AuthToken& token) const {
+  const std::string want = mac(token.session_id(), token.expiration());
+  return want.size() == token.token().size() &&
+         CRYPTO_memcmp(want.data(), token.token().data(), want.size()) == 0;
+}
+
 Status AuthTokens::verify(const ::net::AuthToken& token, std::int64_t now) const {
   if (token.session_id().empty() || token.token().empty())
     return make_error(ErrorKind::forbidden, "missing_auth_token", "missing auth token");
-  const std::string want = mac(token.session_id(), token.expiration());
-  if (want.size() != token.token().size() ||
-      CRYPTO_memcmp(want.data(), token.token().data(), want.size()) != 0)
+  if (!authentic(token))
     return make_error(ErrorKind::forbidden, "invalid_auth_token", "invalid auth token");
   if (token.expiration() < now)
     return make_error(ErrorKind::forbidden, "expired_auth_token", "expired auth token");

@@ -22,6 +22,8 @@ class AuthTokens {
   ::net::AuthToken issue(const std::string& session_id, std::int64_t now) const;
   /// "missing auth token", "invalid auth token" or "expired auth token".
   Status verify(const ::net::AuthToken& token, std::int64_t now) const;
+  /// The token's MAC matches its session id and expiration (expired or not).
+  bool authentic(const ::net::AuthToken& token) const;
 
   static std::string new_session_id();
 

@@ -10,10 +10,8 @@ namespace lp::orch {
 
 namespace {
 
-grpc::Status to_status(const Error& e) {
-  if (e.code == "orchestrator_capped") return {grpc::StatusCode::RESOURCE_EXHAUSTED, e.message};
-  return {grpc::StatusCode::UNKNOWN, e.message};
-}
+// Go's grpc server answers a plain error as UNKNOWN with its text: every refusal here is one.
+grpc::Status to_status(const Error& e) { return {grpc::StatusCode::UNKNOWN, e.message}; }
 
 }  // namespace
 

@@ -14,7 +14,7 @@ namespace lp::orch {
 
 /// net.Orchestrator over gRPC with TLS: GetOrchestrator, Ping, EndTranscodingSession, each a
 /// call into Orchestrator. Errors go back as gRPC status UNKNOWN with go-livepeer's text (Go's
-/// plain errors become UNKNOWN), except capacity, which is RESOURCE_EXHAUSTED.
+/// plain errors become UNKNOWN), capacity included.
 class GrpcServer {
  public:
   GrpcServer(Orchestrator& orchestrator, const net::CertKey& tls);

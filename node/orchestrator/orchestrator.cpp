@@ -17,8 +17,9 @@ namespace lp::orch {
 
 namespace {
 
+// As Go's http.Error writes it: the text and a newline.
 SegmentReply text_reply(int status, const std::string& text) {
-  return {status, "text/plain", text};
+  return {status, "text/plain; charset=utf-8", text + "\n"};
 }
 
 SegmentReply result_reply(const ::net::TranscodeResult& result) {
@@ -149,7 +150,7 @@ Result<std::shared_ptr<Orchestrator::Session>> Orchestrator::session_for(const s
   if (auto it = sessions_.find(id); it != sessions_.end()) return it->second;
   if (!create) return make_error(ErrorKind::invalid_input, "unknown_session", "unknown session");
   if (sessions_.size() >= session_limit())
-    return make_error(ErrorKind::retryable, "orchestrator_capped", "OrchestratorCapped");
+    return make_error(ErrorKind::retryable, "orchestrator_capped", net::kErrOrchestratorCapped);
   auto s = std::make_shared<Session>(id, config_.max_queued_per_session, store_);
   s->last_used = now_();
   sessions_.emplace(id, s);
@@ -163,10 +164,15 @@ Result<::net::OrchestratorInfo> Orchestrator::get_orchestrator(
   // The gateway signs its EIP-55 address string once at start (go-livepeer starter.go).
   const std::string message = to_checksum(*sender);
   if (!verify_message(*sender, as_bytes(message), as_bytes(req.sig())))
-    return make_error(ErrorKind::forbidden, "invalid_signature",  // go-livepeer's text
-                      "Invalid orchestrator request: orchestrator req sig check failed");
-  if (!req.ignorecapacitycheck() && sessions() >= session_limit())
-    return make_error(ErrorKind::retryable, "orchestrator_capped", "OrchestratorCapped");
+    return make_error(
+        ErrorKind::forbidden, "invalid_signature",  // go-livepeer's text
+        std::string(net::kErrInvalidOrchRequest) + "orchestrator req sig check failed");
+  // Checked whatever the request's ignoreCapacityCheck says, as go-livepeer's
+  // verifyOrchestratorReq does (CheckCapacity for no session: a full orchestrator refuses even
+  // a refresh).
+  if (sessions() >= session_limit())
+    return make_error(ErrorKind::retryable, "orchestrator_capped",
+                      std::string(net::kErrInvalidOrchRequest) + net::kErrOrchestratorCapped);
   auto params = recipient_.ticket_params(*sender, config_.price);
   if (!params) return params.error();
   return info_for(*sender, tokens_.issue(AuthTokens::new_session_id(), now_()));
@@ -195,14 +201,18 @@ std::variant<SegmentReply, AcceptedSegment> Orchestrator::check_segment(
     const Hash* body_hash) {
   // go-livepeer's order (server/segment_rpc.go): payment parse, segment credentials, payment,
   // balance, body hash (here before the payment); then 200 and the transcode result.
+  // The texts are go-livepeer's (getPayment, verifySegCreds, coreSegMetadata).
   ::net::Payment payment;
-  if (auto st = net::decode_header(payment_header, &payment, net::kPaymentHeader); !st)
-    return text_reply(402, st.error().message);
+  if (auto raw = net::base64_decode(payment_header); !raw)
+    return text_reply(402, "base64 decode error: " + raw.error().message);
+  else if (!payment.ParseFromString(*raw))
+    return text_reply(402, std::string("protobuf unmarshal error: ") + net::kErrProtoParse);
   ::net::SegData seg;
-  if (auto st = net::decode_header(segment_header, &seg, net::kSegmentHeader); !st)
-    return text_reply(403, st.error().message);
-  if (seg.duration() < 0 || seg.duration() > 300'000)
-    return text_reply(403, "invalid segment duration");
+  if (auto raw = net::base64_decode(segment_header); !raw)
+    return text_reply(403, net::kErrSegEncoding);
+  else if (!seg.ParseFromString(*raw))
+    return text_reply(403, net::kErrProtoParse);
+  if (seg.duration() < 0 || seg.duration() > 300'000) return text_reply(403, net::kErrDuration);
   const bool paid = config_.price.price_per_unit > 0;
   std::optional<Address> sender;
   if (!payment.sender().empty()) {
@@ -214,18 +224,20 @@ std::variant<SegmentReply, AcceptedSegment> Orchestrator::check_segment(
   // whose segment signature cannot verify. A payment without ticket params is a payment: the
   // sender's credit must cover the segment (checked below), as when go-livepeer's gateway
   // sends no tickets because its credit here already covers the fee.
-  if (paid && !sender) return text_reply(403, "ErrSegSig");
+  if (paid && !sender) return text_reply(403, net::kErrSegSig);
+  // The signature before the profiles: an absent Livepeer-Segment (an empty SegData) fails it,
+  // as in go-livepeer.
   const std::vector<std::string> names = net::segdata_profile_names(seg);
-  if (names.empty()) return text_reply(403, "no profiles");
   if (sender) {
-    if (seg.hash().size() != 32) return text_reply(403, "ErrSegSig");
+    if (seg.hash().size() != 32) return text_reply(403, net::kErrSegSig);
     Hash h{};
     std::copy(seg.hash().begin(), seg.hash().end(), h.begin());
     const Bytes flat = net::segment_flatten(seg.manifestid(), seg.seq(), h, names);
-    if (!verify_message(*sender, flat, as_bytes(seg.sig()))) return text_reply(403, "ErrSegSig");
+    if (!verify_message(*sender, flat, as_bytes(seg.sig())))
+      return text_reply(403, net::kErrSegSig);
   }
-  if (!compatible(seg.capabilities(), capabilities_))
-    return text_reply(403, "incompatible capabilities");
+  if (names.empty()) return text_reply(403, "no profiles");
+  if (!compatible(seg.capabilities(), capabilities_)) return text_reply(403, net::kErrCapCompat);
   const std::int64_t now = now_();
   if (auto st = tokens_.verify(seg.auth_token(), now); !st)
     return text_reply(403, st.error().message);
@@ -254,7 +266,7 @@ std::variant<SegmentReply, AcceptedSegment> Orchestrator::check_segment(
   }
   if (paid &&
       recipient_.balances().balance(*sender, session_id) < Rational(recipient_.config().ticket_ev))
-    return text_reply(400, "Insufficient balance");
+    return text_reply(400, net::kErrInsufficientBalance);
 
   AcceptedSegment accepted;
   accepted.segment = std::move(seg);
@@ -288,7 +300,8 @@ Result<Orchestrator::Turn> Orchestrator::admit(const std::string& session_id) {
   if (!session)  // ended between acceptance and work
     return make_error(ErrorKind::retryable, "session_ended", "session ended");
   const auto ticket = (*session)->line.join();
-  if (!ticket) return make_error(ErrorKind::retryable, "orchestrator_busy", "OrchestratorBusy");
+  if (!ticket)
+    return make_error(ErrorKind::retryable, "orchestrator_busy", net::kErrOrchestratorBusy);
   (*session)->line.wait_turn(*ticket);
   return Turn(std::move(*session));
 }
@@ -386,7 +399,10 @@ void Orchestrator::bill(const AcceptedSegment& accepted, std::uint64_t pixels) {
 }
 
 Status Orchestrator::end_session(const ::net::AuthToken& token) {
-  if (auto st = tokens_.verify(token, now_()); !st) return st;
+  // go-livepeer's endTranscodingSession checks the MAC only: an expired token still ends its
+  // session (a gateway ends a session it stopped using, often after the token's 30 minutes).
+  if (!tokens_.authentic(token))
+    return make_error(ErrorKind::forbidden, "invalid_auth_token", "Invalid auth token");
   std::lock_guard lock(mu_);
   sessions_.erase(token.session_id());
   return ok_status();

@@ -159,17 +159,17 @@ Result<Recipient::ChainSnapshot> Recipient::snapshot(const Address& sender,
   return snap;
 }
 
-Status Recipient::record_nonce(const U256& rand, std::uint32_t nonce,
+Status Recipient::record_nonce(const U256& rand, const Address& sender, std::uint32_t nonce,
                                const U256& expiration_block) {
   std::lock_guard lock(nonce_mu_);
   NonceSet& set = nonces_[rand];
   set.expiration_block = expiration_block;
+  // go-livepeer's texts (pm/recipient.go updateSenderNonce), the sender in EIP-55 form.
+  const std::string who = " sender=" + to_checksum(sender) + " nonce=" + std::to_string(nonce);
   if (set.seen.count(nonce))
-    return forbidden("nonce_replayed",
-                     "invalid ticket senderNonce " + std::to_string(nonce) + ": already seen");
+    return forbidden("nonce_replayed", "invalid ticket senderNonce: already seen" + who);
   if (set.seen.size() >= config_.max_sender_nonces)
-    return forbidden("nonce_too_many", "invalid ticket senderNonce: too many values (limit " +
-                                           std::to_string(config_.max_sender_nonces) + ")");
+    return forbidden("nonce_too_many", "invalid ticket senderNonce: too many values" + who);
   set.seen.insert(nonce);
   return ok_status();
 }
@@ -208,10 +208,9 @@ Result<ReceivedTicket> Recipient::receive_one(const ChainSnapshot& chain, const 
   // 3. signature: canonical 65-byte form only, so one ticket has exactly one lottery draw
   const Hash ticket_hash = ticket.hash();
   auto signer = recover_ticket_signer(ticket_hash, sig);
-  if (!signer)
-    return forbidden("invalid_signature", "invalid ticket signature: " + signer.error().message);
-  if (*signer != ticket.sender)
-    return forbidden("invalid_signature", "invalid ticket signature: signer is not the sender");
+  // go-livepeer answers every failed check with one text; the code and the log tell them apart.
+  if (!signer || *signer != ticket.sender)
+    return forbidden("invalid_signature", "invalid ticket signature");
   // 4. creation round: initialized, not in the future, not past the validity period
   const ExpirationParams& exp = ticket.expiration;
   if (exp.creation_round > chain.last_round.round ||
@@ -228,7 +227,8 @@ Result<ReceivedTicket> Recipient::receive_one(const ChainSnapshot& chain, const 
   if (pm::recipient_rand_hash(rand) != ticket.recipient_rand_hash)
     return fatal("invalid_recipient_rand", "invalid recipientRand for ticket recipientRandHash");
   // nonce before the lottery: a replay never gets a second draw
-  if (auto st = record_nonce(rand, ticket.sender_nonce, params_expiration_block); !st)
+  if (auto st = record_nonce(rand, ticket.sender, ticket.sender_nonce, params_expiration_block);
+      !st)
     return st.error();
 
   ReceivedTicket out{ticket.expected_value(), is_winning(sig, rand, ticket.win_prob)};

@@ -84,7 +84,8 @@ class Recipient {
   Result<ReceivedTicket> receive_one(const ChainSnapshot& chain, const Ticket& ticket, ByteSpan sig,
                                      const U256& seed, const U256& params_expiration_block,
                                      const Rational& price);
-  Status record_nonce(const U256& rand, std::uint32_t nonce, const U256& expiration_block);
+  Status record_nonce(const U256& rand, const Address& sender, std::uint32_t nonce,
+                      const U256& expiration_block);
 
   Address self_;
   ledger::ChainReader& chain_;

@@ -202,18 +202,26 @@ TEST_F(OrchestratorTest, Segment_GivenHostileRequests_GoLivepeerStatusAndNoSideE
     const char* what;
     Submission sub;
     int status;
-    const char* says;
+    std::string says;
   };
   std::vector<Case> cases;
   Submission s = good;
   s.payment = "%%%";
-  cases.push_back({"bad base64 payment", s, 402, "Livepeer-Payment"});
+  cases.push_back(
+      {"bad base64 payment", s, 402, "base64 decode error: illegal base64 data at input byte 0"});
+  s.payment = good.payment + "A";  // a quantum cut short
+  cases.push_back({"payment not padded", s, 402,
+                   "base64 decode error: illegal base64 data at input byte " +
+                       std::to_string(good.payment.size())});
   s = good;
   s.payment = net::base64_encode("\xff\xff\xff");
-  cases.push_back({"bad protobuf payment", s, 402, "not a valid protobuf"});
+  cases.push_back({"bad protobuf payment", s, 402,
+                   "protobuf unmarshal error: proto: cannot parse invalid wire-format data"});
   s = good;
   s.segment = "!!";
-  cases.push_back({"bad base64 segment", s, 403, "Livepeer-Segment"});
+  cases.push_back({"bad base64 segment", s, 403, "ErrorSegEncoding"});
+  s.segment = "";  // absent: an empty SegData, whose signature cannot verify
+  cases.push_back({"no segment header", s, 403, "ErrSegSig"});
   s = good;
   s.body = segs[1];  // another segment's bytes under this SegData
   cases.push_back({"body hash differs", s, 403, "Forbidden"});
@@ -233,6 +241,11 @@ TEST_F(OrchestratorTest, Segment_GivenHostileRequests_GoLivepeerStatusAndNoSideE
     d.mutable_capabilities()->set_bitstring(0, d.capabilities().bitstring(0) | (1ull << kMp4));
     s.segment = net::encode_header(d);
     cases.push_back({"capability not offered", s, 403, "incompatible capabilities"});
+    d = ::net::SegData();
+    ASSERT_TRUE(net::decode_header(good.segment, &d, "x"));
+    d.set_duration(301'000);  // go-livepeer allows 0 to 5 minutes
+    s.segment = net::encode_header(d);
+    cases.push_back({"segment of 301 s", s, 403, "invalid duration"});
   }
   s = good;
   s.payment = "";  // go-livepeer: the zero-address sender, whose segment signature fails
@@ -266,10 +279,11 @@ TEST_F(OrchestratorTest, Segment_GivenHostileRequests_GoLivepeerStatusAndNoSideE
     s.payment = net::encode_header(net::to_proto(b));
     cases.push_back({"face value raised after signing", s, 400, "invalid ticket signature"});
   }
-  for (const auto& c : cases) {
+  for (const auto& c : cases) {  // go-livepeer's status and body (http.Error: text, newline)
     SegmentReply r = serve(c.sub);
     EXPECT_EQ(r.status, c.status) << c.what << ": " << r.body;
-    EXPECT_NE(r.body.find(c.says), std::string::npos) << c.what << ": " << r.body;
+    EXPECT_EQ(r.body, c.says + "\n") << c.what;
+    EXPECT_EQ(r.content_type, "text/plain; charset=utf-8") << c.what;
   }
   // None of them moved money or created renditions.
   EXPECT_EQ(o->balance(gw.address(), session), 0);
@@ -281,14 +295,16 @@ TEST_F(OrchestratorTest, Segment_GivenHostileRequests_GoLivepeerStatusAndNoSideE
   const Rational after = o->balance(gw.address(), session);
   SegmentReply replay = serve(good);
   EXPECT_EQ(replay.status, 400) << replay.body;
-  EXPECT_NE(replay.body.find("senderNonce"), std::string::npos) << replay.body;
+  EXPECT_EQ(replay.body,
+            "invalid ticket senderNonce: already seen sender=" + to_checksum(gw.address()) +
+                " nonce=" + std::to_string(last_batch->tickets.front().sender_nonce) + "\n");
   EXPECT_EQ(o->balance(gw.address(), session), after);
   // Params past their expiration block: refused, nothing credited.
   Submission late = submission(info, 1, segs[1], 2);
   ASSERT_TRUE(ledger->advance_blocks(41));
   SegmentReply expired = serve(late);
   EXPECT_EQ(expired.status, 400) << expired.body;
-  EXPECT_EQ(expired.body, "TicketParams expired");
+  EXPECT_EQ(expired.body, "TicketParams expired\n");
   EXPECT_EQ(o->balance(gw.address(), session), after);
   EXPECT_FALSE(o->rendition(session, "240p0", 1));
 }
@@ -324,27 +340,41 @@ TEST_F(OrchestratorTest, Sessions_GivenExpiredTokenCapacityAndEnd_AsGoLivepeer) 
   now += AuthTokens::kValidSeconds + 1;
   SegmentReply r = serve(submission(info, 0, segs[0], 2));
   EXPECT_EQ(r.status, 403);
-  EXPECT_EQ(r.body, "expired auth token");
-  // Capacity: two sessions, then OrchestratorCapped.
+  EXPECT_EQ(r.body, "expired auth token\n");
+  // Capacity: two sessions, then OrchestratorCapped, whatever ignoreCapacityCheck says (go-livepeer
+  // checks it in verifyOrchestratorReq); a token issued before the orchestrator filled up gets
+  // 403 on its first segment.
+  auto spare = o->get_orchestrator(request(gw)).value();
+  std::vector<::net::OrchestratorInfo> open;
   for (int i = 0; i < 2; ++i) {
-    auto fresh = o->get_orchestrator(request(gw)).value();
-    ASSERT_EQ(serve(submission(fresh, 0, segs[0], 2)).status, 200);
+    open.push_back(o->get_orchestrator(request(gw)).value());
+    ASSERT_EQ(serve(submission(open.back(), 0, segs[0], 2)).status, 200);
   }
   EXPECT_EQ(o->sessions(), 2u);
   auto third = o->get_orchestrator(request(gw));
   ASSERT_FALSE(third);
-  EXPECT_EQ(third.error().message, "OrchestratorCapped");
+  EXPECT_EQ(third.error().message, "Invalid orchestrator request: OrchestratorCapped");
   auto req = request(gw);
   req.set_ignorecapacitycheck(true);
-  auto fourth = o->get_orchestrator(req).value();
-  r = serve(submission(fourth, 0, segs[0], 2));
+  auto ignored = o->get_orchestrator(req);
+  ASSERT_FALSE(ignored);
+  EXPECT_EQ(ignored.error().message, "Invalid orchestrator request: OrchestratorCapped");
+  r = serve(submission(spare, 0, segs[0], 2));
   EXPECT_EQ(r.status, 403);
-  EXPECT_EQ(r.body, "OrchestratorCapped");
-  // Ending a session frees its slot; idle sessions are reaped.
-  auto again = o->get_orchestrator(req).value();
-  EXPECT_TRUE(o->end_session(again.auth_token()));
+  EXPECT_EQ(r.body, "OrchestratorCapped\n");
+  // EndTranscodingSession checks the token's MAC only: a forged token is refused, an expired
+  // one still ends its session and frees the slot.
+  ::net::AuthToken forged = open[0].auth_token();
+  forged.set_token(std::string(32, 'x'));
+  auto refused = o->end_session(forged);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message, "Invalid auth token");
+  now += AuthTokens::kValidSeconds + 1;
+  EXPECT_TRUE(o->end_session(open[0].auth_token()));
+  EXPECT_EQ(o->sessions(), 1u);
+  // Idle sessions are reaped.
   now += 71;
-  EXPECT_EQ(o->reap_idle(), 2u);
+  EXPECT_EQ(o->reap_idle(), 1u);
   EXPECT_EQ(o->sessions(), 0u);
 }
 
@@ -441,7 +471,7 @@ TEST_F(OrchestratorTest, Sessions_GivenTranscoderCapacityAndCapabilities_Offered
   EXPECT_EQ(info.capabilities().mandatories(0), bitstring({kAuthToken})[0]);
   SegmentReply refused = serve(submission(info, 0, segments()[0], 2));
   EXPECT_EQ(refused.status, 403);
-  EXPECT_EQ(refused.body, "incompatible capabilities");
+  EXPECT_EQ(refused.body, "incompatible capabilities\n");
   transcoder->capabilities_ = h264_transcoding_capabilities();
   make_orchestrator(transcoder);
   info = o->get_orchestrator(request(gw)).value();
@@ -451,7 +481,7 @@ TEST_F(OrchestratorTest, Sessions_GivenTranscoderCapacityAndCapabilities_Offered
   EXPECT_EQ(o->sessions(), 1u);
   auto second = o->get_orchestrator(request(gw));
   ASSERT_FALSE(second);
-  EXPECT_EQ(second.error().message, "OrchestratorCapped");
+  EXPECT_EQ(second.error().message, "Invalid orchestrator request: OrchestratorCapped");
   transcoder->capacity_ = 2;  // a worker came
   EXPECT_TRUE(o->get_orchestrator(request(gw)));
 }

@@ -182,6 +182,29 @@ TEST(NetWire, Headers_GivenBadBase64OrProtobuf_Errors) {
   EXPECT_EQ(base64_decode("YQ==").value(), "a");
 }
 
+// go-livepeer decodes both headers with Go's base64.StdEncoding.DecodeString: what it accepts
+// (CR/LF anywhere, unused low bits set) and the offset its error names ("illegal base64 data at
+// input byte N", which go-livepeer's 402 answer quotes), from the rules of Go's decoder.
+TEST(NetWire, Base64_GivenGoStdEncodingCases_SameBytesAndErrorOffsets) {
+  EXPECT_EQ(base64_decode("").value(), "");
+  EXPECT_EQ(base64_decode("YWJj").value(), "abc");
+  EXPECT_EQ(base64_decode("YW\r\nJj\n").value(), "abc");  // newlines skipped
+  EXPECT_EQ(base64_decode("YWI=\n").value(), "ab");
+  EXPECT_EQ(base64_decode("YR==").value(), "a");  // not strict: unused bits of 'R' set
+  const std::pair<const char*, int> bad[] = {
+      {"!", 0},       {"=", 0},       {"YWJj!", 4},    {"YWJ", 0},       {"YWJjZA", 4},
+      {"YQ=", 3},     {"YQ=x", 2},    {"YQ==YQ==", 4}, {"Y===", 1},      {"YWJjY", 4},
+      {"YWJj\nZ", 5}, {"YQ==\nx", 5}, {"%%%", 0},      {"YWJj YWJj", 4}, {"YWJjYWJj-A==", 8},
+  };
+  for (const auto& [text, offset] : bad) {
+    auto r = base64_decode(text);
+    ASSERT_FALSE(r) << text;
+    EXPECT_EQ(r.error().code, "bad_base64") << text;
+    EXPECT_EQ(r.error().message, "illegal base64 data at input byte " + std::to_string(offset))
+        << text;
+  }
+}
+
 TEST(NetWire, UnknownFields_GivenNewerPeerFields_SurviveReencoding) {
   // transcoder=1, hardware=7 (fields not in our .proto), and an unknown field 99 at the end.
   const std::string bytes = "0a15" + hexs("https://o.example:893") + "3a050a0378797a" + "980601";
