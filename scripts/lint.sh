@@ -8,16 +8,16 @@
 # (default 2).
 #
 # clang-tidy over every file takes 15-45 minutes on 2 cores (GStreamer, gRPC and Boost headers in
-# every translation unit), too long for each CI run. So a full run that is clean records its
-# commit in scripts/tidy-clean-commit, and every other run checks what may have changed since:
-# each translation unit whose source or any header it includes (ninja's deps) differs from that
-# commit, committed or not. Every file the project owns is then clean: the ones unchanged since
-# a clean full run, and the ones checked now.
-#   LP_TIDY=changed (default)  the translation units changed since the recorded commit (all of
-#                              them when that commit is not in this clone's history or the
-#                              .clang-tidy config changed since);
+# every translation unit), too long for each CI run. So a full run that is clean records what it
+# checked in scripts/tidy-clean.txt (the blob id of every tracked file, as git ls-files -s gives
+# them), and every other run checks what differs from that record: each translation unit whose
+# source or any header it includes (ninja's deps) has another content now, committed or not.
+# Every file the project owns is then clean: the ones unchanged since a clean full run, and the
+# ones checked now. Blob ids, not a commit: a shallow clone can compare them too.
+#   LP_TIDY=changed (default)  the translation units changed since the record (all of them
+#                              when there is no record or .clang-tidy changed);
 #   LP_TIDY=all                every translation unit; when clean and the tree has no
-#                              uncommitted change, HEAD is written to scripts/tidy-clean-commit;
+#                              uncommitted change, the record is rewritten (commit it);
 #   LP_TIDY=0                  no clang-tidy.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,27 +47,44 @@ case "$mode" in
   all | changed) ;;
   *) echo "lint: LP_TIDY=$mode: expected changed, all or 0" >&2; exit 2 ;;
 esac
-record=scripts/tidy-clean-commit
-base=""
-[ -f "$record" ] && base=$(sed -n '1s/^\([0-9a-f]\{40\}\)$/\1/p' "$record")
+record=scripts/tidy-clean.txt
+changed=$(mktemp)
+trap 'rm -f "$changed"' EXIT
+if [ "$mode" = changed ] && [ ! -s "$record" ]; then
+  echo "lint: clang-tidy: no record of a clean full run ($record): checking every file"
+  mode=all
+fi
 if [ "$mode" = changed ]; then
-  if [ -z "$base" ] || ! git cat-file -e "$base^{commit}" 2>/dev/null; then
-    echo "lint: clang-tidy: no recorded clean commit in this clone's history: checking every file"
-    mode=all
-  elif ! git diff --quiet "$base" -- .clang-tidy; then
-    echo "lint: clang-tidy: .clang-tidy changed since $base: checking every file"
+  # The tracked files whose blob differs from the record, plus uncommitted and untracked ones.
+  python3 - "$record" >"$changed" <<'PY'
+import subprocess, sys
+def git(*args):
+    out = subprocess.run(["git", *args], capture_output=True, check=True).stdout.decode()
+    return [p for p in out.split("\0") if p]
+recorded = {}
+for line in open(sys.argv[1]):
+    if line.strip() and not line.startswith("#"):
+        blob, path = line.rstrip("\n").split(" ", 1)
+        recorded[path] = blob
+current = {}
+for entry in git("ls-files", "-s", "-z"):
+    meta, path = entry.split("\t", 1)
+    current[path] = meta.split()[1]
+changed = {p for p, blob in current.items() if recorded.get(p) != blob}
+changed |= {p for p in recorded if p not in current}
+changed |= set(git("diff", "--name-only", "-z"))
+changed |= set(git("ls-files", "--others", "--exclude-standard", "-z"))
+print("\n".join(sorted(changed)))
+PY
+  if grep -qx '.clang-tidy' "$changed"; then
+    echo "lint: clang-tidy: .clang-tidy changed since the recorded clean run: checking every file"
     mode=all
   fi
 fi
+base=$(sed -n '1s/^# clang-tidy clean at \([0-9a-f]*\).*/\1/p' "$record" 2>/dev/null || true)
 
 # The tracked .cpp files the build compiles (in changed mode: those whose source or headers
-# changed since the recorded commit), as anchored path patterns for run-clang-tidy.
-changed=$(mktemp)
-trap 'rm -f "$changed"' EXIT
-if [ "$mode" = changed ]; then
-  git diff --name-only "$base" -- >"$changed"                # committed and uncommitted changes
-  git ls-files --others --exclude-standard >>"$changed"      # new files not added yet
-fi
+# changed since the record), as anchored path patterns for run-clang-tidy.
 mapfile -t patterns < <(git ls-files -- '*.cpp' | python3 -c '
 import json, os, re, subprocess, sys
 root, build, mode, changed_list = sys.argv[1:5]
@@ -100,11 +117,11 @@ for line in sys.stdin:
         print("^" + re.escape(path) + "$")
 ' "$root" "$build" "$mode" "$changed")
 if [ "$mode" = changed ] && ((${#patterns[@]} == 0)); then
-  echo "lint: clang-tidy: no translation unit changed since the clean run at $base"
+  echo "lint: clang-tidy: no translation unit changed since the clean run at ${base:-the record}"
   exit $status
 fi
 ((${#patterns[@]})) || { echo "lint: no tracked source in $build/compile_commands.json" >&2; exit 1; }
-[ "$mode" = all ] || echo "lint: clang-tidy: ${#patterns[@]} translation units changed since the clean run at $base"
+[ "$mode" = all ] || echo "lint: clang-tidy: ${#patterns[@]} translation units changed since the clean run at ${base:-the record}"
 
 # The generated protobuf headers' include directory makes meson pass the source root as -isystem
 # too, which would hide every project header ("elements/...", "payment/...") from clang-tidy as a
@@ -133,8 +150,12 @@ if [ "$tidy_rc" -ne 0 ] || [ "$findings" -ne 0 ]; then
 else
   echo "lint: clang-tidy: ${#patterns[@]} files clean ($elapsed s)"
   if [ "$mode" = all ] && [ -z "$(git status --porcelain --untracked-files=no)" ]; then
-    git rev-parse HEAD >"$record"
-    echo "lint: clang-tidy: recorded $(cat "$record") in $record (commit it)"
+    {
+      echo "# clang-tidy clean at $(git rev-parse HEAD) on every translation unit of $build" \
+        "($(date -u +%F)); written by LP_TIDY=all scripts/lint.sh: blob path"
+      git ls-files -s | sed 's/^[0-7]* \([0-9a-f]*\) [0-3]\t/\1 /'
+    } >"$record"
+    echo "lint: clang-tidy: recorded the checked files in $record (commit it)"
   fi
 fi
 exit $status

@@ -417,6 +417,7 @@ TEST_F(RemoteSegment, FourInFlight_GivenOneOrchestrator_AllReachItAtOnce) {
   // inside the client while its deadline runs). Long segments give generous deadlines.
   https->together(4);
   std::vector<std::thread> workers;
+  workers.reserve(4);
   std::vector<RemoteOutcome> outs(4);
   for (int i = 0; i < 4; ++i)
     workers.emplace_back([&, i] { outs[static_cast<std::size_t>(i)] = segment(i, 10.0); });

@@ -96,7 +96,7 @@ TEST_F(VerifierTest, Signature_GivenOneByteChangedOrAnotherSigner_Fails) {
 
 TEST_F(VerifierTest, Pixels_GivenAnInflatedClaim_Fails) {
   VerifyRequest req = honest();
-  req.renditions[1].claimed_pixels += 640 * 360;  // one frame more than encoded
+  req.renditions[1].claimed_pixels += std::uint64_t{640} * 360;  // one frame more than encoded
   const Verdict v = verifier.verify(req);
   EXPECT_NE(v.reason.find("pixel count mismatch"), std::string::npos) << v.reason;
 }
@@ -137,10 +137,10 @@ TEST_F(VerifierTest, Pictures_GivenBlackOrUnrelatedVideoOfTheRightShape_FailOnly
 }
 
 TEST_F(VerifierTest, Probe_GivenGarbage_ClearError) {
-  const MediaProbe m = probe_segment(std::string(188 * 20, '\x47'));
+  const MediaProbe m = probe_segment(std::string(std::size_t{188} * 20, '\x47'));
   EXPECT_FALSE(m.error.empty());
   VerifyRequest req = honest();
-  substitute(req, 1, std::string(188 * 20, 'x'));
+  substitute(req, 1, std::string(std::size_t{188} * 20, 'x'));
   EXPECT_NE(verifier.verify(req).reason.find("unreadable rendition"), std::string::npos);
 }
 

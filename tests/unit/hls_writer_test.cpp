@@ -43,7 +43,7 @@ std::string read_fd(int fd) {
   return out;
 }
 
-const std::string kHead = "#EXTM3U\n#EXT-X-VERSION:3\n";
+const std::string kHead = "#EXTM3U\n#EXT-X-VERSION:3\n";  // NOLINT(cert-err58-cpp)
 
 class HlsWriter_ : public ::testing::Test {
  protected:

@@ -38,8 +38,8 @@ const nlohmann::json& appendix() {
 }
 // Only a failed allocation before main could throw here.
 const std::string kSender = "2c7536e3605d9c16a7a3d7b1898e529396a65c23";  // NOLINT(cert-err58-cpp)
-const std::string kRecipient =
-    "73aed7b5deb30222fa896f399d46cc99c7bee57f";  // NOLINT(cert-err58-cpp)
+// NOLINTNEXTLINE(cert-err58-cpp)
+const std::string kRecipient = "73aed7b5deb30222fa896f399d46cc99c7bee57f";
 
 TEST(NetWire, PriceInfo_GivenFixedBytes_RoundTrips) {
   auto p = parse_exact<::net::PriceInfo>(raw("08e8071001"));

@@ -375,6 +375,7 @@ TEST_F(Wallet_, PayAndSettle_GivenConcurrentSegments_KeepExactBooks) {
   constexpr int kThreads = 4;
   constexpr int kSegments = 25;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   std::vector<std::set<std::uint64_t>> ids(kThreads);
   for (int t = 0; t < kThreads; ++t)
     threads.emplace_back([&, t] {
