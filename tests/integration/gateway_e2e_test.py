@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """End to end, every piece a real process: ffmpeg (-re, as a live encoder) pushes the gop2 clip
 over SRT into `lpnode gateway`; two `lpnode orchestrator` processes on loopback transcode it;
-the first orchestrator is killed with SIGKILL after its third segment. Every source segment
+the first orchestrator is killed with SIGKILL after its first segment, so the rest of the stream
+must move to the second. Every source segment
 must appear in every rendition's playlist, in order, without a gap, ended with EXT-X-ENDLIST;
 ffprobe judges every rendition segment (size, frames, duration); the HLS is served over HTTP.
 
@@ -83,7 +84,10 @@ def main():
         try:
             ready = json.loads(gateway.stdout.readline() or "{}")
             check("hls" in ready, f"gateway ready line: {ready}")
-            # Watch the gateway's segment lines; kill the first orchestrator after its third.
+            # Watch the gateway's segment lines; kill the first orchestrator after its first. Not
+            # later: the gateway spreads segments by load before price, so how many the cheaper
+            # orchestrator gets depends on how fast it transcodes (2 of 8 in a TSan build). Its
+            # first is certain: segment 0 finds both idle and goes to the cheaper one.
             done_by = {}
             killed = threading.Event()
             log = []
@@ -103,7 +107,7 @@ def main():
                             last1.update(admin_status(info1))
                         except OSError as e:
                             log.append(f"orchestrator 1 /status: {e}\n")
-                    if m.group(2) == info1["address"] and done_by[m.group(2)] == 3 and not killed.is_set():
+                    if m.group(2) == info1["address"] and done_by[m.group(2)] == 1 and not killed.is_set():
                         o1.send_signal(signal.SIGKILL)
                         killed.set()
 
@@ -125,7 +129,7 @@ def main():
             watcher.join(timeout=10)
             check(rc == 0, f"gateway exit {rc}: {''.join(log[-20:])}")
             summary = json.loads(gateway.stdout.read().strip().splitlines()[-1])
-            check(killed.is_set(), f"orchestrator 1 did three segments and was killed: {done_by}")
+            check(killed.is_set(), f"orchestrator 1 did a segment and was killed: {done_by}")
             check(done_by.get(info2["address"], 0) > 0, f"orchestrator 2 took over: {done_by}")
 
             # HLS: every segment in every playlist, in order, ended.
