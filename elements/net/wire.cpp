@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "elements/net/protocol.h"
 #include "payment/eth/keccak.h"
 
 namespace lp::net {
@@ -300,11 +301,10 @@ std::string encode_header(const google::protobuf::MessageLite& m) {
   return base64_encode(m.SerializeAsString());
 }
 
-Status decode_header(std::string_view header, google::protobuf::MessageLite* m, const char* what) {
+Status decode_header(std::string_view header, google::protobuf::MessageLite* m) {
   auto raw = base64_decode(header);
-  if (!raw) return bad("bad_base64", std::string(what) + ": " + raw.error().message);
-  if (!m->ParseFromString(*raw))
-    return bad("bad_protobuf", std::string(what) + ": not a valid protobuf message");
+  if (!raw) return raw.error();
+  if (!m->ParseFromString(*raw)) return bad("bad_protobuf", kErrProtoParse);
   return ok_status();
 }
 

@@ -73,8 +73,10 @@ using MessageSigner = std::function<Signature(ByteSpan message)>;
 std::string base64_encode(std::string_view bytes);
 Result<std::string> base64_decode(std::string_view text);
 /// A message as a header value, and back. An empty header is an empty message (go-livepeer's
-/// offchain mode sends an empty Livepeer-Payment).
+/// offchain mode sends an empty Livepeer-Payment). Errors carry Go's texts, which go-livepeer's
+/// answers quote: code bad_base64 with encoding/base64's ("illegal base64 data at input byte N"),
+/// code bad_protobuf with protobuf-go's (kErrProtoParse).
 std::string encode_header(const google::protobuf::MessageLite& m);
-Status decode_header(std::string_view header, google::protobuf::MessageLite* m, const char* what);
+Status decode_header(std::string_view header, google::protobuf::MessageLite* m);
 
 }  // namespace lp::net

@@ -203,15 +203,14 @@ std::variant<SegmentReply, AcceptedSegment> Orchestrator::check_segment(
   // balance, body hash (here before the payment); then 200 and the transcode result.
   // The texts are go-livepeer's (getPayment, verifySegCreds, coreSegMetadata).
   ::net::Payment payment;
-  if (auto raw = net::base64_decode(payment_header); !raw)
-    return text_reply(402, "base64 decode error: " + raw.error().message);
-  else if (!payment.ParseFromString(*raw))
-    return text_reply(402, std::string("protobuf unmarshal error: ") + net::kErrProtoParse);
+  if (auto st = net::decode_header(payment_header, &payment); !st)
+    return text_reply(402, (st.error().code == "bad_base64" ? "base64 decode error: "
+                                                            : "protobuf unmarshal error: ") +
+                               st.error().message);
   ::net::SegData seg;
-  if (auto raw = net::base64_decode(segment_header); !raw)
-    return text_reply(403, net::kErrSegEncoding);
-  else if (!seg.ParseFromString(*raw))
-    return text_reply(403, net::kErrProtoParse);
+  if (auto st = net::decode_header(segment_header, &seg); !st)
+    return text_reply(403,
+                      st.error().code == "bad_base64" ? net::kErrSegEncoding : st.error().message);
   if (seg.duration() < 0 || seg.duration() > 300'000) return text_reply(403, net::kErrDuration);
   const bool paid = config_.price.price_per_unit > 0;
   std::optional<Address> sender;

@@ -227,7 +227,7 @@ TEST_F(OrchestratorTest, Segment_GivenHostileRequests_GoLivepeerStatusAndNoSideE
   cases.push_back({"body hash differs", s, 403, "Forbidden"});
   {
     ::net::SegData d;
-    ASSERT_TRUE(net::decode_header(good.segment, &d, "x"));
+    ASSERT_TRUE(net::decode_header(good.segment, &d));
     d.set_seq(7);  // signed as seq 0
     s = good;
     s.segment = net::encode_header(d);
@@ -237,12 +237,12 @@ TEST_F(OrchestratorTest, Segment_GivenHostileRequests_GoLivepeerStatusAndNoSideE
     s.segment = net::encode_header(d);
     cases.push_back({"forged auth token", s, 403, "invalid auth token"});
     d = ::net::SegData();
-    ASSERT_TRUE(net::decode_header(good.segment, &d, "x"));
+    ASSERT_TRUE(net::decode_header(good.segment, &d));
     d.mutable_capabilities()->set_bitstring(0, d.capabilities().bitstring(0) | (1ull << kMp4));
     s.segment = net::encode_header(d);
     cases.push_back({"capability not offered", s, 403, "incompatible capabilities"});
     d = ::net::SegData();
-    ASSERT_TRUE(net::decode_header(good.segment, &d, "x"));
+    ASSERT_TRUE(net::decode_header(good.segment, &d));
     d.set_duration(301'000);  // go-livepeer allows 0 to 5 minutes
     s.segment = net::encode_header(d);
     cases.push_back({"segment of 301 s", s, 403, "invalid duration"});
@@ -587,7 +587,7 @@ TEST_F(OrchestratorTest, Https_GivenSegmentOverLoopback_ResultAndRenditionDownlo
                 .status,
             403u);
   ::net::SegData forged;
-  ASSERT_TRUE(net::decode_header(next.segment, &forged, "x"));
+  ASSERT_TRUE(net::decode_header(next.segment, &forged));
   forged.mutable_auth_token()->set_session_id("not-a-session");
   EXPECT_EQ(
       https("POST", base + "/segment",

@@ -109,7 +109,7 @@ class TicketPayQuery : public test::PaymentWorld {
     const std::string header = to_string_bytes(payment);
     g_bytes_unref(payment);
     ::net::Payment msg;
-    auto st = net::decode_header(header, &msg, "payment");
+    auto st = net::decode_header(header, &msg);
     EXPECT_TRUE(st) << st.error().to_string();
     EXPECT_TRUE(msg.has_expiration_params());  // go-livepeer's orchestrator dereferences it
     auto batch = net::from_proto(msg);

@@ -94,7 +94,7 @@ TEST(NetWire, SegData_GivenFlattenVector_FieldsNamesAndSignature) {
   EXPECT_TRUE(verify_message(*signer, flat, as_bytes(s.sig())));
   // The header form: standard base64 with padding.
   ::net::SegData back;
-  ASSERT_TRUE(decode_header(encode_header(s), &back, "Livepeer-Segment"));
+  ASSERT_TRUE(decode_header(encode_header(s), &back));
   EXPECT_EQ(back.SerializeAsString(), s.SerializeAsString());
 }
 
@@ -168,14 +168,18 @@ TEST(NetWire, MinimalBigEndian_GivenEdgeValues_AsGoBigInt) {
 
 TEST(NetWire, Headers_GivenBadBase64OrProtobuf_Errors) {
   ::net::Payment p;
-  EXPECT_TRUE(decode_header("", &p, "Livepeer-Payment"));  // offchain: an empty payment
-  EXPECT_EQ(decode_header("not base64!", &p, "Livepeer-Payment").error().code, "bad_base64");
-  EXPECT_EQ(decode_header("AAA", &p, "Livepeer-Payment").error().code, "bad_base64");  // unpadded
-  EXPECT_EQ(decode_header("A=AA", &p, "Livepeer-Payment").error().code,
+  EXPECT_TRUE(decode_header("", &p));  // offchain: an empty payment
+  EXPECT_EQ(decode_header("not base64!", &p).error().code, "bad_base64");
+  // Go's texts, which go-livepeer's answers quote.
+  EXPECT_EQ(decode_header("not base64!", &p).error().message,
+            "illegal base64 data at input byte 3");
+  EXPECT_EQ(decode_header("AAAA", &p).error().message, kErrProtoParse);
+  EXPECT_EQ(decode_header("AAA", &p).error().code, "bad_base64");  // unpadded
+  EXPECT_EQ(decode_header("A=AA", &p).error().code,
             "bad_base64");  // padding inside
-  EXPECT_EQ(decode_header("AAAA", &p, "Livepeer-Payment").error().code,
+  EXPECT_EQ(decode_header("AAAA", &p).error().code,
             "bad_protobuf");  // field number 0
-  EXPECT_EQ(decode_header(base64_encode(raw("0aff")), &p, "x").error().code,
+  EXPECT_EQ(decode_header(base64_encode(raw("0aff")), &p).error().code,
             "bad_protobuf");  // length past the end
   EXPECT_EQ(base64_encode("ab"), "YWI=");
   EXPECT_EQ(base64_decode("YWI=").value(), "ab");
