@@ -17,6 +17,9 @@ inline constexpr const char* kSegmentPath = "/segment";            ///< POST: a 
 inline constexpr const char* kStreamPath = "/stream/";
 inline constexpr const char* kSegmentContentType = "video/MP2T";
 inline constexpr const char* kProtobufContentType = "application/x-protobuf";
+/// A segment body that is the URL of the segment in object storage (go-livepeer's gateway with
+/// an object store); the orchestrator downloads it.
+inline constexpr const char* kSegmentUriContentType = "application/vnd+livepeer.uri";
 
 /// go-livepeer's answer texts (server/segment_rpc.go, server/rpc.go, core/orchestrator.go): what
 /// its orchestrator writes (HTTP bodies through http.Error, gRPC UNKNOWN messages) and what its
@@ -29,6 +32,13 @@ inline constexpr const char* kErrCapCompat = "incompatible capabilities";
 inline constexpr const char* kErrInsufficientBalance = "Insufficient balance";
 inline constexpr const char* kErrOrchestratorCapped = "OrchestratorCapped";
 inline constexpr const char* kErrOrchestratorBusy = "OrchestratorBusy";
+/// A segment URI that could not be downloaded (or took longer than kSegmentUriTimeoutMs): 400.
+inline constexpr const char* kErrBadRequest = "BadRequest";
+/// A body (or downloaded segment) whose Keccak-256 is not SegData.hash: 403.
+inline constexpr const char* kErrForbidden = "Forbidden";
+/// go-livepeer's common.HTTPTimeout: a segment download from object storage that takes longer
+/// is abandoned (the gateway would no longer wait for the result).
+inline constexpr int kSegmentUriTimeoutMs = 8000;
 /// Go's protobuf runtime on bytes that are not a message (google.golang.org/protobuf).
 inline constexpr const char* kErrProtoParse = "proto: cannot parse invalid wire-format data";
 /// GetOrchestrator's refusals are "Invalid orchestrator request: " + the reason.

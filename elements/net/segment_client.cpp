@@ -4,6 +4,7 @@
 #include <libsoup/soup.h>
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -62,6 +63,9 @@ struct Call {
   GSource* timer = nullptr;
   bool headers_told = false;
   bool expired = false;
+  bool refused_address = false;                     // allow_private off and the peer is private
+  bool too_large = false;                           // the answer passed max_body
+  std::string peer;                                 // the refused address, for the message
   GCancellable* cancellable = g_cancellable_new();  // any thread may cancel it
   // Handed back under SegmentClient::Impl::mu.
   bool done = false;
@@ -77,6 +81,7 @@ struct Call {
 }  // namespace
 
 struct SegmentClient::Impl {
+  const SegmentClient::Options options;
   GMainContext* context = g_main_context_new();
   GMainLoop* loop = g_main_loop_new(context, FALSE);
   SoupSession* session = nullptr;  // made, used and freed on the I/O thread
@@ -89,23 +94,29 @@ struct SegmentClient::Impl {
   std::deque<std::shared_ptr<Call>> incoming;  // guarded by mu: calls for the I/O thread
   Counters counters;                           // guarded by mu
 
-  Impl() {
+  explicit Impl(SegmentClient::Options opts) : options(opts) {
     std::mutex started_mu;
     std::condition_variable started_cv;
     bool started = false;
     thread = std::thread([&] {
       g_main_context_push_thread_default(context);
+      // verify_tls: the default database (the system's CAs, through glib-networking).
       GTlsDatabase* accept_all =
-          G_TLS_DATABASE(g_object_new(lp_accept_all_database_get_type(), nullptr));
+          options.verify_tls
+              ? nullptr
+              : G_TLS_DATABASE(g_object_new(lp_accept_all_database_get_type(), nullptr));
       // Deadlines are ours (per request, not per read); idle keep-alive connections are kept a
       // minute, as go-livepeer's orchestrator keeps them. libsoup allows 2 connections per host
       // by default, and an HTTP/1.1 connection is busy for a segment's whole transcode: a third
       // segment in flight would queue inside libsoup while its deadline runs (go-livepeer's
       // client has no such cap). The callers bound concurrency (max-in-flight), not the session.
-      session = soup_session_new_with_options("tls-database", accept_all, "timeout", 0u,
-                                              "idle-timeout", 60u, "max-conns-per-host",
-                                              kMaxConnsPerHost, "max-conns", kMaxConns, nullptr);
-      g_object_unref(accept_all);
+      session =
+          soup_session_new_with_options("timeout", 0u, "idle-timeout", 60u, "max-conns-per-host",
+                                        kMaxConnsPerHost, "max-conns", kMaxConns, nullptr);
+      if (accept_all) {
+        soup_session_set_tls_database(session, accept_all);
+        g_object_unref(accept_all);
+      }
       {
         // Notified under the lock: started_cv lives on the constructor's stack, which may
         // return (and destroy it) as soon as the lock is free (ThreadSanitizer saw the
@@ -231,7 +242,14 @@ struct SegmentClient::Impl {
       // After the status line (a body cut short or late) the answer counts as received: a
       // payment it carried was delivered (go-livepeer: CreditSpent once a response arrived).
       const bool answered = r.status != 0 && call->in != nullptr;
-      if (call->expired) {
+      if (call->refused_address) {
+        r.error =
+            "refused to connect to " + call->peer + ", a loopback, private or link-local address";
+        r.error_code = "private_address";
+      } else if (call->too_large) {
+        r.error = "the answer is longer than " + std::to_string(options.max_body) + " bytes";
+        r.error_code = "too_large";
+      } else if (call->expired) {
         r.error = answered ? "timed out reading the answer" : "timed out";
         r.error_code = answered ? "body_timeout" : "timeout";
       } else if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
@@ -241,7 +259,7 @@ struct SegmentClient::Impl {
         r.error = err->message;
         r.error_code = answered ? "body_read" : "http_transport";
       }
-      if (!answered) r.status = 0;
+      if (!answered || call->too_large) r.status = 0;
       r.body.clear();
     }
     if (call->in) g_input_stream_close(call->in, nullptr, nullptr);
@@ -263,10 +281,34 @@ struct SegmentClient::Impl {
     if (event == G_SOCKET_CLIENT_TLS_HANDSHAKED) ++self->counters.tls_handshakes;
   }
 
+  // allow_private off: the address actually connected to is checked (not a name resolved
+  // beforehand, which could resolve differently on the connect), before the request is written.
+  static void on_connected_check(SoupMessage*, GSocketClientEvent event, GIOStream* conn,
+                                 gpointer p) {
+    if (event != G_SOCKET_CLIENT_CONNECTED || !G_IS_SOCKET_CONNECTION(conn)) return;
+    auto* call = static_cast<Call*>(p);
+    GSocketAddress* remote =
+        g_socket_connection_get_remote_address(G_SOCKET_CONNECTION(conn), nullptr);
+    std::string ip;
+    if (remote && G_IS_INET_SOCKET_ADDRESS(remote)) {
+      gchar* s = g_inet_address_to_string(
+          g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(remote)));
+      ip = s;
+      g_free(s);
+    }
+    g_clear_object(&remote);
+    if (!is_private_address(ip)) return;
+    call->refused_address = true;
+    call->peer = ip.empty() ? "a non-IP address" : ip;
+    g_cancellable_cancel(call->cancellable);
+  }
+
   void start(const std::shared_ptr<Call>& call) {
-    call->msg = soup_message_new(call->method.c_str(), call->url.c_str());
+    const bool http = g_ascii_strncasecmp(call->url.c_str(), "http://", 7) == 0 ||
+                      g_ascii_strncasecmp(call->url.c_str(), "https://", 8) == 0;
+    call->msg = http ? soup_message_new(call->method.c_str(), call->url.c_str()) : nullptr;
     if (!call->msg) {
-      call->response.error = "not a URL: " + call->url;
+      call->response.error = "not an http(s) URL: " + call->url.substr(0, 200);
       call->response.error_code = "bad_url";
       finish(call, nullptr);
       return;
@@ -276,18 +318,24 @@ struct SegmentClient::Impl {
     // reused connection that turned out closed: the orchestrator refuses a replayed payment.
     soup_message_add_flags(call->msg, SOUP_MESSAGE_IDEMPOTENT);
     SoupMessageHeaders* h = soup_message_get_request_headers(call->msg);
+    std::string body_type = kSegmentContentType;
     for (const auto& [name, value] : call->headers) {
       if (g_ascii_strcasecmp(name.c_str(), "Expect") == 0)
         soup_message_headers_set_expectations(h, SOUP_EXPECTATION_CONTINUE);
+      else if (g_ascii_strcasecmp(name.c_str(), "Content-Type") == 0)
+        body_type = value;  // set with the body
       else
         soup_message_headers_append(h, name.c_str(), value.c_str());
     }
     if (!call->body.empty()) {
       GBytes* b = g_bytes_new(call->body.data(), call->body.size());
-      soup_message_set_request_body_from_bytes(call->msg, kSegmentContentType, b);
+      soup_message_set_request_body_from_bytes(call->msg, body_type.c_str(), b);
       g_bytes_unref(b);
     }
     g_signal_connect(call->msg, "network-event", G_CALLBACK(on_network_event), this);
+    // The message lives no longer than the call (finish() drops it first).
+    if (!options.allow_private)
+      g_signal_connect(call->msg, "network-event", G_CALLBACK(on_connected_check), call.get());
     arm(call, call->headers_by);
     auto* holder = new std::pair<Impl*, std::shared_ptr<Call>>(this, call);
     soup_session_send_async(
@@ -304,6 +352,13 @@ struct SegmentClient::Impl {
             self->finish(c, err);
             g_clear_error(&err);
             return;
+          }
+          const goffset declared =
+              soup_message_headers_get_content_length(soup_message_get_response_headers(c->msg));
+          if (self->options.max_body > 0 && declared > 0 &&
+              static_cast<std::size_t>(declared) > self->options.max_body) {
+            c->too_large = true;
+            g_cancellable_cancel(c->cancellable);
           }
           self->tell_headers(c);
           if (c->done_by != c->headers_by) self->arm(c, c->done_by);
@@ -331,6 +386,15 @@ struct SegmentClient::Impl {
           const auto* d = static_cast<const char*>(g_bytes_get_data(chunk, &n));
           if (n > 0) c->response.body.append(d, n);
           g_bytes_unref(chunk);
+          const std::size_t limit = a->first->options.max_body;
+          if (limit > 0 && c->response.body.size() > limit) {
+            c->too_large = true;
+            g_cancellable_cancel(c->cancellable);
+            GError* cut = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_CANCELLED, "too large");
+            a->first->finish(c, cut);
+            g_error_free(cut);
+            return;
+          }
           if (n == 0)
             a->first->finish(c, nullptr);
           else
@@ -344,7 +408,9 @@ namespace {
 
 Error http_error(const std::string& url, const SegmentClient::Response& r) {
   if (!r.error.empty()) {
-    const ErrorKind kind = r.error_code == "bad_url"     ? ErrorKind::invalid_input
+    const bool refused = r.error_code == "bad_url" || r.error_code == "private_address" ||
+                         r.error_code == "too_large";
+    const ErrorKind kind = refused                       ? ErrorKind::invalid_input
                            : r.error_code == "cancelled" ? ErrorKind::fatal
                                                          : ErrorKind::retryable;
     return make_error(kind, r.error_code.empty() ? "http_transport" : r.error_code,
@@ -371,10 +437,40 @@ Error http_error(const std::string& url, const SegmentClient::Response& r) {
 
 bool SegmentClient::answered(const Error& e) {
   return e.code != "http_transport" && e.code != "timeout" && e.code != "cancelled" &&
-         e.code != "bad_url";
+         e.code != "bad_url" && e.code != "private_address" && e.code != "too_large";
 }
 
-SegmentClient::SegmentClient() : impl_(std::make_unique<Impl>()) {}
+bool is_private_address(const std::string& ip) {
+  GInetAddress* a = g_inet_address_new_from_string(ip.c_str());
+  if (!a) return true;
+  gsize n = g_inet_address_get_native_size(a);
+  const guint8* b = g_inet_address_to_bytes(a);
+  std::array<guint8, 16> v{};
+  std::copy(b, b + n, v.begin());
+  g_object_unref(a);
+  // IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible-looking forms: judged as the IPv4 address.
+  if (n == 16 && std::all_of(v.begin(), v.begin() + 10, [](guint8 x) { return x == 0; }) &&
+      v[10] == 0xff && v[11] == 0xff) {
+    std::copy(v.begin() + 12, v.end(), v.begin());
+    n = 4;
+  }
+  if (n == 4) {
+    const guint8 x = v[0], y = v[1];
+    return x == 0 || x == 10 || x == 127 || (x == 100 && (y & 0xc0) == 64) ||
+           (x == 169 && y == 254) || (x == 172 && (y & 0xf0) == 16) || (x == 192 && y == 168) ||
+           x >= 224;  // multicast, reserved and broadcast
+  }
+  const bool zero_head = std::all_of(v.begin(), v.begin() + 15, [](guint8 x) { return x == 0; });
+  return (zero_head && v[15] <= 1)                   // :: and ::1
+         || (v[0] & 0xfe) == 0xfc                    // fc00::/7 unique local
+         || (v[0] == 0xfe && (v[1] & 0xc0) == 0x80)  // fe80::/10 link-local
+         || (v[0] == 0xfe && (v[1] & 0xc0) == 0xc0)  // fec0::/10 site-local (deprecated)
+         || v[0] == 0xff;                            // multicast
+}
+
+SegmentClient::SegmentClient() : SegmentClient(Options{}) {}
+
+SegmentClient::SegmentClient(Options options) : impl_(std::make_unique<Impl>(options)) {}
 
 SegmentClient::~SegmentClient() = default;
 

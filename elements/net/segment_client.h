@@ -24,9 +24,24 @@
 
 namespace lp::net {
 
+/// Whether a connection to this address would reach the host's own network: loopback,
+/// unspecified, private (RFC 1918, fc00::/7), shared (100.64.0.0/10), link-local, multicast or
+/// broadcast, IPv4-mapped IPv6 included. Not a parseable IP address: true.
+bool is_private_address(const std::string& ip);
+
 class SegmentClient {
  public:
+  /// What this client trusts. The defaults are the gateway's (orchestrators present
+  /// self-signed certificates, and any orchestrator may sit on the operator's own network).
+  struct Options {
+    bool verify_tls = false;    ///< check certificates against the system's CAs
+    bool allow_private = true;  ///< false: connecting to is_private_address() fails the
+                                ///< request ("private_address") before a byte is sent
+    std::size_t max_body = 0;   ///< an answer longer than this fails ("too_large"); 0: any
+  };
+
   SegmentClient();
+  explicit SegmentClient(Options options);
   ~SegmentClient();
   SegmentClient(const SegmentClient&) = delete;
   SegmentClient& operator=(const SegmentClient&) = delete;
@@ -56,7 +71,7 @@ class SegmentClient {
   /// request was delivered) rather than never being reached.
   static bool answered(const Error& e);
 
-  /// GETs a rendition.
+  /// GETs a rendition (or any http(s) URL: other schemes fail with "bad_url").
   Result<std::string> fetch(const std::string& url, std::chrono::milliseconds timeout);
 
   /// Any request; the answer whatever its status (status 0: no answer, error says why). A
@@ -65,7 +80,8 @@ class SegmentClient {
     unsigned status = 0;
     std::string body;
     std::string error;
-    std::string error_code;  ///< "timeout", "cancelled" or "http_transport" when status is 0
+    std::string error_code;  ///< "timeout", "cancelled", "http_transport", "bad_url",
+                             ///< "private_address" or "too_large" when status is 0
   };
   Response request(const std::string& method, const std::string& url,
                    const std::vector<std::pair<std::string, std::string>>& headers,

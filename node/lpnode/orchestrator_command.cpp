@@ -67,6 +67,12 @@ Flags:
   --pipeline NAME|FILE   an orchestrator profile from pipelines/ (orchestrator-cpu,
                          orchestrator-nvcodec) or a file: its lptranscode's gpu and speed-preset
                          (checked element by element; --gpu and --speed-preset win)
+  --allow-private-uris   a gateway with object storage sends segments as URLs
+                         (application/vnd+livepeer.uri), which this node downloads (http or
+                         https with verified certificates, at most 8 s, paid for first); URLs
+                         that reach loopback, private or link-local addresses are refused
+                         (400 BadRequest) unless this flag is given: a test bed or a store on
+                         the operator's own network
   --admin-addr H:P       /metrics, /healthz, /status (default 127.0.0.1:7935; none: off)
   --block-time SECONDS   the local ledger's block time (default 1; 0: leave the clock alone,
                          for `lpnode ledger advance` by hand)
@@ -187,7 +193,7 @@ int orchestrator_main(const std::vector<std::string>& argv) {
             {"key-file", "passphrase-file", "ledger", "service-addr", "http-addr", "service-uri",
              "price-per-unit", "pixels-per-unit", "ticket-ev", "max-sessions", "gpu",
              "speed-preset", "admin-addr", "block-time", "max-face-value", "pipeline"},
-            {"help"});
+            {"help", "allow-private-uris"});
   if (args.flag("help")) {
     std::cout << kOrchestratorHelp;
     return kExitOk;
@@ -288,7 +294,7 @@ int orchestrator_main(const std::vector<std::string>& argv) {
   config.service_uri = args.get("service-uri").value_or("");
   auto o = std::make_unique<orch::Orchestrator>(
       config, *key, recipient, std::make_shared<orch::LocalTranscoder>(engine), now);
-  orch::HttpServer http(*o, *tls);
+  orch::HttpServer http(*o, *tls, {.allow_private_uris = args.flag("allow-private-uris")});
   auto bound_http = http.start(http_host, http_port);
   if (!bound_http) return fail(cmd, bound_http.error().message, kExitFailed);
   if (config.service_uri.empty()) {

@@ -27,10 +27,16 @@ void respond(SoupServerMessage* msg, int status, const char* content_type,
 
 }  // namespace
 
-HttpServer::HttpServer(Orchestrator& orchestrator, net::CertKey tls, std::size_t max_body)
+HttpServer::HttpServer(Orchestrator& orchestrator, net::CertKey tls, HttpOptions options)
     : o_(orchestrator),
       tls_(std::move(tls)),
-      max_body_(max_body),
+      options_(options),
+      max_body_(options.max_body),
+      // Segment URIs point at object storage on the internet: its certificates are checked,
+      // the operator's own network is out of reach unless allowed, and a download is no larger
+      // than an uploaded segment may be.
+      fetcher_(std::make_unique<net::SegmentClient>(
+          net::SegmentClient::Options{true, options.allow_private_uris, options.max_body})),
       // Enough for every segment that can hold a place in a session's line (a worker waits
       // there for its turn); more would only queue in the pool, and the pool is FIFO in
       // acceptance order, so a segment never waits on one queued behind it.
@@ -288,6 +294,18 @@ void HttpServer::on_early(SoupServer*, void* m, const char*, GHashTable*, gpoint
                    hash);
 }
 
+namespace {
+
+// 200 now (go-livepeer flushes it to end the upload); the TranscodeResult follows as the body.
+void start_result(SoupServerMessage* msg) {
+  soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
+  SoupMessageHeaders* rh = soup_server_message_get_response_headers(msg);
+  soup_message_headers_set_encoding(rh, SOUP_ENCODING_CHUNKED);
+  soup_message_headers_set_content_type(rh, net::kProtobufContentType, nullptr);
+}
+
+}  // namespace
+
 void HttpServer::on_segment(SoupServer*, void* m, const char*, GHashTable*, gpointer data) {
   auto* self = static_cast<HttpServer*>(data);
   auto* msg = static_cast<SoupServerMessage*>(m);
@@ -297,60 +315,90 @@ void HttpServer::on_segment(SoupServer*, void* m, const char*, GHashTable*, gpoi
   SoupMessageHeaders* h = soup_server_message_get_request_headers(msg);
   const char* payment = soup_message_headers_get_one(h, net::kPaymentHeader);
   const char* segment = soup_message_headers_get_one(h, net::kSegmentHeader);
+  const char* type = soup_message_headers_get_content_type(h, nullptr);
+  const SegmentBody kind = type && g_ascii_strcasecmp(type, net::kSegmentUriContentType) == 0
+                               ? SegmentBody::uri
+                               : SegmentBody::bytes;
   GBytes* body_bytes = soup_message_body_flatten(soup_server_message_get_request_body(msg));
   gsize size = 0;
   const char* body = static_cast<const char*>(g_bytes_get_data(body_bytes, &size));
   std::optional<Hash> hash;
   if (auto* k = static_cast<Keccak256*>(g_object_get_data(G_OBJECT(msg), kBodyHashKey)))
     hash = k->finish();
-  auto accepted = self->o_.accept_segment(payment ? payment : "", segment ? segment : "",
-                                          std::string_view(body, size), hash ? &*hash : nullptr);
+  auto accepted =
+      self->o_.accept_segment(payment ? payment : "", segment ? segment : "",
+                              std::string_view(body, size), hash ? &*hash : nullptr, kind);
   if (auto* reply = std::get_if<SegmentReply>(&accepted)) {
     respond(msg, reply->status, reply->content_type.c_str(), reply->body);
     g_bytes_unref(body_bytes);
     return;
   }
-  // Accepted and paid: 200 now, the result when the transcode is done.
-  soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
-  SoupMessageHeaders* rh = soup_server_message_get_response_headers(msg);
-  soup_message_headers_set_encoding(rh, SOUP_ENCODING_CHUNKED);
-  soup_message_headers_set_content_type(rh, net::kProtobufContentType, nullptr);
   {
     std::lock_guard lock(self->mu_);
     ++self->in_flight_;
   }
   g_object_ref(msg);
-  struct Done {
-    HttpServer* self;
-    SoupServerMessage* msg;
-    std::string body;
-  };
-  self->workers_.post(
-      [self, msg, body_bytes, job = std::move(std::get<AcceptedSegment>(accepted))]() mutable {
-        gsize n = 0;
-        const char* b = static_cast<const char*>(g_bytes_get_data(body_bytes, &n));
-        SegmentReply reply = self->o_.transcode_segment(job, std::string_view(b, n));
+  // Accepted and paid. A segment in the body: 200 now, the result when the transcode is done.
+  // A URI: the answer waits for the download and its hash check (on a worker).
+  if (kind == SegmentBody::bytes)
+    start_result(msg);
+  else
+    soup_server_message_pause(msg);
+  self->workers_.post([self, msg, body_bytes,
+                       job = std::move(std::get<AcceptedSegment>(accepted))]() mutable {
+    gsize n = 0;
+    const char* b = static_cast<const char*>(g_bytes_get_data(body_bytes, &n));
+    std::string_view segment_bytes(b, n);
+    Result<std::string> downloaded = std::string();
+    if (!job.uri.empty()) {
+      downloaded =
+          self->fetcher_->fetch(job.uri, std::chrono::milliseconds(self->options_.uri_timeout_ms));
+      if (auto refusal = self->o_.check_download(job, downloaded)) {
         g_bytes_unref(body_bytes);
-        auto* done = new Done{self, msg, std::move(reply.body)};
-        g_main_context_invoke(
-            self->context_,
-            [](gpointer p) -> gboolean {
-              auto* d = static_cast<Done*>(p);
-              SoupMessageBody* out = soup_server_message_get_response_body(d->msg);
-              soup_message_body_append(out, SOUP_MEMORY_COPY, d->body.data(), d->body.size());
-              soup_message_body_complete(out);
-              soup_server_message_unpause(d->msg);
-              g_object_unref(d->msg);
-              {
-                std::lock_guard lock(d->self->mu_);
-                --d->self->in_flight_;
-              }
-              d->self->cv_.notify_all();
-              delete d;
-              return G_SOURCE_REMOVE;
-            },
-            done);
+        self->answer(msg, std::move(*refusal));
+        return;
+      }
+      segment_bytes = *downloaded;
+      self->on_main([msg] {
+        start_result(msg);
+        soup_server_message_unpause(msg);
       });
+    }
+    SegmentReply reply = self->o_.transcode_segment(job, segment_bytes);
+    g_bytes_unref(body_bytes);
+    reply.status = 0;  // the body of the 200 already sent
+    self->answer(msg, std::move(reply));
+  });
+}
+
+void HttpServer::on_main(std::function<void()> fn) {
+  auto* task = new std::function<void()>(std::move(fn));
+  g_main_context_invoke_full(
+      context_, G_PRIORITY_DEFAULT,
+      [](gpointer p) -> gboolean {
+        (*static_cast<std::function<void()>*>(p))();
+        return G_SOURCE_REMOVE;
+      },
+      task, [](gpointer p) { delete static_cast<std::function<void()>*>(p); });
+}
+
+void HttpServer::answer(SoupServerMessage* msg, SegmentReply reply) {
+  on_main([this, msg, reply = std::move(reply)] {
+    if (reply.status != 0) {
+      respond(msg, reply.status, reply.content_type.c_str(), reply.body);
+    } else {
+      SoupMessageBody* out = soup_server_message_get_response_body(msg);
+      soup_message_body_append(out, SOUP_MEMORY_COPY, reply.body.data(), reply.body.size());
+      soup_message_body_complete(out);
+    }
+    soup_server_message_unpause(msg);
+    g_object_unref(msg);
+    {
+      std::lock_guard lock(mu_);
+      --in_flight_;
+    }
+    cv_.notify_all();
+  });
 }
 
 void HttpServer::on_stream(SoupServer*, void* m, const char* path, GHashTable*, gpointer data) {

@@ -5,16 +5,21 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 
 #include "elements/common/worker_pool.h"
+#include "elements/net/protocol.h"
+#include "elements/net/segment_client.h"
 #include "elements/net/tls.h"
 #include "node/orchestrator/orchestrator.h"
 
 typedef struct _SoupServer SoupServer;  // NOLINT(bugprone-reserved-identifier): libsoup's tag
+typedef struct _SoupServerMessage
+    SoupServerMessage;  // NOLINT(bugprone-reserved-identifier): libsoup's tag
 
 namespace lp::orch {
 
@@ -24,16 +29,25 @@ namespace lp::orch {
 ///    Checks and payment happen at once; on success 200 goes out immediately (go-livepeer
 ///    flushes it to end the upload) and the TranscodeResult follows as the body when the
 ///    transcode is done, on a worker thread.
+///    A body of type application/vnd+livepeer.uri is the segment's URL in object storage: once
+///    the segment is paid for, a worker downloads it (http or https with verified
+///    certificates, within the size limit and 8 s; loopback, private and link-local addresses
+///    refused unless allowed), checks its hash, and only then answers 200 (or 400 BadRequest,
+///    403 Forbidden, as go-livepeer).
 ///  - GET /stream/<session>/<profile>/<seq>.ts: a rendition from the memory store.
 /// libsoup runs in its own thread and main context; stop() waits for segments in flight.
 /// Connections are accepted here, not by libsoup: TLS starts only when a client sends its
 /// first bytes (30 s allowed) and must complete within 10 s, so idle or stalled connections
 /// cannot exhaust the threads glib-networking handshakes on and block other clients.
+struct HttpOptions {
+  std::size_t max_body = 300'000'000;  ///< go-livepeer MaxSegSize: a body, or a downloaded segment
+  bool allow_private_uris = false;     ///< segment URIs may point into the operator's network
+  int uri_timeout_ms = net::kSegmentUriTimeoutMs;  ///< a segment download's whole time
+};
+
 class HttpServer {
  public:
-  static constexpr std::size_t kMaxSegmentBytes = 300'000'000;  ///< go-livepeer MaxSegSize
-
-  HttpServer(Orchestrator& orchestrator, net::CertKey tls, std::size_t max_body = kMaxSegmentBytes);
+  HttpServer(Orchestrator& orchestrator, net::CertKey tls, HttpOptions options = {});
   ~HttpServer();
   /// Listens on host:port (0: any free port); returns the port.
   Result<int> start(const std::string& host, int port);
@@ -44,10 +58,17 @@ class HttpServer {
   static void on_early(SoupServer*, void* msg, const char* path, GHashTable*, gpointer self);
   static void on_segment(SoupServer*, void* msg, const char* path, GHashTable*, gpointer self);
   static void on_stream(SoupServer*, void* msg, const char* path, GHashTable*, gpointer self);
+  /// Runs fn on the server's thread (libsoup's objects are used there only).
+  void on_main(std::function<void()> fn);
+  /// Ends an accepted segment's request: reply.status 0 completes the 200's chunked body with
+  /// reply.body, any other status answers with it (the request was paused).
+  void answer(SoupServerMessage* msg, SegmentReply reply);
 
   Orchestrator& o_;
   net::CertKey tls_;
+  HttpOptions options_;
   std::size_t max_body_;
+  std::unique_ptr<net::SegmentClient> fetcher_;  // segment URIs
   GMainContext* context_ = nullptr;
   GMainLoop* loop_ = nullptr;
   SoupServer* server_ = nullptr;

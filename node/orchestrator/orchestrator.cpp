@@ -187,18 +187,31 @@ SegmentReply Orchestrator::serve_segment(std::string_view payment_header,
 
 std::variant<SegmentReply, AcceptedSegment> Orchestrator::accept_segment(
     std::string_view payment_header, std::string_view segment_header, std::string_view body,
-    const Hash* body_hash) {
-  auto outcome = check_segment(payment_header, segment_header, body, body_hash);
-  if (std::holds_alternative<SegmentReply>(outcome)) {
-    std::lock_guard lock(stats_mu_);
-    ++stats_.segments_refused;
-  }
+    const Hash* body_hash, SegmentBody kind) {
+  auto outcome = check_segment(payment_header, segment_header, body, body_hash, kind);
+  if (std::holds_alternative<SegmentReply>(outcome)) count_refusal();
   return outcome;
+}
+
+void Orchestrator::count_refusal() {
+  std::lock_guard lock(stats_mu_);
+  ++stats_.segments_refused;
+}
+
+std::optional<SegmentReply> Orchestrator::check_download(const AcceptedSegment& accepted,
+                                                         const Result<std::string>& downloaded) {
+  std::optional<SegmentReply> refusal;
+  if (!downloaded)
+    refusal = text_reply(400, net::kErrBadRequest);
+  else if (bytes_of(keccak256(as_bytes(*downloaded))) != accepted.segment.hash())
+    refusal = text_reply(403, net::kErrForbidden);
+  if (refusal) count_refusal();
+  return refusal;
 }
 
 std::variant<SegmentReply, AcceptedSegment> Orchestrator::check_segment(
     std::string_view payment_header, std::string_view segment_header, std::string_view body,
-    const Hash* body_hash) {
+    const Hash* body_hash, SegmentBody kind) {
   // go-livepeer's order (server/segment_rpc.go): payment parse, segment credentials, payment,
   // balance, body hash (here before the payment); then 200 and the transcode result.
   // The texts are go-livepeer's (getPayment, verifySegCreds, coreSegMetadata).
@@ -247,8 +260,13 @@ std::variant<SegmentReply, AcceptedSegment> Orchestrator::check_segment(
 
   // The body's hash before the payment (go-livepeer checks it after): a request with a wrong
   // body must not consume the gateway's tickets. Single-fault requests get go-livepeer's status.
-  const Hash hash = body_hash ? *body_hash : keccak256(as_bytes(body));
-  if (seg.hash().size() != 32 || bytes_of(hash) != seg.hash()) return text_reply(403, "Forbidden");
+  // A URI body can only be checked once downloaded, and is downloaded only once paid for (as
+  // go-livepeer): check_download().
+  if (kind == SegmentBody::bytes) {
+    const Hash hash = body_hash ? *body_hash : keccak256(as_bytes(body));
+    if (seg.hash().size() != 32 || bytes_of(hash) != seg.hash())
+      return text_reply(403, net::kErrForbidden);
+  }
   if (payment.has_ticket_params()) {
     auto batch = net::from_proto(payment);
     if (!batch) return text_reply(400, batch.error().message);
@@ -270,6 +288,7 @@ std::variant<SegmentReply, AcceptedSegment> Orchestrator::check_segment(
   AcceptedSegment accepted;
   accepted.segment = std::move(seg);
   accepted.sender = sender;
+  if (kind == SegmentBody::uri) accepted.uri = std::string(body);
   return accepted;
 }
 

@@ -61,10 +61,16 @@ struct OrchestratorStats {
   Rational ticket_value_recv = 0;  ///< EV credited, wei (livepeer_ticket_value_recv)
 };
 
-/// A segment that passed every check and was paid for: what is left is the work.
+/// What a POST /segment body is: the segment, or the URL of the segment in object storage
+/// (Content-Type application/vnd+livepeer.uri).
+enum class SegmentBody { bytes, uri };
+
+/// A segment that passed every check and was paid for: what is left is the work (for a URI
+/// body: first the download, then check_download()).
 struct AcceptedSegment {
   ::net::SegData segment;
   std::optional<Address> sender;
+  std::string uri;  ///< the segment's URL when the body was one, else empty
 };
 
 class Orchestrator {
@@ -95,11 +101,18 @@ class Orchestrator {
   /// flushes 200 as soon as the upload is accepted, then transcodes): the checks and the
   /// payment (fast), then the transcode (as long as the segment takes).
   /// body_hash: the body's Keccak-256 when the server computed it while receiving, else it is
-  /// computed here.
+  /// computed here. A URI body (kind uri) is checked as go-livepeer does: the payment is taken
+  /// first, and the hash is checked by check_download() once the server has the segment.
   std::variant<SegmentReply, AcceptedSegment> accept_segment(std::string_view payment_header,
                                                              std::string_view segment_header,
                                                              std::string_view body,
-                                                             const Hash* body_hash = nullptr);
+                                                             const Hash* body_hash = nullptr,
+                                                             SegmentBody kind = SegmentBody::bytes);
+  /// For a segment accepted with a URI body: the downloaded bytes against SegData.hash (403
+  /// "Forbidden" when they differ), or the download's failure (400 "BadRequest", go-livepeer's
+  /// answer for both an error and a download over 8 s). nullopt: go on with transcode_segment.
+  std::optional<SegmentReply> check_download(const AcceptedSegment& accepted,
+                                             const Result<std::string>& downloaded);
   /// The work for an accepted segment: a place in its session's line, the transcode, the
   /// signature over the renditions' hashes, the store, the bill. Errors after acceptance go
   /// to the gateway in TranscodeResult.error (status 200), as go-livepeer's.
@@ -144,7 +157,9 @@ class Orchestrator {
   std::variant<SegmentReply, AcceptedSegment> check_segment(std::string_view payment_header,
                                                             std::string_view segment_header,
                                                             std::string_view body,
-                                                            const Hash* body_hash);
+                                                            const Hash* body_hash,
+                                                            SegmentBody kind);
+  void count_refusal();
   ::net::OrchestratorInfo info_for(const Address& sender, const ::net::AuthToken& token);
   Result<std::shared_ptr<Session>> session_for(const std::string& id, bool create);
   // The steps of transcode_segment.

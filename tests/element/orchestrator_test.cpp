@@ -24,6 +24,7 @@
 #include "payment/eth/keccak.h"
 #include "tests/element/fake_transcoder.h"
 #include "tests/element/media_util.h"
+#include "tests/element/object_store.h"
 #include "tests/unit/payment_world.h"
 
 namespace lp::orch {
@@ -539,7 +540,7 @@ net::SegmentClient::Response https(
 TEST_F(OrchestratorTest, Https_GivenSegmentOverLoopback_ResultAndRenditionDownload) {
   auto tls = net::self_signed_cert("127.0.0.1");
   ASSERT_TRUE(tls);
-  HttpServer http(*o, *tls, 20'000'000);
+  HttpServer http(*o, *tls, {.max_body = 20'000'000});
   auto port = http.start("127.0.0.1", 0);
   ASSERT_TRUE(port) << port.error().message;
   const std::string base = "https://127.0.0.1:" + std::to_string(*port);
@@ -616,6 +617,102 @@ TEST_F(OrchestratorTest, Https_GivenSegmentOverLoopback_ResultAndRenditionDownlo
   EXPECT_EQ(rendition.status, 200u);
   for (int fd : idle) close(fd);
   http.stop();
+}
+
+// go-livepeer's gateway with object storage posts the segment's URL (Content-Type
+// application/vnd+livepeer.uri): the orchestrator takes the payment, downloads the segment,
+// checks its hash, then answers 200 and transcodes; a failed download is 400 BadRequest, other
+// bytes 403 Forbidden. URLs into the operator's own network are refused unless allowed.
+TEST_F(OrchestratorTest, Https_GivenSegmentUri_PaidDownloadedCheckedAndTranscoded) {
+  auto tls = net::self_signed_cert("127.0.0.1");
+  ASSERT_TRUE(tls);
+  HttpServer open(*o, *tls,
+                  {.max_body = 20'000'000, .allow_private_uris = true, .uri_timeout_ms = 1500});
+  HttpServer strict(*o, *tls);  // the default: loopback refused
+  auto open_port = open.start("127.0.0.1", 0);
+  auto strict_port = strict.start("127.0.0.1", 0);
+  ASSERT_TRUE(open_port && strict_port);
+  const std::string open_base = "https://127.0.0.1:" + std::to_string(*open_port);
+  const std::string strict_base = "https://127.0.0.1:" + std::to_string(*strict_port);
+  test::ObjectStore store;
+  auto segs = segments();
+  store.put("s0.ts", segs[0]);
+  store.put("s1.ts", segs[1]);
+  // NOLINTNEXTLINE(bugprone-string-constructor): over the 20 MB limit on purpose
+  store.put("big.ts", std::string(20'000'001, 'x'));
+  auto info = o->get_orchestrator(request(gw)).value();
+  const std::string session = info.auth_token().session_id();
+  std::int64_t seq = 0;
+  auto post = [&](const std::string& base, const std::string& segment, const std::string& uri) {
+    Submission sub = submission(info, seq++, segment, 2);
+    return https("POST", base + "/segment",
+                 {{"Livepeer-Payment", sub.payment},
+                  {"Livepeer-Segment", sub.segment},
+                  {"Content-Type", net::kSegmentUriContentType}},
+                 uri);
+  };
+
+  auto r = post(open_base, segs[0], store.url("s0.ts"));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  ::net::TranscodeResult result;
+  ASSERT_TRUE(result.ParseFromString(r.body));
+  ASSERT_TRUE(result.has_data()) << result.error();
+  EXPECT_EQ(result.data().segments_size(), 2);
+  EXPECT_TRUE(o->rendition(session, "360p0", 0));
+  EXPECT_EQ(store.requests(), 1);
+
+  // The default server: a URL to loopback (by address or by name) is refused before any
+  // request reaches the store.
+  const std::string by_name =
+      "http://localhost:" + store.url("s1.ts").substr(std::string("http://127.0.0.1:").size());
+  for (const std::string& url : {store.url("s1.ts"), by_name}) {
+    r = post(strict_base, segs[1], url);
+    EXPECT_EQ(r.status, 400u) << url;
+    EXPECT_EQ(r.body, "BadRequest\n") << url;
+  }
+  EXPECT_EQ(store.requests(), 1);
+
+  // Other bytes than SegData.hash: 403 Forbidden. Not http(s), missing, too large, too slow: 400.
+  r = post(open_base, segs[2], store.url("s1.ts"));
+  EXPECT_EQ(r.status, 403u);
+  EXPECT_EQ(r.body, "Forbidden\n");
+  for (const std::string& url : {std::string("file:///etc/passwd"), store.url("absent.ts"),
+                                 store.url("big.ts"), store.url("slow.ts"), std::string("x")}) {
+    r = post(open_base, segs[2], url);
+    EXPECT_EQ(r.status, 400u) << url;
+    EXPECT_EQ(r.body, "BadRequest\n") << url;
+  }
+  EXPECT_EQ(o->stats().segments_transcoded, 1u);
+  open.stop();
+  strict.stop();
+}
+
+TEST(SegmentClient, PrivateAddress_GivenEachRange_Classified) {
+  for (const char* ip : {"127.0.0.1",
+                         "127.255.0.9",
+                         "10.1.2.3",
+                         "172.16.0.1",
+                         "172.31.255.255",
+                         "192.168.1.1",
+                         "169.254.169.254",
+                         "100.64.0.1",
+                         "0.0.0.0",
+                         "224.0.0.1",
+                         "255.255.255.255",
+                         "::1",
+                         "::",
+                         "fe80::1",
+                         "fd00::5",
+                         "fc00::1",
+                         "ff02::1",
+                         "::ffff:127.0.0.1",
+                         "::ffff:10.0.0.1",
+                         "not an address",
+                         ""})
+    EXPECT_TRUE(net::is_private_address(ip)) << ip;
+  for (const char* ip : {"8.8.8.8", "1.1.1.1", "172.32.0.1", "172.15.255.255", "100.128.0.1",
+                         "169.253.0.1", "192.169.0.1", "2001:4860:4860::8888", "::ffff:8.8.8.8"})
+    EXPECT_FALSE(net::is_private_address(ip)) << ip;
 }
 
 TEST(Capabilities, Compatible_GivenGoLivepeerRule_MandatoriesSubsetAndLength) {
