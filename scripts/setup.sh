@@ -23,6 +23,8 @@ debs=(
   clang-format clang-tidy
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev sqlite3 jq python3
+  # the element tests' watchdog prints a stuck test's stacks with it
+  gdb
   # the player page's test: headless Chromium driven by playwright-core (npm)
   chromium
 )
