@@ -18,8 +18,8 @@
 #include "node/orchestrator/orchestrator.h"
 
 typedef struct _SoupServer SoupServer;  // NOLINT(bugprone-reserved-identifier): libsoup's tag
-typedef struct _SoupServerMessage
-    SoupServerMessage;  // NOLINT(bugprone-reserved-identifier): libsoup's tag
+// NOLINTNEXTLINE(bugprone-reserved-identifier): libsoup's tag
+typedef struct _SoupServerMessage SoupServerMessage;
 
 namespace lp::orch {
 
