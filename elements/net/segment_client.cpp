@@ -448,7 +448,7 @@ bool is_private_address(const std::string& ip) {
   std::array<guint8, 16> v{};
   std::copy(b, b + n, v.begin());
   g_object_unref(a);
-  // IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible-looking forms: judged as the IPv4 address.
+  // IPv4-mapped (::ffff:a.b.c.d): judged as the IPv4 address.
   if (n == 16 && std::all_of(v.begin(), v.begin() + 10, [](guint8 x) { return x == 0; }) &&
       v[10] == 0xff && v[11] == 0xff) {
     std::copy(v.begin() + 12, v.end(), v.begin());

@@ -31,7 +31,6 @@ HttpServer::HttpServer(Orchestrator& orchestrator, net::CertKey tls, HttpOptions
     : o_(orchestrator),
       tls_(std::move(tls)),
       options_(options),
-      max_body_(options.max_body),
       // Segment URIs point at object storage on the internet: its certificates are checked,
       // the operator's own network is out of reach unless allowed, and a download is no larger
       // than an uploaded segment may be.
@@ -268,7 +267,8 @@ void HttpServer::on_early(SoupServer*, void* m, const char*, GHashTable*, gpoint
   // reads a body even when an early handler sets a status, so the connection is taken from
   // libsoup, answered and closed here.
   if (soup_message_headers_get_encoding(h) != SOUP_ENCODING_CONTENT_LENGTH ||
-      static_cast<std::size_t>(soup_message_headers_get_content_length(h)) > self->max_body_) {
+      static_cast<std::size_t>(soup_message_headers_get_content_length(h)) >
+          self->options_.max_body) {
     static const char kTooLarge[] =
         "HTTP/1.1 413 Payload Too Large\r\nContent-Type: text/plain\r\nContent-Length: 45\r\n"
         "Connection: close\r\n\r\nsegment too large or without a Content-Length";

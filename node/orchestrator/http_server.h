@@ -67,7 +67,6 @@ class HttpServer {
   Orchestrator& o_;
   net::CertKey tls_;
   HttpOptions options_;
-  std::size_t max_body_;
   std::unique_ptr<net::SegmentClient> fetcher_;  // segment URIs
   GMainContext* context_ = nullptr;
   GMainLoop* loop_ = nullptr;
