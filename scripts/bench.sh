@@ -32,7 +32,10 @@ print(f"  round trip - local transcode               {r['overhead_ms']:.1f} ms =
 print(f"  the orchestrator's own transcode            {r['server_transcode_ms']:.1f} ms")
 print(f"  protocol and payment overhead = round trip - its own transcode = "
       f"{r['direct_overhead_ms']:.1f} ms = {r['direct_overhead_pct']:.2f}% (targets: < 5% and < 20 ms)")
-sys.exit(0 if r['direct_overhead_pct'] < 5 and r['direct_overhead_ms'] < 20 else 1)
+print(f"  the same on a separate HTTP/1.1-only HTTPS port (the layout before the one port): "
+      f"{r['two_ports_direct_overhead_ms']:.1f} ms")
+print(f"  one port / two ports = {r['one_port_ratio']:.3f} (target: <= 1.1)")
+sys.exit(0 if r['direct_overhead_pct'] < 5 and r['direct_overhead_ms'] < 20 and r['one_port_ratio'] <= 1.1 else 1)
 PY
   [ "$what" = orchestrator ] && exit $status
 fi

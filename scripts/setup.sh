@@ -18,6 +18,8 @@ debs=(
   # elements/net/: Livepeer's wire protocol (protobuf, gRPC) and its HTTPS side (libsoup 3, TLS
   # from glib-networking)
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev libsoup-3.0-dev glib-networking
+  # node/orchestrator/: HTTP/2 on the one service port (gRPC and HTTPS share it)
+  libnghttp2-dev
   # scripts/lint.sh: clang-format and clang-tidy with the repository's configs (clang-tidy brings
   # run-clang-tidy)
   clang-format clang-tidy
@@ -25,6 +27,10 @@ debs=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev sqlite3 jq python3
   # the element tests' watchdog prints a stuck test's stacks with it
   gdb
+  # tests/judge: a go-livepeer-style peer in Go (grpc-go, net/http with HTTP/2), built offline
+  # at test time from Debian's Go packages; curl (with nghttp2) probes HTTP/2 in the CLI tests
+  golang-go golang-google-grpc-dev golang-golang-x-net-dev golang-google-protobuf-dev
+  golang-golang-x-crypto-dev protoc-gen-go protoc-gen-go-grpc curl
   # the player page's test: headless Chromium driven by playwright-core (npm)
   chromium
 )

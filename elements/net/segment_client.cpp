@@ -62,6 +62,8 @@ struct Call {
   GInputStream* in = nullptr;
   GSource* timer = nullptr;
   bool headers_told = false;
+  bool got_headers = false;  // the final status line is in (got-headers)
+  gulong got_headers_id = 0;
   bool expired = false;
   bool refused_address = false;                     // allow_private off and the peer is private
   bool too_large = false;                           // the answer passed max_body
@@ -241,7 +243,7 @@ struct SegmentClient::Impl {
     if (err) {
       // After the status line (a body cut short or late) the answer counts as received: a
       // payment it carried was delivered (go-livepeer: CreditSpent once a response arrived).
-      const bool answered = r.status != 0 && call->in != nullptr;
+      const bool answered = r.status != 0 && (call->in != nullptr || call->got_headers);
       if (call->refused_address) {
         r.error =
             "refused to connect to " + call->peer + ", a loopback, private or link-local address";
@@ -263,6 +265,8 @@ struct SegmentClient::Impl {
       r.body.clear();
     }
     if (call->in) g_input_stream_close(call->in, nullptr, nullptr);
+    if (call->got_headers_id) g_signal_handler_disconnect(call->msg, call->got_headers_id);
+    call->got_headers_id = 0;
     // libsoup's objects are released on the thread that runs them.
     g_clear_object(&call->in);
     g_clear_object(&call->msg);
@@ -303,6 +307,17 @@ struct SegmentClient::Impl {
     g_cancellable_cancel(call->cancellable);
   }
 
+  static void on_got_headers(SoupMessage* msg, gpointer p) {
+    auto* a = static_cast<std::pair<Impl*, std::shared_ptr<Call>>*>(p);
+    const auto& c = a->second;
+    const guint status = soup_message_get_status(msg);
+    if (status < 200 || (status >= 300 && status < 400)) return;  // a redirect goes on
+    c->got_headers = true;
+    c->response.status = status;
+    a->first->tell_headers(c);
+    if (c->done_by != c->headers_by) a->first->arm(c, c->done_by);
+  }
+
   void start(const std::shared_ptr<Call>& call) {
     const bool http = g_ascii_strncasecmp(call->url.c_str(), "http://", 7) == 0 ||
                       g_ascii_strncasecmp(call->url.c_str(), "https://", 8) == 0;
@@ -336,6 +351,16 @@ struct SegmentClient::Impl {
     // The message lives no longer than the call (finish() drops it first).
     if (!options.allow_private)
       g_signal_connect(call->msg, "network-event", G_CALLBACK(on_connected_check), call.get());
+    // The status line, as soon as it is in: over HTTP/2, libsoup 3.2 completes send_async only
+    // when the first DATA frame arrives, and an orchestrator sends 200 at once and the result
+    // when the transcode is done; the 200 deadline must not cover the transcode.
+    auto* early = new std::pair<Impl*, std::shared_ptr<Call>>(this, call);
+    call->got_headers_id = g_signal_connect_data(
+        call->msg, "got-headers", G_CALLBACK(on_got_headers), early,
+        [](gpointer p, GClosure*) {
+          delete static_cast<std::pair<Impl*, std::shared_ptr<Call>>*>(p);
+        },
+        static_cast<GConnectFlags>(0));
     arm(call, call->headers_by);
     auto* holder = new std::pair<Impl*, std::shared_ptr<Call>>(this, call);
     soup_session_send_async(
@@ -360,8 +385,11 @@ struct SegmentClient::Impl {
             c->too_large = true;
             g_cancellable_cancel(c->cancellable);
           }
-          self->tell_headers(c);
-          if (c->done_by != c->headers_by) self->arm(c, c->done_by);
+          if (!c->got_headers) {
+            c->got_headers = true;
+            self->tell_headers(c);
+            if (c->done_by != c->headers_by) self->arm(c, c->done_by);
+          }
           self->read_more(c);
         },
         holder);

@@ -76,6 +76,9 @@ Flags:
 Every flag can also be set as LP_<FLAG> in the environment (LP_KEY_FILE, LP_HTTP_ADDR, ...);
 the command line wins over the environment, which wins over --config.
 
+Segments go to orchestrators over HTTP/2 when their port offers it (go-livepeer's and ours do),
+HTTP/1.1 otherwise; SOUP_FORCE_HTTP1=1 in the environment keeps every request on HTTP/1.1.
+
 Example (orchestrator running as in `lpnode orchestrator --help`, gateway funded):
   lpnode gateway --orchestrators 127.0.0.1:8935 --key-file g.key --ledger demo.db \
     --http-addr 127.0.0.1:8080 --input 'srt://:9000?mode=listener'

@@ -17,7 +17,6 @@
 #include "node/lpnode/admin.h"
 #include "node/lpnode/cli_util.h"
 #include "node/lpnode/pipeline_profile.h"
-#include "node/orchestrator/grpc_server.h"
 #include "node/orchestrator/http_server.h"
 #include "node/orchestrator/local_transcoder.h"
 #include "node/orchestrator/orchestrator.h"
@@ -32,9 +31,10 @@ namespace {
 
 const char* kOrchestratorHelp = R"(Usage: lpnode orchestrator --key-file FILE --ledger FILE [flags]
 
-Runs a Livepeer orchestrator: answers GetOrchestrator over gRPC (TLS) on --service-addr, takes
-segments with Livepeer's payment headers on HTTPS POST /segment at --http-addr, checks the
-payment before any work, transcodes with lptranscode (one warm pipeline per session; NVIDIA
+Runs a Livepeer orchestrator on one TLS port, --service-addr, as go-livepeer does: gRPC
+(GetOrchestrator, Ping, EndTranscodingSession over HTTP/2) and HTTPS (HTTP/2 or HTTP/1.1, as the
+client's ALPN offers) share it. It takes segments with Livepeer's payment headers on
+POST /segment, checks the payment before any work, transcodes with lptranscode (one warm pipeline per session; NVIDIA
 where registered, the CPU otherwise), signs the results, serves the renditions at
 /stream/<session>/<profile>/<seq>.ts, and queues winning tickets, which are redeemed on the
 local ledger once their params expire. It registers itself in the ledger's orchestrator
@@ -53,9 +53,12 @@ Flags:
   --key-file FILE        the orchestrator's key: raw hex or keystore v3 (env LP_KEY_FILE;
                          LP_PASSPHRASE or --passphrase-file for a keystore)
   --ledger FILE          the local ledger database (env LP_LEDGER)
-  --service-addr H:P     gRPC address (default 127.0.0.1:8935)
-  --http-addr H:P        HTTPS address for segments and renditions (default: the service port + 1)
-  --service-uri URI      what gateways are told to use for segments (default https://<http-addr>)
+  --service-addr H:P     the service port: gRPC and HTTPS (default 127.0.0.1:8935)
+  --http-addr H:P        also serve HTTPS (segments, renditions) on a second port, and tell
+                         gateways to send segments there (the layout before the one port)
+  --service-uri URI      what gateways are told to use for segments and session refreshes
+                         (OrchestratorInfo.transcoder; default https://<service-addr>, or
+                         https://<http-addr> with that flag)
   --price-per-unit WEI   price in wei per --pixels-per-unit pixels (default 0: free)
   --pixels-per-unit N    (default 1)
   --ticket-ev WEI        expected value of each ticket asked for (default 1000000000000)
@@ -210,13 +213,9 @@ int orchestrator_main(const std::vector<std::string>& argv) {
   if (!split_host_port(args.get("service-addr").value_or("127.0.0.1:8935"), &service_host,
                        &service_port))
     return fail(cmd, "--service-addr must be HOST:PORT", kExitUsage);
-  if (auto h = args.get("http-addr")) {
-    if (!split_host_port(*h, &http_host, &http_port))
-      return fail(cmd, "--http-addr must be HOST:PORT", kExitUsage);
-  } else {
-    http_host = service_host;
-    http_port = service_port == 0 ? 0 : service_port + 1;
-  }
+  const auto http_addr = args.get("http-addr");
+  if (http_addr && !split_host_port(*http_addr, &http_host, &http_port))
+    return fail(cmd, "--http-addr must be HOST:PORT", kExitUsage);
   auto price = int_flag(args, "price-per-unit", 0, 0);
   auto pixels = int_flag(args, "pixels-per-unit", 1, 1);
   auto max_sessions = int_flag(args, "max-sessions", 10, 1);
@@ -290,21 +289,28 @@ int orchestrator_main(const std::vector<std::string>& argv) {
                                          std::chrono::system_clock::now().time_since_epoch())
                                          .count());
   };
-  // The segment URI is known once HTTPS is bound (port 0 picks one): set after binding.
+  // The segment URI is known once the port is bound (port 0 picks one): set after binding.
   config.service_uri = args.get("service-uri").value_or("");
   auto o = std::make_unique<orch::Orchestrator>(
       config, *key, recipient, std::make_shared<orch::LocalTranscoder>(engine), now);
-  orch::HttpServer http(*o, *tls, {.allow_private_uris = args.flag("allow-private-uris")});
-  auto bound_http = http.start(http_host, http_port);
-  if (!bound_http) return fail(cmd, bound_http.error().message, kExitFailed);
+  const orch::HttpOptions http_options{.allow_private_uris = args.flag("allow-private-uris")};
+  orch::HttpServer service(*o, *tls, http_options);
+  auto bound_service = service.start(service_host, service_port);
+  if (!bound_service) return fail(cmd, bound_service.error().message, kExitFailed);
+  const std::string service_addr = service_host + ":" + std::to_string(*bound_service);
+  // The old second port, only when asked for.
+  std::unique_ptr<orch::HttpServer> second;
+  std::string segments_addr = service_addr;
+  if (http_addr) {
+    second = std::make_unique<orch::HttpServer>(*o, *tls, http_options);
+    auto bound = second->start(http_host, http_port);
+    if (!bound) return fail(cmd, "--http-addr: " + bound.error().message, kExitFailed);
+    segments_addr = http_host + ":" + std::to_string(*bound);
+  }
   if (config.service_uri.empty()) {
-    config.service_uri = "https://" + http_host + ":" + std::to_string(*bound_http);
+    config.service_uri = "https://" + segments_addr;
     o->set_service_uri(config.service_uri);
   }
-  orch::GrpcServer grpc(*o, *tls);
-  auto bound_grpc = grpc.start(service_host + ":" + std::to_string(service_port));
-  if (!bound_grpc) return fail(cmd, bound_grpc.error().message, kExitFailed);
-  const std::string service_addr = service_host + ":" + std::to_string(*bound_grpc);
   if (auto st = (*ledger)->register_orchestrator(self, "https://" + service_addr); !st)
     return fail(cmd, "cannot register in the ledger: " + st.error().message, kExitFailed);
 
@@ -333,8 +339,8 @@ int orchestrator_main(const std::vector<std::string>& argv) {
       bound_admin ? ("http://" + admin_host + ":" + std::to_string(bound_admin)).c_str() : "");
   std::fflush(stdout);
   std::fprintf(stderr,
-               "lpnode orchestrator: %s serving gRPC on %s and segments on %s (price %lld wei per "
-               "%lld pixels)\n",
+               "lpnode orchestrator: %s serving gRPC and HTTPS on %s, segments to %s (price %lld "
+               "wei per %lld pixels)\n",
                to_checksum(self).c_str(), service_addr.c_str(), config.service_uri.c_str(),
                static_cast<long long>(*price), static_cast<long long>(*pixels));
   // The node's tick: the ledger's block clock, redeem winners whose params expired, forget
@@ -360,8 +366,8 @@ int orchestrator_main(const std::vector<std::string>& argv) {
     o->reap_idle();
   }
   std::fprintf(stderr, "lpnode orchestrator: stopping: finishing segments in flight\n");
-  grpc.stop();
-  http.stop();
+  if (second) second->stop();
+  service.stop();
   redeem(**queue, redeemed);
   admin.stop();
   std::size_t waiting = 0;

@@ -26,6 +26,9 @@ Commands:
   address --key-file F       print the key's EIP-55 address
   sign-ticket --key-file F   ticket JSON on stdin -> the ticket with ticketHash and sig
                              (and winValue/wins when recipientRand is given)
+  sign-message --key-file F  one 0x-hex message per line on stdin -> one 0x-hex signature per
+                             line (go-livepeer's Sign: EIP-191 personal_sign, v 27/28), printed
+                             as each line arrives: a signing oracle for test peers
   check-ticket               ticket JSON with sender and sig on stdin ->
                              {valid, signer, ticketHash, wins?, winValue?, error?}
                              exit 0 valid, 1 invalid, 2 malformed input
@@ -99,6 +102,21 @@ int sign_ticket(const Args& args) {
   return kExitOk;
 }
 
+int sign_messages(const Args& args) {
+  auto key = key_from(args);
+  if (!key) return fail("pm sign-message", key.error());
+  std::string line;
+  for (int n = 1; std::getline(std::cin, line); ++n) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (line.empty()) continue;
+    auto bytes = from_hex(line);
+    if (!bytes)
+      return fail("pm sign-message", "line " + std::to_string(n) + ": not hex", kExitUsage);
+    std::cout << to_hex(sign_message(*key, *bytes)) << std::endl;  // flushed: an oracle
+  }
+  return kExitOk;
+}
+
 int check_ticket(const Args&) {
   std::string why;
   auto doc = read_stdin_json(&why);
@@ -145,6 +163,7 @@ int pm_main(const std::vector<std::string>& argv) {
   if (cmd == "keygen") return keygen(args);
   if (cmd == "address") return address(args);
   if (cmd == "sign-ticket") return sign_ticket(args);
+  if (cmd == "sign-message") return sign_messages(args);
   if (cmd == "check-ticket") return check_ticket(args);
   return fail("pm", "unknown command '" + cmd + "' (see lpnode pm --help)", kExitUsage);
 }

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "elements/net/protocol.h"
+#include "node/orchestrator/rpc.h"
 #include "payment/eth/keccak.h"
 
 namespace lp::orch {
@@ -62,20 +63,17 @@ namespace {
 // thread pool, which a crowd of idle connections would otherwise fill), and a client that
 // neither starts nor finishes its handshake in time is dropped.
 struct Pending {
-  SoupServer* server = nullptr;
+  HttpServer* self = nullptr;
   GTlsCertificate* cert = nullptr;
   GSocketConnection* conn = nullptr;
   GIOStream* tls = nullptr;
   GCancellable* cancel = g_cancellable_new();
   GSource* wait = nullptr;
-  guint timer = 0;
+  GSource* timer = nullptr;
 
   ~Pending() {
-    if (wait) {
-      g_source_destroy(wait);
-      g_source_unref(wait);
-    }
-    if (timer) g_source_remove(timer);
+    drop_source(wait);
+    drop_source(timer);
     g_clear_object(&tls);
     g_object_unref(cancel);
     g_object_unref(conn);
@@ -87,7 +85,7 @@ constexpr guint kHandshakeSeconds = 10;  // then the TLS handshake must finish i
 
 gboolean on_timeout(gpointer data) {
   auto* p = static_cast<Pending*>(data);
-  p->timer = 0;
+  drop_source(p->timer);
   if (p->tls) {
     g_cancellable_cancel(p->cancel);  // on_handshake frees
   } else {
@@ -101,12 +99,7 @@ void on_handshake(GObject* source, GAsyncResult* res, gpointer data) {
   auto* p = static_cast<Pending*>(data);
   GError* err = nullptr;
   if (g_tls_connection_handshake_finish(G_TLS_CONNECTION(source), res, &err)) {
-    GSocketAddress* local = g_socket_connection_get_local_address(p->conn, nullptr);
-    GSocketAddress* remote = g_socket_connection_get_remote_address(p->conn, nullptr);
-    if (!soup_server_accept_iostream(p->server, p->tls, local, remote, &err))
-      g_io_stream_close(p->tls, nullptr, nullptr);
-    g_clear_object(&local);
-    g_clear_object(&remote);
+    p->self->hand_over(p->tls, p->conn);
   } else {
     g_io_stream_close(G_IO_STREAM(p->conn), nullptr, nullptr);
   }
@@ -116,27 +109,29 @@ void on_handshake(GObject* source, GAsyncResult* res, gpointer data) {
 
 gboolean on_first_bytes(GSocket*, GIOCondition, gpointer data) {
   auto* p = static_cast<Pending*>(data);
-  g_source_destroy(p->wait);
-  g_source_unref(p->wait);
-  p->wait = nullptr;
-  g_source_remove(p->timer);
+  drop_source(p->wait);
+  drop_source(p->timer);
   GError* err = nullptr;
   p->tls = g_tls_server_connection_new(G_IO_STREAM(p->conn), p->cert, &err);
   if (!p->tls) {
-    p->timer = 0;
     g_clear_error(&err);
     g_io_stream_close(G_IO_STREAM(p->conn), nullptr, nullptr);
     delete p;
     return G_SOURCE_REMOVE;
   }
-  p->timer = g_timeout_add_seconds(kHandshakeSeconds, on_timeout, p);
+  // ALPN, as go-livepeer's port: h2 carries gRPC and HTTP requests alike, http/1.1 the
+  // segment and rendition requests of clients that do not speak HTTP/2.
+  static const gchar* const kAlpn[] = {"h2", "http/1.1", nullptr};
+  g_tls_connection_set_advertised_protocols(G_TLS_CONNECTION(p->tls),
+                                            p->self->http2() ? kAlpn : kAlpn + 1);
+  p->timer = add_thread_timeout(kHandshakeSeconds, on_timeout, p);
   g_tls_connection_handshake_async(G_TLS_CONNECTION(p->tls), G_PRIORITY_DEFAULT, p->cancel,
                                    on_handshake, p);
   return G_SOURCE_REMOVE;
 }
 
 gboolean on_incoming(GSocketService*, GSocketConnection* conn, GObject*, gpointer data) {
-  auto* self = static_cast<std::pair<SoupServer*, GTlsCertificate*>*>(data);
+  auto* self = static_cast<std::pair<HttpServer*, GTlsCertificate*>*>(data);
   // Responses go out in several writes (headers early, the body later): without TCP_NODELAY,
   // Nagle's algorithm and the peer's delayed ACK hold each response back by up to 40 ms.
   g_socket_set_option(g_socket_connection_get_socket(conn), IPPROTO_TCP, TCP_NODELAY, 1, nullptr);
@@ -146,7 +141,7 @@ gboolean on_incoming(GSocketService*, GSocketConnection* conn, GObject*, gpointe
                              static_cast<GIOCondition>(G_IO_IN | G_IO_HUP | G_IO_ERR), nullptr);
   g_source_set_callback(p->wait, G_SOURCE_FUNC(on_first_bytes), p, nullptr);
   g_source_attach(p->wait, g_main_context_get_thread_default());
-  p->timer = g_timeout_add_seconds(kFirstByteSeconds, on_timeout, p);
+  p->timer = add_thread_timeout(kFirstByteSeconds, on_timeout, p);
   return TRUE;
 }
 
@@ -179,11 +174,10 @@ void HttpServer::run(const std::string& host, int port) {
   const std::string pem = tls_.cert_pem + tls_.key_pem;
   GTlsCertificate* cert = g_tls_certificate_new_from_pem(pem.c_str(), -1, &err);
   GSocketService* service = nullptr;
-  std::pair<SoupServer*, GTlsCertificate*> accept_ctx{nullptr, cert};
+  std::pair<HttpServer*, GTlsCertificate*> accept_ctx{this, cert};
   int bound = 0;
   if (cert) {
     server_ = soup_server_new("server-header", "lpnode", nullptr);
-    accept_ctx.first = server_;
     soup_server_add_early_handler(server_, net::kSegmentPath,
                                   reinterpret_cast<SoupServerCallback>(on_early), this, nullptr);
     soup_server_add_handler(server_, net::kSegmentPath,
@@ -214,14 +208,21 @@ void HttpServer::run(const std::string& host, int port) {
   }
   {
     std::lock_guard lock(mu_);
-    error_ = err ? std::string("cannot listen for HTTPS on ") + host + ":" + std::to_string(port) +
-                       ": " + err->message
-                 : "cannot listen for HTTPS";
+    error_ = err ? std::string("cannot listen on ") + host + ":" + std::to_string(port) + ": " +
+                       err->message
+                 : "cannot listen";
     port_ = bound > 0 ? bound : 0;
   }
   g_clear_error(&err);
   cv_.notify_all();
   if (port_ > 0) g_main_loop_run(loop_);
+  drop_source(stop_timer_);
+  {
+    std::vector<std::shared_ptr<H2Connection>> left;
+    for (const auto& [p, c] : h2_) left.push_back(c);
+    for (const auto& c : left) c->abort();
+    h2_.clear();
+  }
   if (service) {
     g_socket_service_stop(service);
     g_socket_listener_close(G_SOCKET_LISTENER(service));
@@ -247,11 +248,11 @@ void HttpServer::stop() {
   }
   g_main_context_invoke(
       context_,
-      [](gpointer loop) -> gboolean {
-        g_main_loop_quit(static_cast<GMainLoop*>(loop));
+      [](gpointer self) -> gboolean {
+        static_cast<HttpServer*>(self)->begin_stop();
         return G_SOURCE_REMOVE;
       },
-      loop_);
+      this);
   thread_.join();
 }
 
@@ -319,56 +320,78 @@ void HttpServer::on_segment(SoupServer*, void* m, const char*, GHashTable*, gpoi
   const SegmentBody kind = type && g_ascii_strcasecmp(type, net::kSegmentUriContentType) == 0
                                ? SegmentBody::uri
                                : SegmentBody::bytes;
-  GBytes* body_bytes = soup_message_body_flatten(soup_server_message_get_request_body(msg));
-  gsize size = 0;
-  const char* body = static_cast<const char*>(g_bytes_get_data(body_bytes, &size));
   std::optional<Hash> hash;
   if (auto* k = static_cast<Keccak256*>(g_object_get_data(G_OBJECT(msg), kBodyHashKey)))
     hash = k->finish();
-  auto accepted =
-      self->o_.accept_segment(payment ? payment : "", segment ? segment : "",
-                              std::string_view(body, size), hash ? &*hash : nullptr, kind);
+  g_object_ref(msg);  // until the exchange ends
+  SegmentExchange ex{[msg] {
+                       start_result(msg);
+                       soup_server_message_unpause(msg);
+                     },
+                     [msg](SegmentReply reply) {
+                       if (reply.status != 0) {
+                         respond(msg, reply.status, reply.content_type.c_str(), reply.body);
+                       } else {
+                         SoupMessageBody* out = soup_server_message_get_response_body(msg);
+                         soup_message_body_append(out, SOUP_MEMORY_COPY, reply.body.data(),
+                                                  reply.body.size());
+                         soup_message_body_complete(out);
+                       }
+                       soup_server_message_unpause(msg);
+                       g_object_unref(msg);
+                     }};
+  auto refusal =
+      self->take_segment(payment ? payment : "", segment ? segment : "", kind,
+                         soup_message_body_flatten(soup_server_message_get_request_body(msg)),
+                         hash ? &*hash : nullptr, std::move(ex));
+  if (refusal) {
+    respond(msg, refusal->status, refusal->content_type.c_str(), refusal->body);
+    g_object_unref(msg);
+  } else if (kind == SegmentBody::uri) {
+    soup_server_message_pause(msg);  // the answer waits for the download
+  }
+}
+
+std::optional<SegmentReply> HttpServer::take_segment(std::string_view payment,
+                                                     std::string_view segment, SegmentBody kind,
+                                                     GBytes* body_bytes, const Hash* hash,
+                                                     SegmentExchange ex) {
+  gsize size = 0;
+  const char* body = static_cast<const char*>(g_bytes_get_data(body_bytes, &size));
+  auto accepted = o_.accept_segment(payment, segment, std::string_view(body, size), hash, kind);
   if (auto* reply = std::get_if<SegmentReply>(&accepted)) {
-    respond(msg, reply->status, reply->content_type.c_str(), reply->body);
     g_bytes_unref(body_bytes);
-    return;
+    return std::move(*reply);
   }
   {
-    std::lock_guard lock(self->mu_);
-    ++self->in_flight_;
+    std::lock_guard lock(mu_);
+    ++in_flight_;
   }
-  g_object_ref(msg);
   // Accepted and paid. A segment in the body: 200 now, the result when the transcode is done.
   // A URI: the answer waits for the download and its hash check (on a worker).
-  if (kind == SegmentBody::bytes)
-    start_result(msg);
-  else
-    soup_server_message_pause(msg);
-  self->workers_.post([self, msg, body_bytes,
-                       job = std::move(std::get<AcceptedSegment>(accepted))]() mutable {
+  if (kind == SegmentBody::bytes) ex.begin();
+  workers_.post([this, body_bytes, ex = std::move(ex),
+                 job = std::move(std::get<AcceptedSegment>(accepted))]() mutable {
     gsize n = 0;
     const char* b = static_cast<const char*>(g_bytes_get_data(body_bytes, &n));
     std::string_view segment_bytes(b, n);
     Result<std::string> downloaded = std::string();
     if (!job.uri.empty()) {
-      downloaded =
-          self->fetcher_->fetch(job.uri, std::chrono::milliseconds(self->options_.uri_timeout_ms));
-      if (auto refusal = self->o_.check_download(job, downloaded)) {
+      downloaded = fetcher_->fetch(job.uri, std::chrono::milliseconds(options_.uri_timeout_ms));
+      if (auto refusal = o_.check_download(job, downloaded)) {
         g_bytes_unref(body_bytes);
-        self->answer(msg, std::move(*refusal));
+        answer(ex, std::move(*refusal));
         return;
       }
       segment_bytes = *downloaded;
-      self->on_main([msg] {
-        start_result(msg);
-        soup_server_message_unpause(msg);
-      });
+      on_main([begin = ex.begin] { begin(); });
     }
-    SegmentReply reply = self->o_.transcode_segment(job, segment_bytes);
+    SegmentReply reply = o_.transcode_segment(job, segment_bytes);
     g_bytes_unref(body_bytes);
     reply.status = 0;  // the body of the 200 already sent
-    self->answer(msg, std::move(reply));
+    answer(ex, std::move(reply));
   });
+  return std::nullopt;
 }
 
 void HttpServer::on_main(std::function<void()> fn) {
@@ -382,23 +405,147 @@ void HttpServer::on_main(std::function<void()> fn) {
       task, [](gpointer p) { delete static_cast<std::function<void()>*>(p); });
 }
 
-void HttpServer::answer(SoupServerMessage* msg, SegmentReply reply) {
-  on_main([this, msg, reply = std::move(reply)] {
-    if (reply.status != 0) {
-      respond(msg, reply.status, reply.content_type.c_str(), reply.body);
-    } else {
-      SoupMessageBody* out = soup_server_message_get_response_body(msg);
-      soup_message_body_append(out, SOUP_MEMORY_COPY, reply.body.data(), reply.body.size());
-      soup_message_body_complete(out);
-    }
-    soup_server_message_unpause(msg);
-    g_object_unref(msg);
+void HttpServer::answer(SegmentExchange& ex, SegmentReply reply) {
+  on_main([this, end = std::move(ex.end), reply = std::move(reply)]() mutable {
+    end(std::move(reply));
     {
       std::lock_guard lock(mu_);
       --in_flight_;
     }
     cv_.notify_all();
   });
+}
+
+void HttpServer::hand_over(GIOStream* tls, GSocketConnection* conn) {
+  const char* alpn = g_tls_connection_get_negotiated_protocol(G_TLS_CONNECTION(tls));
+  if (g_strcmp0(alpn, "h2") == 0) {
+    if (stopping_) {
+      g_io_stream_close(tls, nullptr, nullptr);
+      return;
+    }
+    auto c = std::make_shared<H2Connection>(tls, h2_handler(), H2Connection::Limits{});
+    h2_[c.get()] = c;
+    c->start();
+    return;
+  }
+  GError* err = nullptr;
+  GSocketAddress* local = g_socket_connection_get_local_address(conn, nullptr);
+  GSocketAddress* remote = g_socket_connection_get_remote_address(conn, nullptr);
+  if (!soup_server_accept_iostream(server_, tls, local, remote, &err))
+    g_io_stream_close(tls, nullptr, nullptr);
+  g_clear_error(&err);
+  g_clear_object(&local);
+  g_clear_object(&remote);
+}
+
+H2Connection::Handler HttpServer::h2_handler() {
+  return {[this](const H2Request& r) { return h2_headers(r); },
+          [this](const std::shared_ptr<H2Connection>& c, H2Request&& r) {
+            h2_request(c, std::move(r));
+          },
+          [this](H2Connection* c) {
+            h2_.erase(c);
+            if (stopping_ && h2_.empty()) g_main_loop_quit(loop_);
+          }};
+}
+
+namespace {
+
+std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+
+bool is_stream_path(std::string_view path) {
+  return path.substr(0, std::string_view(net::kStreamPath).size()) == net::kStreamPath;
+}
+
+}  // namespace
+
+std::variant<H2Reply, std::size_t> HttpServer::h2_headers(const H2Request& r) const {
+  // go-livepeer's ServeHTTP: HTTP/2 with an application/grpc Content-Type is gRPC.
+  if (r.grpc()) {
+    if (r.method != "POST") return H2Reply{405, "text/plain", "gRPC requires POST"};
+    return kMaxRpcMessage + 5;
+  }
+  const std::string_view path = path_of(r.path);
+  if (path == net::kSegmentPath) {
+    if (r.method != "POST") return H2Reply{405, "text/plain", "POST only"};
+    if (auto n = r.content_length(); n && *n > options_.max_body)
+      return H2Reply{413, "text/plain", "segment too large"};
+    return options_.max_body;
+  }
+  if (is_stream_path(path)) {
+    if (r.method != "GET") return H2Reply{405, "text/plain", "GET only"};
+    return std::size_t{0};
+  }
+  return H2Reply{404, "text/plain", "not found"};
+}
+
+void HttpServer::h2_request(const std::shared_ptr<H2Connection>& conn, H2Request&& r) {
+  if (r.grpc()) {
+    const RpcAnswer a = call_orchestrator(o_, r.path, r.body);
+    conn->respond_grpc(r.stream, a.code, a.message, a.body);
+    return;
+  }
+  const std::string_view path = path_of(r.path);
+  if (is_stream_path(path)) {
+    std::optional<std::string> found;
+    if (auto p = net::parse_rendition_path(path))
+      found = o_.rendition(p->session, p->profile, p->seq);
+    conn->respond(r.stream, found ? H2Reply{200, net::kSegmentContentType, std::move(*found)}
+                                  : H2Reply{404, "text/plain", "not found"});
+    return;
+  }
+  // POST /segment (h2_headers let nothing else through).
+  const std::string_view type = r.header("content-type");
+  const SegmentBody kind =
+      g_ascii_strncasecmp(std::string(type).c_str(), net::kSegmentUriContentType,
+                          std::string_view(net::kSegmentUriContentType).size()) == 0 &&
+              type.size() == std::string_view(net::kSegmentUriContentType).size()
+          ? SegmentBody::uri
+          : SegmentBody::bytes;
+  const std::int32_t id = r.stream;
+  std::weak_ptr<H2Connection> weak = conn;
+  SegmentExchange ex{[weak, id] {
+                       if (auto c = weak.lock())
+                         c->respond_headers(id, 200, net::kProtobufContentType);
+                     },
+                     [weak, id](SegmentReply reply) {
+                       auto c = weak.lock();
+                       if (!c) return;
+                       if (reply.status == 0)
+                         c->finish(id, std::move(reply.body));
+                       else
+                         c->respond(id, {reply.status, reply.content_type, std::move(reply.body)});
+                     }};
+  const std::string payment(r.header(net::kPaymentHeader)), segment(r.header(net::kSegmentHeader));
+  auto* body = new std::string(std::move(r.body));
+  GBytes* bytes = g_bytes_new_with_free_func(
+      body->data(), body->size(), [](gpointer p) { delete static_cast<std::string*>(p); }, body);
+  if (auto refusal = take_segment(payment, segment, kind, bytes, nullptr, std::move(ex)))
+    conn->respond(id, {refusal->status, refusal->content_type, std::move(refusal->body)});
+}
+
+void HttpServer::begin_stop() {
+  stopping_ = true;
+  if (h2_.empty()) {
+    g_main_loop_quit(loop_);
+    return;
+  }
+  // GOAWAY on every HTTP/2 connection: each closes once its answers are out (every segment
+  // has been answered by now); one that lingers is cut after 2 s.
+  std::vector<std::shared_ptr<H2Connection>> open;
+  for (const auto& [p, c] : h2_) open.push_back(c);
+  for (const auto& c : open) c->shutdown();
+  stop_timer_ = add_thread_timeout(
+      2,
+      [](gpointer data) -> gboolean {
+        auto* self = static_cast<HttpServer*>(data);
+        drop_source(self->stop_timer_);
+        std::vector<std::shared_ptr<H2Connection>> left;
+        for (const auto& [p, c] : self->h2_) left.push_back(c);
+        for (const auto& c : left) c->abort();
+        return G_SOURCE_REMOVE;
+      },
+      this);
 }
 
 void HttpServer::on_stream(SoupServer*, void* m, const char* path, GHashTable*, gpointer data) {

@@ -6,8 +6,10 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -15,6 +17,7 @@
 #include "elements/net/protocol.h"
 #include "elements/net/segment_client.h"
 #include "elements/net/tls.h"
+#include "node/orchestrator/h2_connection.h"
 #include "node/orchestrator/orchestrator.h"
 
 typedef struct _SoupServer SoupServer;  // NOLINT(bugprone-reserved-identifier): libsoup's tag
@@ -23,7 +26,10 @@ typedef struct _SoupServerMessage SoupServerMessage;
 
 namespace lp::orch {
 
-/// The orchestrator's HTTPS side (libsoup 3, TLS from glib-networking):
+/// The orchestrator's service port, as go-livepeer's: one TLS port that offers ALPN h2 and
+/// http/1.1. HTTP/2 requests whose Content-Type begins with application/grpc are gRPC calls of
+/// net.Orchestrator (GetOrchestrator, Ping, EndTranscodingSession); every other request, over
+/// HTTP/2 (nghttp2) or HTTP/1.1 (libsoup 3), goes to the HTTP handlers:
 ///  - POST /segment: Livepeer-Payment and Livepeer-Segment headers, the segment as the body.
 ///    A body over the size limit is refused from its Content-Length, before it is read (413).
 ///    Checks and payment happen at once; on success 200 goes out immediately (go-livepeer
@@ -35,14 +41,17 @@ namespace lp::orch {
 ///    refused unless allowed), checks its hash, and only then answers 200 (or 400 BadRequest,
 ///    403 Forbidden, as go-livepeer).
 ///  - GET /stream/<session>/<profile>/<seq>.ts: a rendition from the memory store.
-/// libsoup runs in its own thread and main context; stop() waits for segments in flight.
+/// The server runs in its own thread and main context; stop() waits for segments in flight.
 /// Connections are accepted here, not by libsoup: TLS starts only when a client sends its
 /// first bytes (30 s allowed) and must complete within 10 s, so idle or stalled connections
 /// cannot exhaust the threads glib-networking handshakes on and block other clients.
+/// docs/protocol.md ("One port") has the design and its reasons.
 struct HttpOptions {
   std::size_t max_body = 300'000'000;  ///< go-livepeer MaxSegSize: a body, or a downloaded segment
   bool allow_private_uris = false;     ///< segment URIs may point into the operator's network
   int uri_timeout_ms = net::kSegmentUriTimeoutMs;  ///< a segment download's whole time
+  bool http2 = true;  ///< ALPN offers h2 (gRPC needs it); false: HTTP/1.1 only, as a segment
+                      ///< port was before the one port (benchmarks compare the two)
 };
 
 class HttpServer {
@@ -53,16 +62,34 @@ class HttpServer {
   Result<int> start(const std::string& host, int port);
   void stop();
 
+  /// A TLS connection whose handshake is done: HTTP/2 to nghttp2, HTTP/1.1 to libsoup.
+  /// (Server thread; public for the accept code.)
+  void hand_over(GIOStream* tls, GSocketConnection* conn);
+  bool http2() const { return options_.http2; }
+
  private:
+  /// How one segment request is answered, whichever protocol carried it (server thread).
+  struct SegmentExchange {
+    std::function<void()> begin;            ///< 200 and the result's headers: the upload ends
+    std::function<void(SegmentReply)> end;  ///< status 0: the 200's body; else the whole answer
+  };
+  /// Pays for and checks a segment; a refusal comes back, an accepted segment is transcoded on
+  /// a worker and answered through `ex`. Takes `body`.
+  std::optional<SegmentReply> take_segment(std::string_view payment, std::string_view segment,
+                                           SegmentBody kind, GBytes* body, const Hash* hash,
+                                           SegmentExchange ex);
+  H2Connection::Handler h2_handler();
+  std::variant<H2Reply, std::size_t> h2_headers(const H2Request& req) const;
+  void h2_request(const std::shared_ptr<H2Connection>& conn, H2Request&& req);
+  void begin_stop();
   void run(const std::string& host, int port);
   static void on_early(SoupServer*, void* msg, const char* path, GHashTable*, gpointer self);
   static void on_segment(SoupServer*, void* msg, const char* path, GHashTable*, gpointer self);
   static void on_stream(SoupServer*, void* msg, const char* path, GHashTable*, gpointer self);
   /// Runs fn on the server's thread (libsoup's objects are used there only).
   void on_main(std::function<void()> fn);
-  /// Ends an accepted segment's request: reply.status 0 completes the 200's chunked body with
-  /// reply.body, any other status answers with it (the request was paused).
-  void answer(SoupServerMessage* msg, SegmentReply reply);
+  /// Ends an accepted segment's exchange on the server thread, and its count in flight.
+  void answer(SegmentExchange& ex, SegmentReply reply);
 
   Orchestrator& o_;
   net::CertKey tls_;
@@ -71,6 +98,9 @@ class HttpServer {
   GMainContext* context_ = nullptr;
   GMainLoop* loop_ = nullptr;
   SoupServer* server_ = nullptr;
+  std::map<H2Connection*, std::shared_ptr<H2Connection>> h2_;  // server thread
+  bool stopping_ = false;                                      // server thread
+  GSource* stop_timer_ = nullptr;                              // server thread
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;

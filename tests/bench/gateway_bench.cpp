@@ -19,7 +19,6 @@
 
 #include "elements/lpmeta.h"
 #include "elements/net/tls.h"
-#include "node/orchestrator/grpc_server.h"
 #include "node/orchestrator/http_server.h"
 #include "node/orchestrator/local_transcoder.h"
 #include "node/orchestrator/orchestrator.h"
@@ -105,9 +104,8 @@ int main(int argc, char** argv) {
                        [] { return static_cast<std::int64_t>(time(nullptr)); });
   auto tls = lp::net::self_signed_cert("127.0.0.1").value();
   orch::HttpServer http(o, tls);
-  o.set_service_uri("https://127.0.0.1:" + std::to_string(http.start("127.0.0.1", 0).value()));
-  orch::GrpcServer grpc(o, tls);
-  const std::string target = "127.0.0.1:" + std::to_string(grpc.start("127.0.0.1:0").value());
+  const std::string target = "127.0.0.1:" + std::to_string(http.start("127.0.0.1", 0).value());
+  o.set_service_uri("https://" + target);
 
   std::string local_sinks;
   for (std::size_t i = 0; i < ladder->size(); ++i)
@@ -175,7 +173,6 @@ int main(int argc, char** argv) {
         },
         new Ctx{&mu, &done_at, &delays}, [](gpointer d) { delete static_cast<Ctx*>(d); });
   });
-  grpc.stop();
   http.stop();
   std::filesystem::remove_all(dir);
   if (paced < 0) return fail("the paced run failed");

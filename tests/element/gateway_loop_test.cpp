@@ -16,7 +16,6 @@
 #include "elements/common/gst_ptr.h"
 #include "elements/gateway/verifier.h"
 #include "elements/net/tls.h"
-#include "node/orchestrator/grpc_server.h"
 #include "node/orchestrator/http_server.h"
 #include "node/orchestrator/orchestrator.h"
 #include "tests/element/altered_store.h"
@@ -53,18 +52,13 @@ struct LiveOrchestrator {
     http = std::make_unique<orch::HttpServer>(*o, tls);
     const int http_port = http->start("127.0.0.1", 0).value();
     o->set_service_uri("https://127.0.0.1:" + std::to_string(http_port));
-    grpc = std::make_unique<orch::GrpcServer>(*o, tls);
-    target = "127.0.0.1:" + std::to_string(grpc->start("127.0.0.1:0").value());
+    target = "127.0.0.1:" + std::to_string(http_port);  // gRPC and HTTPS share the port
   }
-  ~LiveOrchestrator() {
-    grpc->stop();
-    http->stop();
-  }
+  ~LiveOrchestrator() { http->stop(); }
   PrivateKey key = PrivateKey::generate();
   std::unique_ptr<pm::Recipient> recipient;
   std::unique_ptr<orch::Orchestrator> o;
   std::unique_ptr<orch::HttpServer> http;
-  std::unique_ptr<orch::GrpcServer> grpc;
   std::string target;
 };
 

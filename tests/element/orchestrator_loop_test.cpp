@@ -13,7 +13,6 @@
 #include "elements/net/tls.h"
 #include "elements/net/wire.h"
 #include "node/orchestrator/capabilities.h"
-#include "node/orchestrator/grpc_server.h"
 #include "node/orchestrator/http_server.h"
 #include "node/orchestrator/orchestrator.h"
 #include "payment/eth/keccak.h"
@@ -57,11 +56,10 @@ TEST_F(OrchestratorLoop, Gop2Clip_GivenTwoRungs_PaidTranscodedDownloadedAndRedee
   HttpServer http(o, tls);
   const int http_port = http.start("127.0.0.1", 0).value();
   o.set_service_uri("https://127.0.0.1:" + std::to_string(http_port));
-  GrpcServer grpc(o, tls);
-  const int grpc_port = grpc.start("127.0.0.1:0").value();
 
-  // The gateway: OrchestratorInfo over gRPC, a PM session on its ticket params.
-  net::OrchestratorClient client("127.0.0.1:" + std::to_string(grpc_port));
+  // The gateway: OrchestratorInfo over gRPC (HTTP/2 on the one port), a PM session on its
+  // ticket params.
+  net::OrchestratorClient client("127.0.0.1:" + std::to_string(http_port));
   ::net::OrchestratorRequest req;
   req.set_address(bytes_of(gw.address()));
   req.set_sig(bytes_of(sign_message(gw, as_bytes(to_checksum(gw.address())))));
@@ -154,7 +152,6 @@ TEST_F(OrchestratorLoop, Gop2Clip_GivenTwoRungs_PaidTranscodedDownloadedAndRedee
   EXPECT_EQ(queue->list("redeemed")->size(), tickets);
   EXPECT_EQ(ledger->account_balance(orch.address()).value() - paid_before, face_values);
   EXPECT_EQ(deposit_before - ledger->sender_info(gw.address()).value().deposit, face_values);
-  grpc.stop();
   http.stop();
 }
 

@@ -19,7 +19,6 @@
 #include "elements/net/tls.h"
 #include "elements/net/wire.h"
 #include "node/orchestrator/capabilities.h"
-#include "node/orchestrator/grpc_server.h"
 #include "node/orchestrator/http_server.h"
 #include "payment/eth/keccak.h"
 #include "tests/element/fake_transcoder.h"
@@ -487,14 +486,15 @@ TEST_F(OrchestratorTest, Sessions_GivenTranscoderCapacityAndCapabilities_Offered
   EXPECT_TRUE(o->get_orchestrator(request(gw)));
 }
 
-// Over real gRPC with TLS on loopback: a self-signed certificate made at start, a client that
-// does not verify it (as go-livepeer's gateway), go-livepeer's error text in the status.
+// Over real gRPC with TLS on loopback (gRPC C++'s client against the service port's HTTP/2):
+// a self-signed certificate made at start, a client that does not verify it (as go-livepeer's
+// gateway), go-livepeer's error text in the status.
 TEST_F(OrchestratorTest, Grpc_GivenLoopbackTls_GetOrchestratorPingAndEnd) {
   auto tls = net::self_signed_cert("127.0.0.1");
   ASSERT_TRUE(tls) << tls.error().message;
   EXPECT_NE(tls->cert_pem.find("BEGIN CERTIFICATE"), std::string::npos);
-  GrpcServer server(*o, *tls);
-  auto port = server.start("127.0.0.1:0");
+  HttpServer server(*o, *tls);
+  auto port = server.start("127.0.0.1", 0);
   ASSERT_TRUE(port) << port.error().message;
   net::OrchestratorClient client("127.0.0.1:" + std::to_string(*port));
   auto info = client.get_orchestrator(request(gw));

@@ -25,7 +25,7 @@
 #include "elements/gateway/remote_transcoder.h"
 #include "elements/net/protocol.h"
 #include "elements/net/tls.h"
-#include "node/orchestrator/grpc_server.h"
+#include "node/orchestrator/http_server.h"
 #include "node/orchestrator/orchestrator.h"
 #include "tests/element/fake_transcoder.h"
 #include "tests/element/gst_env.h"
@@ -284,8 +284,9 @@ class RemoteSegment : public test::PaymentWorld {
     });
     https = std::make_unique<ScriptedHttps>(*o);
     o->set_service_uri(https->url());
-    grpc = std::make_unique<orch::GrpcServer>(*o, net::self_signed_cert("127.0.0.1").value());
-    target = "127.0.0.1:" + std::to_string(grpc->start("127.0.0.1:0").value());
+    // gRPC from the service port; segments go to the scripted server the service URI names.
+    service = std::make_unique<orch::HttpServer>(*o, net::self_signed_cert("127.0.0.1").value());
+    target = "127.0.0.1:" + std::to_string(service->start("127.0.0.1", 0).value());
     wallet = std::make_unique<Wallet>(
         gw, std::shared_ptr<ledger::ChainReader>(std::shared_ptr<void>(), ledger.get()));
     payer = std::make_unique<WalletPayer>(*wallet);
@@ -298,7 +299,7 @@ class RemoteSegment : public test::PaymentWorld {
   }
   void TearDown() override {
     rt.reset();
-    grpc->stop();
+    service->stop();
     https.reset();
   }
 
@@ -315,7 +316,7 @@ class RemoteSegment : public test::PaymentWorld {
 
   std::unique_ptr<orch::Orchestrator> o;
   std::unique_ptr<ScriptedHttps> https;
-  std::unique_ptr<orch::GrpcServer> grpc;
+  std::unique_ptr<orch::HttpServer> service;
   std::string target;
   std::unique_ptr<Wallet> wallet;
   std::unique_ptr<WalletPayer> payer;

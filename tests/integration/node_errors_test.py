@@ -118,8 +118,9 @@ def main():
         port = busy.getsockname()[1]
         addr = f"127.0.0.1:{port}"
         one_clear_line(run(["orchestrator", "--key-file", "o.key", "--ledger", "l.db", "--service-addr", addr,
-                            "--http-addr", "127.0.0.1:0", "--admin-addr", "none"]), "gRPC port in use", addr)
-        one_clear_line(run(orchestrator + ["--http-addr", addr]), "HTTPS port in use", addr, "in use")
+                            "--admin-addr", "none"]), "service port in use", addr, "in use")
+        one_clear_line(run(orchestrator + ["--http-addr", addr]), "second HTTPS port in use", "--http-addr", addr,
+                       "in use")
         one_clear_line(run(["orchestrator", "--key-file", "o.key", "--ledger", "l.db", "--service-addr", "127.0.0.1:0",
                             "--admin-addr", addr]), "admin port in use", "--admin-addr", addr, "in use")
         one_clear_line(run(gateway + ["--orchestrators", addr, "--http-addr", addr]), "gateway HTTP port in use",
