@@ -27,8 +27,9 @@ Commands:
   sign-ticket --key-file F   ticket JSON on stdin -> the ticket with ticketHash and sig
                              (and winValue/wins when recipientRand is given)
   sign-message --key-file F  one 0x-hex message per line on stdin -> one 0x-hex signature per
-                             line (go-livepeer's Sign: EIP-191 personal_sign, v 27/28), printed
-                             as each line arrives: a signing oracle for test peers
+                             line, printed as each line arrives (a signing oracle for test
+                             peers): go-livepeer's Sign, the EIP-191 hash of keccak256(message),
+                             v 27/28 (a ticket's sig is EIP-191 of its hash: use sign-ticket)
   check-ticket               ticket JSON with sender and sig on stdin ->
                              {valid, signer, ticketHash, wins?, winValue?, error?}
                              exit 0 valid, 1 invalid, 2 malformed input

@@ -455,7 +455,10 @@ void H2Connection::maybe_closed() {
     g_socket_close(g_socket_connection_get_socket(G_SOCKET_CONNECTION(base)), nullptr);
   g_clear_object(&base);
   g_io_stream_close(io_, nullptr, nullptr);
-  handler_.on_closed(this);  // may destroy this
+  // A copy runs: the handler's own closure dies with this connection when it drops the last
+  // reference.
+  const auto on_closed = handler_.on_closed;
+  on_closed(this);
 }
 
 }  // namespace lp::orch

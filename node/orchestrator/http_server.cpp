@@ -324,9 +324,11 @@ void HttpServer::on_segment(SoupServer*, void* m, const char*, GHashTable*, gpoi
   if (auto* k = static_cast<Keccak256*>(g_object_get_data(G_OBJECT(msg), kBodyHashKey)))
     hash = k->finish();
   g_object_ref(msg);  // until the exchange ends
-  SegmentExchange ex{[msg] {
+  // A segment in the body: begin runs inside this handler, where the message must not be
+  // unpaused (libsoup would run its I/O twice); a URI: the message is paused until the download.
+  SegmentExchange ex{[msg, kind] {
                        start_result(msg);
-                       soup_server_message_unpause(msg);
+                       if (kind == SegmentBody::uri) soup_server_message_unpause(msg);
                      },
                      [msg](SegmentReply reply) {
                        if (reply.status != 0) {
