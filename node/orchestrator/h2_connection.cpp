@@ -5,14 +5,13 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstring>
 
 namespace lp::orch {
 
 namespace {
 
-constexpr std::size_t kReadChunk = 256 * 1024;
-constexpr std::size_t kWriteChunk = 256 * 1024;
+constexpr std::size_t kReadChunk = std::size_t{256} * 1024;
+constexpr std::size_t kWriteChunk = std::size_t{256} * 1024;
 // A segment (a few MB) uploads without waiting on WINDOW_UPDATEs: the body is kept whole
 // anyway, within the body limit, so a large window adds no buffering of its own.
 constexpr std::int32_t kStreamWindow = 8 << 20;
@@ -207,7 +206,7 @@ struct H2Callbacks {
     H2Connection::Stream* s = conn(user).find(stream);
     if (!s) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     const std::size_t n = std::min(length, s->out.size() - s->out_pos);
-    std::memcpy(buf, s->out.data() + s->out_pos, n);
+    std::copy_n(s->out.data() + s->out_pos, n, buf);
     s->out_pos += n;
     if (s->out_pos < s->out.size()) return static_cast<ssize_t>(n);
     if (!s->out_complete) return n ? static_cast<ssize_t>(n) : ssize_t{NGHTTP2_ERR_DEFERRED};
@@ -310,7 +309,10 @@ void H2Connection::respond_headers(std::int32_t stream, int status,
 void H2Connection::finish(std::int32_t stream, std::string body) {
   Stream* s = find(stream);
   if (!s || broken_) return;
-  s->out += body;
+  if (s->out.empty())
+    s->out = std::move(body);
+  else
+    s->out += body;
   s->out_complete = true;
   nghttp2_session_resume_data(session_, stream);
   flush();
