@@ -17,3 +17,17 @@ def check(cond, what):
 def finish():
     print(f"{checks} checks, {failures} failed")
     return 1 if failures else 0
+
+
+def stop(proc, timeout):
+    """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds; the exit status, or
+    None when it had to be killed."""
+    import signal
+    import subprocess
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None

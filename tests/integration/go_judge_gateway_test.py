@@ -14,7 +14,6 @@ import glob
 import json
 import os
 import select
-import signal
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,7 @@ import urllib.request
 from fractions import Fraction
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import check, finish  # noqa: E402
+from checks import check, finish, stop  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -191,12 +190,7 @@ def main():
                 check(Fraction(st["ev_recv"]) == ev, f"after --http {http}: ev_recv {st['ev_recv']} != {ev}")
             check(proc.poll() is None, f"orchestrator still running (exit {proc.returncode})")
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                rc = proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                rc = proc.wait()
+            rc = stop(proc, 60)
             err.close()
         with open("orchestrator.err") as f:
             log = f.read()

@@ -8,14 +8,13 @@ Usage: orchestrator_cli_test.py LPNODE
 import http.client
 import json
 import os
-import signal
 import ssl
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import check, finish  # noqa: E402
+from checks import check, finish, stop  # noqa: E402
 import time
 
 LPNODE = os.path.abspath(sys.argv[1])
@@ -104,12 +103,7 @@ def main():
             check("grpc-status: 13" in head and "compressed flag" in head, f"gRPC compressed flag: {head[:300]}")
             check(proc.poll() is None, "still running after hostile requests")
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                rc = proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                rc = None
+            rc = stop(proc, 30)
         err = proc.stderr.read()
         check(rc == 0 and "stopped" in err, f"clean stop: exit {rc}: {err[-300:]}")
     return finish()
