@@ -217,12 +217,8 @@ void HttpServer::run(const std::string& host, int port) {
   cv_.notify_all();
   if (port_ > 0) g_main_loop_run(loop_);
   drop_source(stop_timer_);
-  {
-    std::vector<std::shared_ptr<H2Connection>> left;
-    for (const auto& [p, c] : h2_) left.push_back(c);
-    for (const auto& c : left) c->abort();
-    h2_.clear();
-  }
+  each_h2(&H2Connection::abort);
+  h2_.clear();
   if (service) {
     g_socket_service_stop(service);
     g_socket_listener_close(G_SOCKET_LISTENER(service));
@@ -499,9 +495,7 @@ void HttpServer::h2_request(const std::shared_ptr<H2Connection>& conn, H2Request
   // POST /segment (h2_headers let nothing else through).
   const std::string_view type = r.header("content-type");
   const SegmentBody kind =
-      g_ascii_strncasecmp(std::string(type).c_str(), net::kSegmentUriContentType,
-                          std::string_view(net::kSegmentUriContentType).size()) == 0 &&
-              type.size() == std::string_view(net::kSegmentUriContentType).size()
+      g_ascii_strcasecmp(std::string(type).c_str(), net::kSegmentUriContentType) == 0
           ? SegmentBody::uri
           : SegmentBody::bytes;
   const std::int32_t id = r.stream;
@@ -526,6 +520,14 @@ void HttpServer::h2_request(const std::shared_ptr<H2Connection>& conn, H2Request
     conn->respond(id, {refusal->status, refusal->content_type, std::move(refusal->body)});
 }
 
+void HttpServer::each_h2(void (H2Connection::*fn)()) {
+  // Over a copy: a call may close its connection, which leaves h2_ at once.
+  std::vector<std::shared_ptr<H2Connection>> open;
+  open.reserve(h2_.size());
+  for (const auto& [p, c] : h2_) open.push_back(c);
+  for (const auto& c : open) ((*c).*fn)();
+}
+
 void HttpServer::begin_stop() {
   stopping_ = true;
   if (h2_.empty()) {
@@ -534,17 +536,13 @@ void HttpServer::begin_stop() {
   }
   // GOAWAY on every HTTP/2 connection: each closes once its answers are out (every segment
   // has been answered by now); one that lingers is cut after 2 s.
-  std::vector<std::shared_ptr<H2Connection>> open;
-  for (const auto& [p, c] : h2_) open.push_back(c);
-  for (const auto& c : open) c->shutdown();
+  each_h2(&H2Connection::shutdown);
   stop_timer_ = add_thread_timeout(
       2,
       [](gpointer data) -> gboolean {
         auto* self = static_cast<HttpServer*>(data);
         drop_source(self->stop_timer_);
-        std::vector<std::shared_ptr<H2Connection>> left;
-        for (const auto& [p, c] : self->h2_) left.push_back(c);
-        for (const auto& c : left) c->abort();
+        self->each_h2(&H2Connection::abort);
         return G_SOURCE_REMOVE;
       },
       this);

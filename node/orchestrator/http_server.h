@@ -82,6 +82,8 @@ class HttpServer {
   std::variant<H2Reply, std::size_t> h2_headers(const H2Request& req) const;
   void h2_request(const std::shared_ptr<H2Connection>& conn, H2Request&& req);
   void begin_stop();
+  /// Calls fn on every open HTTP/2 connection (server thread).
+  void each_h2(void (H2Connection::*fn)());
   void run(const std::string& host, int port);
   static void on_early(SoupServer*, void* msg, const char* path, GHashTable*, gpointer self);
   static void on_segment(SoupServer*, void* msg, const char* path, GHashTable*, gpointer self);
