@@ -110,9 +110,11 @@ Status GatewayService::start_http() {
                     {"/healthz", [] {
                        return node::HttpReply{200, "text/plain; charset=utf-8", "ok\n"};
                      }}});
-  auto bound = node::listen_plain(server_.get(), config_.http_host, config_.http_port);
-  if (!bound) return failure("--http-addr " + bound.error().message);
-  base_url_ = "http://" + config_.http_host + ":" + std::to_string(*bound);
+  int bound = 0;
+  auto front = node::listen_plain(server_.get(), config_.http_host, config_.http_port, &bound);
+  if (!front) return failure("--http-addr " + front.error().message);
+  front_ = std::move(*front);
+  base_url_ = "http://" + config_.http_host + ":" + std::to_string(bound);
   return ok_status();
 }
 

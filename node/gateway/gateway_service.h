@@ -21,6 +21,7 @@
 #include "node/gateway/gateway_status.h"
 #include "node/gateway/push_ingest.h"
 #include "node/lpnode/pipeline_profile.h"
+#include "node/orchestrator/http1_front.h"
 #include "payment/common/result.h"
 
 namespace lp::gw {
@@ -75,7 +76,8 @@ class GatewayService {
   guint bus_watch_ = 0;
   guint signal_sources_[2] = {0, 0};
   std::unique_ptr<SoupServer, GObjectUnref> server_;
-  std::unique_ptr<PushIngest> push_;  // after server_: ended before the server goes
+  std::unique_ptr<orch::Http1Front> front_;  // the HTTP port's connections; before server_ goes
+  std::unique_ptr<PushIngest> push_;         // after server_: ended before the server goes
   std::string base_url_;
   SegmentCounters counters_;  // main context only
   int exit_code_ = 0;

@@ -109,25 +109,13 @@ void add_routes(SoupServer* server, std::map<std::string, Route> routes) {
                : static_cast<GDestroyNotify>(nullptr));
 }
 
-Result<int> listen_plain(SoupServer* server, const std::string& host, int port) {
-  const std::string where = host + ":" + std::to_string(port);
-  GInetAddress* addr =
-      g_inet_address_new_from_string(host == "localhost" ? "127.0.0.1" : host.c_str());
-  if (!addr) return make_error(ErrorKind::invalid_input, "address", where + ": not an IP address");
-  GSocketAddress* sa = g_inet_socket_address_new(addr, static_cast<guint16>(port));
-  g_object_unref(addr);
-  GError* err = nullptr;
-  const gboolean ok = soup_server_listen(server, sa, static_cast<SoupServerListenOptions>(0), &err);
-  g_object_unref(sa);
-  if (!ok) {
-    const std::string why = err ? err->message : "cannot listen";
-    g_clear_error(&err);
-    return make_error(ErrorKind::fatal, "listen", where + ": " + why);
-  }
-  GSList* uris = soup_server_get_uris(server);
-  const int bound = uris ? g_uri_get_port(static_cast<GUri*>(uris->data)) : port;
-  g_slist_free_full(uris, reinterpret_cast<GDestroyNotify>(g_uri_unref));
-  return bound;
+Result<std::unique_ptr<orch::Http1Front>> listen_plain(SoupServer* server, const std::string& host,
+                                                       int port, int* bound) {
+  auto front = std::make_unique<orch::Http1Front>(server, orch::Http1Front::Limits{});
+  Result<int> got = front->listen(host, port);
+  if (!got) return got.error();
+  *bound = *got;
+  return front;
 }
 
 AdminServer::~AdminServer() { stop(); }
@@ -142,7 +130,9 @@ Result<int> AdminServer::start(const std::string& host, int port,
     SoupServer* server = soup_server_new("server-header", "lpnode", nullptr);
     add_routes(server, std::move(routes));
     // Only this thread's own copy is read after start() returns (start()'s locals are gone).
-    Result<int> mine = listen_plain(server, host, port);
+    int port_bound = 0;
+    auto front = listen_plain(server, host, port, &port_bound);
+    Result<int> mine = front ? Result<int>(port_bound) : Result<int>(front.error());
     const bool run = mine.ok();
     {
       std::lock_guard lock(mu_);
@@ -151,6 +141,7 @@ Result<int> AdminServer::start(const std::string& host, int port,
     }
     cv_.notify_all();
     if (run) g_main_loop_run(loop_);
+    if (front) front->reset();
     soup_server_disconnect(server);
     g_object_unref(server);
     g_main_context_pop_thread_default(context_);

@@ -9,12 +9,14 @@
 #include <condition_variable>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "node/orchestrator/http1_front.h"
 #include "payment/common/result.h"
 
 namespace lp::node {
@@ -53,9 +55,12 @@ using Route = std::function<HttpReply()>;
 /// GET/HEAD handlers for exact paths on a server; the routes live as long as the server.
 void add_routes(SoupServer* server, std::map<std::string, Route> routes);
 
-/// Listens on host:port (port 0: any free port) and returns the port bound, or why not: the
-/// message names the address ("127.0.0.1:7935: address already in use").
-Result<int> listen_plain(SoupServer* server, const std::string& host, int port);
+/// Listens on host:port (port 0: any free port), every connection through the Http1Front
+/// returned (it must live as long as the server serves; ended before the server), and sets
+/// *bound to the port bound; or says why not, naming the address ("127.0.0.1:7935: address
+/// already in use").
+Result<std::unique_ptr<orch::Http1Front>> listen_plain(SoupServer* server, const std::string& host,
+                                                       int port, int* bound);
 
 /// A plain-HTTP server with its own thread and main context, for the orchestrator's admin port.
 class AdminServer {

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // lpnode: the Livepeer node host. main only dispatches to the subcommands.
+#include <sys/resource.h>
+
 #include <iostream>
 #include <string>
 #include <vector>
@@ -40,6 +42,13 @@ int main(int argc, char** argv) {
   }
   const std::string cmd = args[0];
   args.erase(args.begin());
+  // A server holds a descriptor per connection: the soft limit (1024 on Debian) up to the hard
+  // one, as Go's runtime does for go-livepeer.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
   try {
     if (cmd == "pm") return lp::node::pm_main(args);
     if (cmd == "ledger") return lp::node::ledger_main(args);

@@ -76,10 +76,19 @@ Flags:
                          that reach loopback, private or link-local addresses are refused
                          (400 BadRequest) unless this flag is given: a test bed or a store on
                          the operator's own network
+  --max-segment-bytes N  the largest segment body taken (default 67108864, 64 MiB: a 4K segment
+                         of several seconds; go-livepeer takes up to 300000000, its MaxSegSize).
+                         A bigger Content-Length is refused 413 before the body is read
+  --max-connections N    open connections on the service port (default 4096), and
+  --max-connections-per-ip N  from one address (default 1024); beyond: closed at once
   --admin-addr H:P       /metrics, /healthz, /status (default 127.0.0.1:7935; none: off)
   --block-time SECONDS   the local ledger's block time (default 1; 0: leave the clock alone,
                          for `lpnode ledger advance` by hand)
   --config FILE          flags from a file, one `name value` per line (env LP_CONFIG)
+
+A public port holds: a request is judged from its headers before its body is read (size,
+payment and segment headers), an HTTP/1.1 header block must arrive within 10 s and be at most
+32 KiB (431), a kept-alive connection idle 60 s is closed, and a client's close is seen at once.
 
 Example (the local ledger funded by `lpnode ledger fund` for the gateway):
   lpnode pm keygen --key-file o.key
@@ -195,7 +204,8 @@ int orchestrator_main(const std::vector<std::string>& argv) {
   Args args(argv,
             {"key-file", "passphrase-file", "ledger", "service-addr", "http-addr", "service-uri",
              "price-per-unit", "pixels-per-unit", "ticket-ev", "max-sessions", "gpu",
-             "speed-preset", "admin-addr", "block-time", "max-face-value", "pipeline"},
+             "speed-preset", "admin-addr", "block-time", "max-face-value", "pipeline",
+             "max-segment-bytes", "max-connections", "max-connections-per-ip"},
             {"help", "allow-private-uris"});
   if (args.flag("help")) {
     std::cout << kOrchestratorHelp;
@@ -219,7 +229,10 @@ int orchestrator_main(const std::vector<std::string>& argv) {
   auto price = int_flag(args, "price-per-unit", 0, 0);
   auto pixels = int_flag(args, "pixels-per-unit", 1, 1);
   auto max_sessions = int_flag(args, "max-sessions", 10, 1);
-  for (auto* r : {&price, &pixels, &max_sessions})
+  auto max_segment = int_flag(args, "max-segment-bytes", 64 << 20, 1);
+  auto max_conns = int_flag(args, "max-connections", 4096, 1);
+  auto max_per_ip = int_flag(args, "max-connections-per-ip", 1024, 1);
+  for (auto* r : {&price, &pixels, &max_sessions, &max_segment, &max_conns, &max_per_ip})
     if (!*r) return fail(cmd, r->error().message, kExitUsage);
   auto block_time = int_flag(args, "block-time", 1, 0);
   if (!block_time) return fail(cmd, block_time.error().message, kExitUsage);
@@ -293,7 +306,11 @@ int orchestrator_main(const std::vector<std::string>& argv) {
   config.service_uri = args.get("service-uri").value_or("");
   auto o = std::make_unique<orch::Orchestrator>(
       config, *key, recipient, std::make_shared<orch::LocalTranscoder>(engine), now);
-  const orch::HttpOptions http_options{.allow_private_uris = args.flag("allow-private-uris")};
+  orch::HttpOptions http_options{.max_body = static_cast<std::size_t>(*max_segment),
+                                 .allow_private_uris = args.flag("allow-private-uris"),
+                                 .front = {}};
+  http_options.front.caps = {static_cast<std::size_t>(*max_conns),
+                             static_cast<std::size_t>(*max_per_ip)};
   orch::HttpServer service(*o, *tls, http_options);
   auto bound_service = service.start(service_host, service_port);
   if (!bound_service) return fail(cmd, bound_service.error().message, kExitFailed);

@@ -26,6 +26,23 @@ void respond(SoupServerMessage* msg, int status, const char* content_type,
   soup_server_message_set_response(msg, content_type, SOUP_MEMORY_COPY, body.data(), body.size());
 }
 
+// Answers and closes at once, the body unread: libsoup 3.2 reads a body even when an early
+// handler sets a status, so the connection is taken from libsoup for the answer.
+void refuse_unread(SoupServerMessage* msg, const SegmentReply& reply) {
+  GIOStream* stream = soup_server_message_steal_connection(msg);
+  if (!stream) return;
+  const char* reason = soup_status_get_phrase(static_cast<guint>(reply.status));
+  const std::string head = "HTTP/1.1 " + std::to_string(reply.status) + " " +
+                           (reason ? reason : "Error") + "\r\nContent-Type: " + reply.content_type +
+                           "\r\nContent-Length: " + std::to_string(reply.body.size()) +
+                           "\r\nConnection: close\r\n\r\n";
+  const std::string all = head + reply.body;
+  g_output_stream_write_all(g_io_stream_get_output_stream(stream), all.data(), all.size(), nullptr,
+                            nullptr, nullptr);
+  g_io_stream_close(stream, nullptr, nullptr);
+  g_object_unref(stream);
+}
+
 }  // namespace
 
 HttpServer::HttpServer(Orchestrator& orchestrator, net::CertKey tls, HttpOptions options)
@@ -90,6 +107,7 @@ gboolean on_timeout(gpointer data) {
     g_cancellable_cancel(p->cancel);  // on_handshake frees
   } else {
     g_io_stream_close(G_IO_STREAM(p->conn), nullptr, nullptr);
+    p->self->h1().release(p->conn);
     delete p;
   }
   return G_SOURCE_REMOVE;
@@ -102,6 +120,7 @@ void on_handshake(GObject* source, GAsyncResult* res, gpointer data) {
     p->self->hand_over(p->tls, p->conn);
   } else {
     g_io_stream_close(G_IO_STREAM(p->conn), nullptr, nullptr);
+    p->self->h1().release(p->conn);
   }
   g_clear_error(&err);
   delete p;
@@ -112,10 +131,16 @@ gboolean on_first_bytes(GSocket*, GIOCondition, gpointer data) {
   drop_source(p->wait);
   drop_source(p->timer);
   GError* err = nullptr;
-  p->tls = g_tls_server_connection_new(G_IO_STREAM(p->conn), p->cert, &err);
+  // No certificate database: this port asks no client for a certificate, and the default one
+  // costs 3.7 MB a connection (glib-networking 2.74 loads the system trust store into every
+  // connection's credentials; 16 KB without).
+  p->tls = static_cast<GIOStream*>(g_initable_new(
+      g_tls_backend_get_server_connection_type(g_tls_backend_get_default()), nullptr, &err,
+      "base-io-stream", p->conn, "certificate", p->cert, "database", nullptr, nullptr));
   if (!p->tls) {
     g_clear_error(&err);
     g_io_stream_close(G_IO_STREAM(p->conn), nullptr, nullptr);
+    p->self->h1().release(p->conn);
     delete p;
     return G_SOURCE_REMOVE;
   }
@@ -135,6 +160,10 @@ gboolean on_incoming(GSocketService*, GSocketConnection* conn, GObject*, gpointe
   // Responses go out in several writes (headers early, the body later): without TCP_NODELAY,
   // Nagle's algorithm and the peer's delayed ACK hold each response back by up to 40 ms.
   g_socket_set_option(g_socket_connection_get_socket(conn), IPPROTO_TCP, TCP_NODELAY, 1, nullptr);
+  if (!self->first->h1().admit(conn)) {  // over a connection cap
+    g_io_stream_close(G_IO_STREAM(conn), nullptr, nullptr);
+    return TRUE;
+  }
   auto* p = new Pending{self->first, self->second, G_SOCKET_CONNECTION(g_object_ref(conn))};
   p->wait =
       g_socket_create_source(g_socket_connection_get_socket(conn),
@@ -143,25 +172,6 @@ gboolean on_incoming(GSocketService*, GSocketConnection* conn, GObject*, gpointe
   g_source_attach(p->wait, g_main_context_get_thread_default());
   p->timer = add_thread_timeout(kFirstByteSeconds, on_timeout, p);
   return TRUE;
-}
-
-// libsoup keeps connections alive only while the server has a listener of its own, and
-// connections handed over with soup_server_accept_iostream are closed after each request
-// otherwise (a TLS handshake per request: 10-15 ms each, measured). An abstract Unix socket
-// that nothing outside this process knows the name of gives it one.
-void keepalive_listener(SoupServer* server) {
-  GSocket* sock =
-      g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, nullptr);
-  if (!sock) return;
-  gchar* name = g_strdup_printf("lpnode-keepalive-%d-%p", static_cast<int>(getpid()),
-                                static_cast<void*>(server));
-  GSocketAddress* addr =
-      g_unix_socket_address_new_with_type(name, -1, G_UNIX_SOCKET_ADDRESS_ABSTRACT);
-  g_free(name);
-  if (g_socket_bind(sock, addr, FALSE, nullptr) && g_socket_listen(sock, nullptr))
-    soup_server_listen_socket(server, sock, static_cast<SoupServerListenOptions>(0), nullptr);
-  g_object_unref(addr);
-  g_object_unref(sock);
 }
 
 }  // namespace
@@ -178,6 +188,7 @@ void HttpServer::run(const std::string& host, int port) {
   int bound = 0;
   if (cert) {
     server_ = soup_server_new("server-header", "lpnode", nullptr);
+    h1_ = std::make_unique<Http1Front>(server_, options_.front);
     soup_server_add_early_handler(server_, net::kSegmentPath,
                                   reinterpret_cast<SoupServerCallback>(on_early), this, nullptr);
     soup_server_add_handler(server_, net::kSegmentPath,
@@ -199,7 +210,6 @@ void HttpServer::run(const std::string& host, int port) {
         bound = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(effective));
         g_object_unref(effective);
         g_signal_connect(service, "incoming", G_CALLBACK(on_incoming), &accept_ctx);
-        keepalive_listener(server_);
         g_socket_service_start(service);
       }
       g_object_unref(sa);
@@ -218,6 +228,7 @@ void HttpServer::run(const std::string& host, int port) {
   if (port_ > 0) g_main_loop_run(loop_);
   drop_source(stop_timer_);
   each_h2(&H2Connection::abort);
+  for (auto& [p, c] : h2_) g_object_unref(c.sock);
   h2_.clear();
   if (service) {
     g_socket_service_stop(service);
@@ -226,6 +237,7 @@ void HttpServer::run(const std::string& host, int port) {
   }
   if (server_) {
     soup_server_disconnect(server_);
+    h1_.reset();
     g_object_unref(server_);
     server_ = nullptr;
   }
@@ -260,23 +272,20 @@ void HttpServer::on_early(SoupServer*, void* m, const char*, GHashTable*, gpoint
     return;
   }
   SoupMessageHeaders* h = soup_server_message_get_request_headers(msg);
-  // Refused from the headers, without reading the body (go-livepeer MaxSegSize): libsoup 3.2
-  // reads a body even when an early handler sets a status, so the connection is taken from
-  // libsoup, answered and closed here.
+  // Refused from the headers, without reading the body: over the size limit (or without a
+  // Content-Length), or what the payment and segment headers alone decide.
+  std::optional<SegmentReply> refusal;
   if (soup_message_headers_get_encoding(h) != SOUP_ENCODING_CONTENT_LENGTH ||
       static_cast<std::size_t>(soup_message_headers_get_content_length(h)) >
-          self->options_.max_body) {
-    static const char kTooLarge[] =
-        "HTTP/1.1 413 Payload Too Large\r\nContent-Type: text/plain\r\nContent-Length: 45\r\n"
-        "Connection: close\r\n\r\nsegment too large or without a Content-Length";
-    static_assert(sizeof("segment too large or without a Content-Length") - 1 == 45);
-    GIOStream* stream = soup_server_message_steal_connection(msg);
-    if (stream) {
-      g_output_stream_write_all(g_io_stream_get_output_stream(stream), kTooLarge,
-                                sizeof kTooLarge - 1, nullptr, nullptr, nullptr);
-      g_io_stream_close(stream, nullptr, nullptr);
-      g_object_unref(stream);
-    }
+          self->options_.max_body)
+    refusal = SegmentReply{413, "text/plain", "segment too large or without a Content-Length"};
+  else {
+    const char* payment = soup_message_headers_get_one(h, net::kPaymentHeader);
+    const char* segment = soup_message_headers_get_one(h, net::kSegmentHeader);
+    refusal = self->o_.check_headers(payment ? payment : "", segment ? segment : "");
+  }
+  if (refusal) {
+    refuse_unread(msg, *refusal);
     return;
   }
   // The body is hashed as it arrives, so that its Keccak-256 is ready when the last byte is.
@@ -419,21 +428,15 @@ void HttpServer::hand_over(GIOStream* tls, GSocketConnection* conn) {
   if (g_strcmp0(alpn, "h2") == 0) {
     if (stopping_) {
       g_io_stream_close(tls, nullptr, nullptr);
+      h1_->release(conn);
       return;
     }
     auto c = std::make_shared<H2Connection>(tls, h2_handler(), H2Connection::Limits{});
-    h2_[c.get()] = c;
+    h2_[c.get()] = {c, G_SOCKET_CONNECTION(g_object_ref(conn))};
     c->start();
     return;
   }
-  GError* err = nullptr;
-  GSocketAddress* local = g_socket_connection_get_local_address(conn, nullptr);
-  GSocketAddress* remote = g_socket_connection_get_remote_address(conn, nullptr);
-  if (!soup_server_accept_iostream(server_, tls, local, remote, &err))
-    g_io_stream_close(tls, nullptr, nullptr);
-  g_clear_error(&err);
-  g_clear_object(&local);
-  g_clear_object(&remote);
+  h1_->adopt(tls, conn);
 }
 
 H2Connection::Handler HttpServer::h2_handler() {
@@ -442,7 +445,11 @@ H2Connection::Handler HttpServer::h2_handler() {
             h2_request(c, std::move(r));
           },
           [this](H2Connection* c) {
-            h2_.erase(c);
+            auto it = h2_.find(c);
+            if (it == h2_.end()) return;
+            h1_->release(it->second.sock);
+            g_object_unref(it->second.sock);
+            h2_.erase(it);
             if (stopping_ && h2_.empty()) g_main_loop_quit(loop_);
           }};
 }
@@ -468,6 +475,9 @@ std::variant<H2Reply, std::size_t> HttpServer::h2_headers(const H2Request& r) co
     if (r.method != "POST") return H2Reply{405, "text/plain", "POST only"};
     if (auto n = r.content_length(); n && *n > options_.max_body)
       return H2Reply{413, "text/plain", "segment too large"};
+    if (auto refusal =
+            o_.check_headers(r.header(net::kPaymentHeader), r.header(net::kSegmentHeader)))
+      return H2Reply{refusal->status, refusal->content_type, std::move(refusal->body)};
     return options_.max_body;
   }
   if (is_stream_path(path)) {
@@ -524,7 +534,7 @@ void HttpServer::each_h2(void (H2Connection::*fn)()) {
   // Over a copy: a call may close its connection, which leaves h2_ at once.
   std::vector<std::shared_ptr<H2Connection>> open;
   open.reserve(h2_.size());
-  for (const auto& [p, c] : h2_) open.push_back(c);
+  for (const auto& [p, c] : h2_) open.push_back(c.conn);
   for (const auto& c : open) ((*c).*fn)();
 }
 

@@ -18,6 +18,7 @@
 #include "elements/net/segment_client.h"
 #include "elements/net/tls.h"
 #include "node/orchestrator/h2_connection.h"
+#include "node/orchestrator/http1_front.h"
 #include "node/orchestrator/orchestrator.h"
 
 typedef struct _SoupServer SoupServer;  // NOLINT(bugprone-reserved-identifier): libsoup's tag
@@ -44,14 +45,17 @@ namespace lp::orch {
 /// The server runs in its own thread and main context; stop() waits for segments in flight.
 /// Connections are accepted here, not by libsoup: TLS starts only when a client sends its
 /// first bytes (30 s allowed) and must complete within 10 s, so idle or stalled connections
-/// cannot exhaust the threads glib-networking handshakes on and block other clients.
+/// cannot exhaust the threads glib-networking handshakes on and block other clients. HTTP/1.1
+/// connections then go through an Http1Front (header and idle limits, closed when the peer
+/// closes); every connection counts against the port's caps (HttpOptions::front.caps).
 /// docs/protocol.md ("One port") has the design and its reasons.
 struct HttpOptions {
   std::size_t max_body = 300'000'000;  ///< go-livepeer MaxSegSize: a body, or a downloaded segment
   bool allow_private_uris = false;     ///< segment URIs may point into the operator's network
   int uri_timeout_ms = net::kSegmentUriTimeoutMs;  ///< a segment download's whole time
-  bool http2 = true;  ///< ALPN offers h2 (gRPC needs it); false: HTTP/1.1 only, as a segment
-                      ///< port was before the one port (benchmarks compare the two)
+  bool http2 = true;         ///< ALPN offers h2 (gRPC needs it); false: HTTP/1.1 only, as a segment
+                             ///< port was before the one port (benchmarks compare the two)
+  Http1Front::Limits front;  ///< HTTP/1.1 header and idle limits; connection caps of the port
 };
 
 class HttpServer {
@@ -66,6 +70,8 @@ class HttpServer {
   /// (Server thread; public for the accept code.)
   void hand_over(GIOStream* tls, GSocketConnection* conn);
   bool http2() const { return options_.http2; }
+  /// The port's HTTP/1.1 connections and its connection caps (server thread).
+  Http1Front& h1() { return *h1_; }
 
  private:
   /// How one segment request is answered, whichever protocol carried it (server thread).
@@ -100,9 +106,14 @@ class HttpServer {
   GMainContext* context_ = nullptr;
   GMainLoop* loop_ = nullptr;
   SoupServer* server_ = nullptr;
-  std::map<H2Connection*, std::shared_ptr<H2Connection>> h2_;  // server thread
-  bool stopping_ = false;                                      // server thread
-  GSource* stop_timer_ = nullptr;                              // server thread
+  std::unique_ptr<Http1Front> h1_;  // server thread
+  struct H2Open {
+    std::shared_ptr<H2Connection> conn;
+    GSocketConnection* sock;  // a reference, for the connection caps
+  };
+  std::map<H2Connection*, H2Open> h2_;  // server thread
+  bool stopping_ = false;               // server thread
+  GSource* stop_timer_ = nullptr;       // server thread
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -193,6 +193,16 @@ std::variant<SegmentReply, AcceptedSegment> Orchestrator::accept_segment(
   return outcome;
 }
 
+std::optional<SegmentReply> Orchestrator::check_headers(std::string_view payment_header,
+                                                        std::string_view segment_header) {
+  auto outcome = check_segment(payment_header, segment_header, {}, nullptr, SegmentBody::headers);
+  if (auto* refusal = std::get_if<SegmentReply>(&outcome)) {
+    count_refusal();
+    return std::move(*refusal);
+  }
+  return std::nullopt;
+}
+
 void Orchestrator::count_refusal() {
   std::lock_guard lock(stats_mu_);
   ++stats_.segments_refused;
@@ -254,6 +264,15 @@ std::variant<SegmentReply, AcceptedSegment> Orchestrator::check_segment(
   if (auto st = tokens_.verify(seg.auth_token(), now); !st)
     return text_reply(403, st.error().message);
   const std::string session_id = seg.auth_token().session_id();
+  if (kind == SegmentBody::headers) {
+    // Before the body is read: what the headers alone decide. A payment without tickets must
+    // find the credit that covers the segment (a payment with tickets is taken with the body).
+    if (paid && !payment.has_ticket_params() &&
+        recipient_.balances().balance(*sender, session_id) <
+            Rational(recipient_.config().ticket_ev))
+      return text_reply(400, net::kErrInsufficientBalance);
+    return AcceptedSegment{};
+  }
   auto session = session_for(session_id, true);
   if (!session) return text_reply(403, session.error().message);
   (*session)->last_used = now;

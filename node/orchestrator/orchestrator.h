@@ -63,7 +63,8 @@ struct OrchestratorStats {
 
 /// What a POST /segment body is: the segment, or the URL of the segment in object storage
 /// (Content-Type application/vnd+livepeer.uri).
-enum class SegmentBody { bytes, uri };
+/// headers: only the request headers are at hand (Orchestrator::check_headers).
+enum class SegmentBody { bytes, uri, headers };
 
 /// A segment that passed every check and was paid for: what is left is the work (for a URI
 /// body: first the download, then check_download()).
@@ -108,6 +109,12 @@ class Orchestrator {
                                                              std::string_view body,
                                                              const Hash* body_hash = nullptr,
                                                              SegmentBody kind = SegmentBody::bytes);
+  /// What the headers alone decide, before a body is read (a refusal, counted as one; nullopt:
+  /// read the body and call accept_segment): the payment and segment headers parse, the
+  /// segment's signature, profiles, capabilities and auth token hold, and a payment without
+  /// tickets finds the credit it needs. Nothing is paid or changed.
+  std::optional<SegmentReply> check_headers(std::string_view payment_header,
+                                            std::string_view segment_header);
   /// For a segment accepted with a URI body: the downloaded bytes against SegData.hash (403
   /// "Forbidden" when they differ), or the download's failure (400 "BadRequest", go-livepeer's
   /// answer for both an error and a download over 8 s). nullopt: go on with transcode_segment.

@@ -72,7 +72,7 @@ int run(int argc, char** argv) {
   const int http_port = http.start("127.0.0.1", 0).value();
   const std::string one_port = "https://127.0.0.1:" + std::to_string(http_port);
   o.set_service_uri(one_port);
-  orch::HttpServer old_https(o, tls, {.http2 = false});
+  orch::HttpServer old_https(o, tls, {.http2 = false, .front = {}});
   const std::string two_ports =
       "https://127.0.0.1:" + std::to_string(old_https.start("127.0.0.1", 0).value());
   lp::net::OrchestratorClient client("127.0.0.1:" + std::to_string(http_port));

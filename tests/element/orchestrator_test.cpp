@@ -540,7 +540,7 @@ net::SegmentClient::Response https(
 TEST_F(OrchestratorTest, Https_GivenSegmentOverLoopback_ResultAndRenditionDownload) {
   auto tls = net::self_signed_cert("127.0.0.1");
   ASSERT_TRUE(tls);
-  HttpServer http(*o, *tls, {.max_body = 20'000'000});
+  HttpServer http(*o, *tls, {.max_body = 20'000'000, .front = {}});
   auto port = http.start("127.0.0.1", 0);
   ASSERT_TRUE(port) << port.error().message;
   const std::string base = "https://127.0.0.1:" + std::to_string(*port);
@@ -627,7 +627,7 @@ TEST_F(OrchestratorTest, Https_GivenSegmentUri_PaidDownloadedCheckedAndTranscode
   auto tls = net::self_signed_cert("127.0.0.1");
   ASSERT_TRUE(tls);
   HttpServer open(*o, *tls,
-                  {.max_body = 20'000'000, .allow_private_uris = true, .uri_timeout_ms = 1500});
+                  {.max_body = 20'000'000, .allow_private_uris = true, .uri_timeout_ms = 1500, .front = {}});
   HttpServer strict(*o, *tls);  // the default: loopback refused
   auto open_port = open.start("127.0.0.1", 0);
   auto strict_port = strict.start("127.0.0.1", 0);
