@@ -89,6 +89,7 @@ struct H2Connection::Stream {
   bool refused = false;       // answered from its headers: the body is not kept
   bool request_done = false;  // the client's END_STREAM arrived
   bool responded = false;
+  bool answer_out = false;  // the answer's END_STREAM was sent
   // The answer's body, sent by the data provider as far as it goes.
   std::string out;
   std::size_t out_pos = 0;
@@ -177,19 +178,23 @@ struct H2Callbacks {
         (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
       s->request_done = true;
       if (!s->refused) c.handler_.on_request(c.shared_from_this(), std::move(s->req));
+    } else if (frame->hd.type == NGHTTP2_DATA && s->refused && s->answer_out) {
+      // The body still comes after the refusal is out: the client may stop (RFC 9113 8.1).
+      nghttp2_submit_rst_stream(c.session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_NO_ERROR);
     }
     return 0;
   }
 
-  static int on_frame_send(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
+  static int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user) {
     trace("send", frame, user);
-    // A refused request's answer is out: the client may stop sending its body (RFC 9113 8.1).
+    // A refused request's answer is out. Its stream is reset (NO_ERROR) at the next DATA
+    // frame that still comes: a body already on its way to its end (a small one, sent with
+    // the headers) is not met with a reset, which some clients (curl 7.88) take for a failure.
     if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
         !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
       return 0;
     H2Connection::Stream* s = conn(user).find(frame->hd.stream_id);
-    if (s && s->refused && !s->request_done)
-      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+    if (s && s->refused) s->answer_out = true;
     return 0;
   }
 

@@ -2,6 +2,7 @@
 #include "node/orchestrator/http1_front.h"
 
 #include <libsoup/soup.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -158,7 +159,6 @@ struct Http1Front::Conn {
   Http1Front* front = nullptr;
   GIOStream* stream = nullptr;  // the connection: a TLS stream or the socket connection
   GSocketConnection* sock = nullptr;
-  std::string ip;
   GSocketAddress* local = nullptr;
   GSocketAddress* remote = nullptr;
   LpPrefixInput* prefix = nullptr;  // libsoup's input: the header block read here, then stream
@@ -328,13 +328,18 @@ Http1Front::~Http1Front() {
   // connections parked here.
   soup_server_disconnect(server_);
   while (!conns_.empty()) close(conns_.begin()->first);
+  drop_source(trim_);
   g_signal_handler_disconnect(server_, started_handler_);
   g_object_unref(server_);
   g_main_context_unref(context_);
 }
 
+// The address a connection is counted under, kept on the connection: its socket may be closed
+// (and its peer unknown) by the time it is released.
+constexpr const char* kCountedIp = "lp-counted-ip";
+
 bool Http1Front::admit(GSocketConnection* conn) {
-  const std::string ip = ip_of(conn);
+  std::string ip = ip_of(conn);
   std::size_t& n = per_ip_[ip];
   if (total_ >= limits_.caps.total || n >= limits_.caps.per_ip) {
     if (n == 0) per_ip_.erase(ip);
@@ -342,14 +347,17 @@ bool Http1Front::admit(GSocketConnection* conn) {
   }
   ++n;
   ++total_;
+  g_object_set_data_full(G_OBJECT(conn), kCountedIp, g_strdup(ip.c_str()), g_free);
   return true;
 }
 
 void Http1Front::release(GSocketConnection* conn) {
-  const std::string ip = ip_of(conn);
+  const char* ip = static_cast<const char*>(g_object_get_data(G_OBJECT(conn), kCountedIp));
+  if (!ip) return;  // not counted, or released already
   auto it = per_ip_.find(ip);
   if (it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
   if (total_ > 0) --total_;
+  g_object_set_data(G_OBJECT(conn), kCountedIp, nullptr);
 }
 
 void Http1Front::adopt(GIOStream* stream, GSocketConnection* conn) {
@@ -394,6 +402,22 @@ void Http1Front::close(Conn* c) {
   g_clear_object(&c->sock);
   g_clear_object(&c->local);
   g_clear_object(&c->remote);
+  // What a crowd of connections took goes back to the system once it has left: glibc keeps
+  // freed memory in its arenas otherwise. One trim a second at most.
+  if (!trim_) {
+    trim_ = g_timeout_source_new_seconds(1);
+    g_source_set_callback(
+        trim_,
+        [](gpointer self) -> gboolean {
+          auto* front = static_cast<Http1Front*>(self);
+          g_source_unref(front->trim_);
+          front->trim_ = nullptr;
+          malloc_trim(0);
+          return G_SOURCE_REMOVE;
+        },
+        this, nullptr);
+    g_source_attach(trim_, context_);
+  }
 }
 
 void Http1Front::on_request_started(SoupServer*, void* m, gpointer self) {

@@ -71,6 +71,7 @@ class Http1Front {
   GMainContext* context_;
   gulong started_handler_ = 0;
   GSocketService* service_ = nullptr;
+  GSource* trim_ = nullptr;  // malloc_trim after connections close
   std::map<Conn*, std::unique_ptr<Conn>> conns_;
   std::map<GSocketAddress*, Conn*> by_remote_;  // what libsoup's messages report
   std::map<std::string, std::size_t> per_ip_;
