@@ -62,7 +62,10 @@ Status HlsWriter::add(const std::string& rendition, std::int64_t seq, std::strin
   const std::string seg_path =
       (fs::path(dir_) / rendition / (std::to_string(seq) + ".ts")).string();
   if (auto st = write_file_atomic(seg_path, bytes); !st) return st;
-  r.entries.push_back(Entry{seq, duration_seconds, r.pending_discontinuity});
+  // A gap in the numbers (a pushed stream that skipped one) is a discontinuity too.
+  const bool gap = r.last_seq >= 0 && seq != r.last_seq + 1;
+  r.last_seq = seq;
+  r.entries.push_back(Entry{seq, duration_seconds, r.pending_discontinuity || gap});
   r.pending_discontinuity = false;
   r.max_duration = std::max(r.max_duration, duration_seconds);
   while (window_ > 0 && r.entries.size() > window_) {

@@ -25,7 +25,8 @@ class HlsWriter {
   HlsWriter(std::string dir, std::size_t window);
 
   /// Adds a rendition's segment; its media playlist is rewritten, the multivariant playlist
-  /// too when the rendition is new. width/height 0: not announced.
+  /// too when the rendition is new. width/height 0: not announced. A seq that does not follow
+  /// the rendition's last one starts after a gap (EXT-X-DISCONTINUITY).
   Status add(const std::string& rendition, std::int64_t seq, std::string_view bytes,
              double duration_seconds, int width, int height);
   /// The next segment of every rendition starts after a gap (EXT-X-DISCONTINUITY).
@@ -49,6 +50,7 @@ class HlsWriter {
     std::int64_t discontinuity_sequence = 0;
     double max_duration = 0;
     bool pending_discontinuity = false;
+    std::int64_t last_seq = -1;  // the last segment added
     bool ended = false;
   };
   Status write_media(const std::string& name, Rendition& r);

@@ -30,9 +30,14 @@ class SegmentSequencer {
       : max_refusals_(max_refusals < 1 ? 1 : max_refusals), keep_released_(keep_released) {}
 
   /// A segment taken in; it will be released in this order. A seq already known is ignored
-  /// (returns false).
+  /// (returns false), unless it was released already: then it is sent again (an HTTP push of
+  /// a segment whose earlier attempt failed) and taken as a new one.
   bool accept(std::int64_t seq, T item) {
-    if (entries_.count(seq)) return false;
+    if (auto it = entries_.find(seq); it != entries_.end()) {
+      if (it->second.state != State::released) return false;
+      erase_from(released_, seq);
+      entries_.erase(it);
+    }
     entries_.emplace(seq, Entry{std::move(item)});
     order_.push_back(seq);
     return true;

@@ -156,24 +156,25 @@ double luma_psnr(const MediaProbe& source, const MediaProbe& rendition, std::siz
     const std::string& b = source.gray[j];
     const int w = rendition.gray_width, h = rendition.gray_height;
     if (a.size() != b.size() ||
-        a.size() != static_cast<std::size_t>(w) * static_cast<std::size_t>(h) || w < kBlock ||
-        h < kBlock)
+        a.size() != static_cast<std::size_t>(w) * static_cast<std::size_t>(h) || w < 1 || h < 1)
       return 0;
-    // Compared as 4x4 block means: the picture's structure, not the encoder's fine noise (a
-    // low-bitrate rendition of a detailed scene loses the detail, not the scene).
+    // Compared as block means (4x4, or as large as a picture 2 or 3 pixels across allows): the
+    // picture's structure, not the encoder's fine noise (a low-bitrate rendition of a detailed
+    // scene loses the detail, not the scene).
+    const int bw = std::min(kBlock, w), bh = std::min(kBlock, h);
     double se = 0;
     std::size_t blocks = 0;
-    for (int by = 0; by + kBlock <= h; by += kBlock)
-      for (int bx = 0; bx + kBlock <= w; bx += kBlock) {
+    for (int by = 0; by + bh <= h; by += bh)
+      for (int bx = 0; bx + bw <= w; bx += bw) {
         int sa = 0, sb = 0;
-        for (int y = by; y < by + kBlock; ++y)
-          for (int x = bx; x < bx + kBlock; ++x) {
+        for (int y = by; y < by + bh; ++y)
+          for (int x = bx; x < bx + bw; ++x) {
             const std::size_t p = static_cast<std::size_t>(y) * static_cast<std::size_t>(w) +
                                   static_cast<std::size_t>(x);
             sa += static_cast<unsigned char>(a[p]);
             sb += static_cast<unsigned char>(b[p]);
           }
-        const double d = static_cast<double>(sa - sb) / (kBlock * kBlock);
+        const double d = static_cast<double>(sa - sb) / (bw * bh);
         se += d * d;
         ++blocks;
       }

@@ -31,6 +31,8 @@ struct GatewayConfig {
   std::string pipeline = "gateway";  ///< profile name in pipelines/ or a file
   std::string web_dir;
   std::size_t max_body = 300'000'000;  ///< go-livepeer MaxSegSize, for HTTP push
+  guint max_streams = 10;              ///< pushed streams at once (go-livepeer -maxSessions)
+  guint push_idle_seconds = 60;        ///< a pushed stream idle this long is ended
 
   bool push_only() const { return input == "none"; }
   bool srt() const { return input.rfind("srt://", 0) == 0; }

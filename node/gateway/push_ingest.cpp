@@ -13,11 +13,22 @@
 #include "elements/gateway/contracts.h"
 #include "elements/gateway/verifier.h"
 #include "elements/lpmeta.h"
+#include "elements/transcode/profiles.h"
 #include "payment/common/bytes.h"
+#include "payment/common/u256.h"
 
 namespace lp::gw {
 
 namespace {
+
+constexpr std::size_t kMaxStreamName = 128;
+
+// Wei totals (decimal text), summed.
+std::string add_wei(const std::string& a, const std::string& b) {
+  auto x = parse_u256(a), y = parse_u256(b);
+  return to_dec(BigInt(x ? *x : U256(0)) + BigInt(y ? *y : U256(0)));
+}
+
 
 struct Outcome {
   bool ok = false;
@@ -94,17 +105,24 @@ Outcome renditions_of(GstBuffer* const* buffers, guint n, std::int64_t* seq) {
 
 }  // namespace
 
-std::string stream_name_problem(const std::string& name) {
+std::string stream_name_problem(const std::string& name,
+                                const std::vector<std::string>& reserved) {
   if (name.empty()) return "the stream name is empty";
-  if (!g_utf8_validate(name.data(), static_cast<gssize>(name.size()), nullptr))
-    return "the stream name is not UTF-8";
-  if (name == "." || name == "..") return "the stream name cannot be '.' or '..'";
-  for (unsigned char c : name) {
-    if (c == '/') return "the stream name cannot hold '/' (it names a directory under --hls-dir)";
-    if (c < 0x20 || c == 0x7f)
-      return "the stream name cannot hold control characters (it names a directory under "
-             "--hls-dir)";
-  }
+  if (name.size() > kMaxStreamName)
+    return "the stream name is longer than " + std::to_string(kMaxStreamName) + " bytes";
+  // URL-safe characters only (RFC 3986's unreserved set), as a manifest id in a go-livepeer
+  // URL needs no escaping: the name is a directory under --hls-dir, a playlist URI and a label.
+  for (unsigned char c : name)
+    if (!g_ascii_isalnum(c) && c != '_' && c != '-' && c != '.' && c != '~')
+      return "the stream name may hold only letters, digits, '_', '-', '.' and '~'";
+  if (name[0] == '.' || name[0] == '-' || name[0] == '~')
+    return "the stream name must begin with a letter, a digit or '_'";
+  if (g_str_has_suffix(name.c_str(), ".m3u8") || g_str_has_suffix(name.c_str(), ".ts"))
+    return "the stream name cannot end in .m3u8 or .ts (it would mix with the playlists)";
+  for (const std::string& r : reserved)
+    if (g_ascii_strcasecmp(r.c_str(), name.c_str()) == 0)
+      return "the stream name " + name +
+             " is taken by the gateway's own HLS (the main stream's source and renditions)";
   return "";
 }
 
@@ -116,6 +134,7 @@ struct PushIngest::Stream : std::enable_shared_from_this<PushIngest::Stream> {
   gst::ObjectPtr<GstElement> pay;  // its totals, after the pipeline is gone; may be nullptr
   std::uint64_t pushed = 0;        // main context only
   std::int64_t last_pushed = -1;   // main context only
+  gint64 last_push_us = 0;         // main context only: g_get_monotonic_time() of the last push
   std::map<std::int64_t, std::vector<SoupServerMessage*>> waiting;  // main context only
   std::mutex mu;
   std::map<std::int64_t, Outcome> done;  // guarded by mu
@@ -235,18 +254,62 @@ struct PushIngest::Stream : std::enable_shared_from_this<PushIngest::Stream> {
 };
 
 PushIngest::PushIngest(GatewayConfig config, node::PipelineProfile tail)
-    : config_(std::move(config)), tail_(std::move(tail)) {}
+    : config_(std::move(config)), tail_(std::move(tail)) {
+  // What the main stream writes directly under --hls-dir: source/ and one directory per
+  // rendition (index.m3u8 is refused by the .m3u8 rule).
+  reserved_.emplace_back("source");
+  if (auto ladder = media::parse_profiles(config_.profiles))
+    for (const auto& p : *ladder) reserved_.push_back(p.name);
+}
 
-PushIngest::~PushIngest() { stop(); }
+PushIngest::~PushIngest() {
+  if (reaper_) {
+    g_source_destroy(reaper_);
+    g_source_unref(reaper_);
+  }
+  stop();
+}
 
 void PushIngest::attach(SoupServer* server) {
   soup_server_add_handler(server, "/live", reinterpret_cast<SoupServerCallback>(on_live), this,
                           nullptr);
+  // Streams nobody pushes to any more are ended and freed (pipeline, threads, session).
+  reaper_ = g_timeout_source_new_seconds(std::max(1U, std::min(5U, config_.push_idle_seconds)));
+  g_source_set_callback(
+      reaper_,
+      [](gpointer self) -> gboolean {
+        static_cast<PushIngest*>(self)->reap_idle();
+        return G_SOURCE_CONTINUE;
+      },
+      this, nullptr);
+  g_source_attach(reaper_, g_main_context_get_thread_default());
+}
+
+void PushIngest::reap_idle() {
+  const gint64 now = g_get_monotonic_time();
+  std::vector<std::string> idle;
+  for (const auto& [name, s] : streams_)
+    if (s->waiting.empty() &&
+        now - s->last_push_us >= static_cast<gint64>(config_.push_idle_seconds) * G_USEC_PER_SEC)
+      idle.push_back(name);
+  for (const auto& name : idle) {
+    std::fprintf(stderr, "lpnode gateway: stream %s: idle for %u s, ended\n", name.c_str(),
+                 config_.push_idle_seconds);
+    end_stream(name);
+  }
 }
 
 void PushIngest::stop() {
-  for (auto& [name, s] : streams_) {
-    if (!s->pipeline) continue;
+  std::vector<std::string> names;
+  for (const auto& [name, s] : streams_) names.push_back(name);
+  for (const auto& name : names) end_stream(name);
+}
+
+void PushIngest::end_stream(const std::string& name) {
+  auto it = streams_.find(name);
+  if (it == streams_.end()) return;
+  std::shared_ptr<Stream> s = it->second;
+  if (s->pipeline) {
     gst_app_src_end_of_stream(GST_APP_SRC(s->appsrc));
     gst::ObjectPtr<GstBus> bus(gst_element_get_bus(s->pipeline.get()));
     // lphlssink ends the playlists at EOS.
@@ -264,22 +327,37 @@ void PushIngest::stop() {
     s->waiting.clear();
     s->pipeline.reset();
   }
+  // Its totals stay for /status and the summary; everything else goes.
+  StreamTotals& t = ended_[name];
+  const StreamTotals now = totals_of(*s);
+  t.segments += now.segments;
+  t.tickets_sent += now.tickets_sent;
+  t.ev_sent = add_wei(t.ev_sent, now.ev_sent);
+  streams_.erase(it);
+}
+
+PushIngest::StreamTotals PushIngest::totals_of(const Stream& s) {
+  StreamTotals t;
+  t.segments = s.pushed;
+  if (s.pay) {
+    gchar* ev = nullptr;
+    guint64 tickets = 0;
+    g_object_get(s.pay.get(), "tickets-sent", &tickets, "ev-sent", &ev, nullptr);
+    t.tickets_sent = tickets;
+    t.ev_sent = ev ? ev : "0";
+    g_free(ev);
+  }
+  return t;
 }
 
 std::map<std::string, PushIngest::StreamTotals> PushIngest::totals() const {
-  std::map<std::string, StreamTotals> out;
+  std::map<std::string, StreamTotals> out = ended_;
   for (const auto& [name, s] : streams_) {
-    StreamTotals t;
-    t.segments = s->pushed;
-    if (s->pay) {
-      gchar* ev = nullptr;
-      guint64 tickets = 0;
-      g_object_get(s->pay.get(), "tickets-sent", &tickets, "ev-sent", &ev, nullptr);
-      t.tickets_sent = tickets;
-      t.ev_sent = ev ? ev : "0";
-      g_free(ev);
-    }
-    out[name] = t;
+    StreamTotals& t = out[name];
+    const StreamTotals now = totals_of(*s);
+    t.segments += now.segments;
+    t.tickets_sent += now.tickets_sent;
+    t.ev_sent = add_wei(t.ev_sent, now.ev_sent);
   }
   return out;
 }
@@ -365,7 +443,7 @@ void PushIngest::handle(SoupServerMessage* msg, const std::string& path) {
     return;
   }
   if (const std::string why =
-          escaped_ok ? stream_name_problem(name) : "the stream name has a bad %-escape";
+          escaped_ok ? stream_name_problem(name, reserved_) : "the stream name has a bad %-escape";
       !why.empty()) {
     respond_text(msg, 400, why);
     return;
@@ -382,11 +460,26 @@ void PushIngest::handle(SoupServerMessage* msg, const std::string& path) {
   }
   auto held = streams_.find(name);
   Stream* s = held == streams_.end() ? nullptr : held->second.get();
+  if (s && s->waiting.empty()) {
+    std::lock_guard lock(s->mu);
+    if (s->failed) held = streams_.end();  // its pipeline stopped: a new one for this push
+  }
+  if (s && held == streams_.end()) {
+    end_stream(name);
+    s = nullptr;
+  }
   if (s) {
-    bool known = false;
+    bool known = false, retry = false;
     {
       std::lock_guard lock(s->mu);
-      known = s->done.count(seq) > 0;
+      auto d = s->done.find(seq);
+      known = d != s->done.end();
+      // A seq whose earlier attempt failed is attempted again, not answered from the failure.
+      if (known && !d->second.ok && !s->waiting.count(seq)) {
+        s->done.erase(d);
+        known = false;
+        retry = true;
+      }
     }
     if (known || s->waiting.count(seq)) {  // a repeat: answered from the first, not paid again
       soup_server_message_pause(msg);
@@ -395,7 +488,7 @@ void PushIngest::handle(SoupServerMessage* msg, const std::string& path) {
       s->answer(seq);
       return;
     }
-    if (seq <= s->last_pushed) {
+    if (seq <= s->last_pushed && !retry) {
       respond_text(msg, 400,
                    "segment " + std::to_string(seq) + " is older than the stream's last one (" +
                        std::to_string(s->last_pushed) + ")");
@@ -416,6 +509,12 @@ void PushIngest::handle(SoupServerMessage* msg, const std::string& path) {
     return;
   }
   if (!s) {
+    if (streams_.size() >= config_.max_streams) {
+      respond_text(msg, 503,
+                   "the gateway takes " + std::to_string(config_.max_streams) +
+                       " pushed streams at once (--max-streams); try again later");
+      return;
+    }
     std::string error;
     s = stream_for(name, &error);
     if (!s) {
@@ -432,7 +531,8 @@ void PushIngest::handle(SoupServerMessage* msg, const std::string& path) {
   GST_BUFFER_DURATION(buf) = duration;
   lp_buffer_add_segment_meta(buf, name.c_str(), static_cast<guint64>(seq), GST_BUFFER_PTS(buf),
                              duration, probe.frames, LP_SEGMENT_FLAG_NONE);
-  s->last_pushed = seq;
+  s->last_pushed = std::max<std::int64_t>(s->last_pushed, seq);
+  s->last_push_us = g_get_monotonic_time();
   ++s->pushed;
   soup_server_message_pause(msg);
   g_object_ref(msg);

@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "node/gateway/gateway_config.h"
 #include "node/lpnode/pipeline_profile.h"
@@ -28,9 +29,12 @@ typedef struct _SoupServerMessage SoupServerMessage;
 
 namespace lp::gw {
 
-/// Why a pushed stream name is refused ("" when it is accepted): it names a directory under
-/// --hls-dir, so no '/', no "." or "..", no control characters, valid UTF-8.
-std::string stream_name_problem(const std::string& name);
+/// Why a pushed stream name is refused ("" when it is accepted). It names a directory under
+/// --hls-dir, a playlist URI and a metric label: 1 to 128 of the URL-safe characters
+/// [A-Za-z0-9_.~-], beginning with a letter, a digit or '_', not ending in .m3u8 or .ts, and
+/// none of `reserved` (what the gateway itself writes there: source/ and the renditions'
+/// directories), compared without case.
+std::string stream_name_problem(const std::string& name, const std::vector<std::string>& reserved);
 
 class PushIngest {
  public:
@@ -45,9 +49,11 @@ class PushIngest {
   void attach(SoupServer* server);
   /// Ends every stream: segments in flight finish, playlists get EXT-X-ENDLIST.
   void stop();
+  /// Ends the streams nobody pushed to for --push-idle-timeout (called by a timer).
+  void reap_idle();
 
-  /// Per stream name: segments sent to orchestrators (a repeated seq is not sent again),
-  /// tickets and EV paid.
+  /// Per stream name (ended ones included): segments sent to orchestrators (a repeated seq is
+  /// not sent again), tickets and EV paid.
   struct StreamTotals {
     std::uint64_t segments = 0;
     std::uint64_t tickets_sent = 0;
@@ -62,10 +68,16 @@ class PushIngest {
                       gpointer self);
   void handle(SoupServerMessage* msg, const std::string& path);
   Stream* stream_for(const std::string& name, std::string* error);
+  /// Ends one stream (EOS, playlists ended, pipeline freed); its totals are kept.
+  void end_stream(const std::string& name);
+  static StreamTotals totals_of(const Stream& s);
 
   GatewayConfig config_;
   node::PipelineProfile tail_;
+  std::vector<std::string> reserved_;                       // names a stream cannot take
   std::map<std::string, std::shared_ptr<Stream>> streams_;  // main context only
+  std::map<std::string, StreamTotals> ended_;               // main context only
+  GSource* reaper_ = nullptr;
 };
 
 }  // namespace lp::gw

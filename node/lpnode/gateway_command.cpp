@@ -37,8 +37,12 @@ fails), verifies every result, and writes HLS that it serves over HTTP:
 It also takes go-livepeer's HTTP push on the same address: PUT /live/<name>/<seq>.ts with a
 whole MPEG-TS segment answers with the renditions (multipart/mixed when asked with
 `Accept: multipart/mixed`); each pushed stream runs through the same profile (--pipeline)
-after its lpsegmenter, its HLS under <hls-dir>/<name>/. A stream name is URL-encoded in the
-path; one that cannot name a directory (a '/', '.', '..', control characters) gets 400.
+after its lpsegmenter, its HLS under <hls-dir>/<name>/. A stream name is 1 to 128 of
+[A-Za-z0-9_.~-], beginning with a letter, a digit or '_', and not one the gateway writes itself
+(source, the renditions' names, *.m3u8, *.ts): others get 400. A stream nobody pushes to for
+--push-idle-timeout is ended (playlists get EXT-X-ENDLIST) and freed; a push after that starts
+it again. A skipped number (0, 1, then 3) is a gap: EXT-X-DISCONTINUITY, and 2 later gets 400.
+A segment whose earlier attempt failed is attempted again when pushed again.
 One line per segment goes to stderr; a JSON summary (segments, tickets, EV sent, credit left)
 to stdout at the end. The stream's end (the SRT caller leaving, the file's end) or SIGINT /
 SIGTERM stops it cleanly: segments in flight finish, playlists get EXT-X-ENDLIST, exit 0.
@@ -65,6 +69,9 @@ Flags:
                          1: all, 0: never; the other checks run on every segment)
   --max-in-flight N      segments submitted at once (default 3)
   --stream-name NAME     the stream's name (manifest id) sent to orchestrators (default live)
+  --max-streams N        pushed streams at once (default 10, as go-livepeer's -maxSessions); a
+                         push for one more gets 503 at once
+  --push-idle-timeout S  a pushed stream idle this many seconds is ended and freed (default 60)
   --pipeline NAME|FILE   the gateway profile: what is done with the segments, from lpsegmenter
                          to the HLS sink lphlssink, for the stream input and every pushed
                          stream (default: gateway, pipelines/gateway.gst); its
@@ -91,7 +98,8 @@ std::set<std::string> gateway_flags() {
   return {"orchestrators",   "key-file",           "passphrase-file", "ledger",
           "input",           "profiles",           "http-addr",       "hls-dir",
           "playlist-length", "max-price-per-unit", "pixels-per-unit", "verify-sample",
-          "max-in-flight",   "stream-name",        "web-dir",         "pipeline"};
+          "max-in-flight",   "stream-name",        "web-dir",         "pipeline",
+          "max-streams",     "push-idle-timeout"};
 }
 
 /// The typed config from the flags (command line, then LP_ variables, then --config); an error
@@ -118,8 +126,13 @@ Result<gw::GatewayConfig> config_from(const Args& args) {
   auto pixels_per_unit = int_flag(args, "pixels-per-unit", 1, 1);
   auto sample = int_flag(args, "verify-sample", c.verify_sample, 0);
   auto in_flight = int_flag(args, "max-in-flight", c.max_in_flight, 1);
-  for (auto* r : {&playlist_length, &max_price, &pixels_per_unit, &sample, &in_flight})
+  auto max_streams = int_flag(args, "max-streams", c.max_streams, 1);
+  auto push_idle = int_flag(args, "push-idle-timeout", c.push_idle_seconds, 1);
+  for (auto* r :
+       {&playlist_length, &max_price, &pixels_per_unit, &sample, &in_flight, &max_streams, &push_idle})
     if (!*r) return usage(r->error().message);
+  c.max_streams = static_cast<guint>(*max_streams);
+  c.push_idle_seconds = static_cast<guint>(*push_idle);
   c.playlist_length = static_cast<guint>(*playlist_length);
   c.max_price_per_unit = static_cast<guint64>(*max_price);
   c.pixels_per_unit = static_cast<guint64>(*pixels_per_unit);

@@ -102,11 +102,13 @@ inline std::string buffer_string(GstBuffer* b) {
 
 /// An H.264 MPEG-TS segment of `frames` frames of a videotestsrc pattern (black, smpte, ball...):
 /// what a cheating transcoder returns instead of the source's pictures.
-inline std::string pattern_segment(const char* pattern, int width, int height, unsigned frames) {
+inline std::string pattern_segment(const char* pattern, int width, int height, unsigned frames,
+                                   const char* framerate = "30/1") {
   const std::string desc =
       "videotestsrc pattern=" + std::string(pattern) + " num-buffers=" + std::to_string(frames) +
       " ! video/x-raw,width=" + std::to_string(width) + ",height=" + std::to_string(height) +
-      ",framerate=30/1 ! x264enc speed-preset=ultrafast bframes=0 ! h264parse ! mpegtsmux ! "
+      ",framerate=" + framerate +
+      " ! x264enc speed-preset=ultrafast bframes=0 ! h264parse ! mpegtsmux ! "
       "appsink name=out sync=false";
   GstElement* p = gst_parse_launch(desc.c_str(), nullptr);
   GstElement* sink = gst_bin_get_by_name(GST_BIN(p), "out");

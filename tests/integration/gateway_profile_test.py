@@ -6,7 +6,9 @@ Run A (--input none): a profile whose lpremote-transcode has its own ladder (P36
 not --profiles) and whose lphlssink keeps 2 segments without the source rendition. Three
 segments pushed to a stream named q"u\\o (URL-encoded) come back as that ladder, and the HLS
 under hls/<name>/ follows the profile's lphlssink settings; /status and the summary parse as
-JSON with the name intact; a name with a control character is refused with 400.
+JSON with the stream intact. Names with characters outside [A-Za-z0-9_.~-] (quotes, a
+backslash, a space, a control character), a leading dot, or one the gateway writes itself
+(source, a rendition's name, index.m3u8) are refused with 400.
 
 Run B: a file input whose path holds quotes and backslashes, with such a --stream-name: the
 address line and the summary parse as JSON and carry both intact.
@@ -31,6 +33,7 @@ LPNODE = os.path.abspath(sys.argv[1])
 CLIP = os.path.abspath(sys.argv[2])
 SOURCE = os.path.abspath(sys.argv[3])
 NAME = 'q"u\\o'
+PUSH_NAME = "cam_1.a~b-c"  # every character a pushed stream's name may hold
 # The 16:9 clip fitted into the preset's 480x360 box, its aspect kept (as go-livepeer does).
 LADDER = {"P360p30fps4x3": (480, 270)}
 
@@ -77,7 +80,7 @@ def run_push(info):
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         base = json_line(gateway.stdout.readline(), "the address line")["hls"].rsplit("/hls/", 1)[0]
-        quoted = urllib.parse.quote(NAME, safe="")
+        quoted = urllib.parse.quote(PUSH_NAME, safe="")
         for i in range(3):
             status, ctype, body = push(f"{base}/live/{quoted}/{i}.ts", f"seg{i}.ts")
             got = parts(ctype, body)
@@ -86,22 +89,25 @@ def run_push(info):
             for p in got:
                 size = size_of(p.get_payload(decode=True))
                 check(size == LADDER[p["Rendition-Name"]], f"push {i} {p['Rendition-Name']} size {size}")
-        status, _, body = push(f"{base}/live/{urllib.parse.quote(NAME + chr(1), safe='')}/0.ts", "seg0.ts")
-        check(status == 400 and b"control characters" in body, f"a name with a control character: {status} {body!r}")
+        for bad in (NAME, "a b", "cam" + chr(1), "cam\r\nX:y", ".hidden", "-x", "source", "P240p30fps16x9",
+                    "index.m3u8", "x" * 129):
+            status, _, body = push(f"{base}/live/{urllib.parse.quote(bad, safe='')}/0.ts", "seg0.ts")
+            check(status == 400 and b"stream name" in body, f"name {bad!r}: {status} {body!r}")
+        check(sorted(os.listdir("hls")) == [PUSH_NAME], f"no directory for a refused name: {os.listdir('hls')}")
         status = json_line(urllib.request.urlopen(base + "/status", timeout=10).read().decode(), "/status")
-        check(list(status.get("push", {})) == [NAME] and status["push"][NAME]["segments"] == 3,
+        check(list(status.get("push", {})) == [PUSH_NAME] and status["push"][PUSH_NAME]["segments"] == 3,
               f"/status push: {status.get('push')}")
         gateway.send_signal(signal.SIGTERM)
         out, err = gateway.communicate(timeout=120)
         check(gateway.returncode == 0, f"gateway exit {gateway.returncode}: {err[-800:]}")
         summary = json_line(out.strip().splitlines()[-1], "the summary")
-        check(summary.get("push", {}).get(NAME, {}).get("segments") == 3, f"summary push: {summary.get('push')}")
+        check(summary.get("push", {}).get(PUSH_NAME, {}).get("segments") == 3, f"summary push: {summary.get('push')}")
         # The profile's lphlssink wrote the pushed stream's HLS: 2 segments kept, no source.
-        media = os.path.join("hls", NAME, "P360p30fps4x3", "index.m3u8")
+        media = os.path.join("hls", PUSH_NAME, "P360p30fps4x3", "index.m3u8")
         text = open(media).read() if os.path.exists(media) else ""
         check(text.rstrip().endswith("#EXT-X-ENDLIST") and text.count(".ts") == 2, f"{media}: {text!r}")
-        check(os.path.exists(os.path.join("hls", NAME, "index.m3u8")), "the stream's multivariant playlist")
-        check(not os.path.exists(os.path.join("hls", NAME, "source")), "include-source=false: no source rendition")
+        check(os.path.exists(os.path.join("hls", PUSH_NAME, "index.m3u8")), "the stream's multivariant playlist")
+        check(not os.path.exists(os.path.join("hls", PUSH_NAME, "source")), "include-source=false: no source rendition")
     finally:
         if gateway.poll() is None:
             gateway.kill()

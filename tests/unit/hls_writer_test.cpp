@@ -232,6 +232,24 @@ TEST_F(HlsWriter_, Discontinuity_GivenAGap_MarksEachRenditionsNextSegmentAndCoun
   EXPECT_EQ(media("b"), marked);
 }
 
+// Issue 14: a pushed stream that skips a number (0, 1, then 3) continues after a gap.
+TEST_F(HlsWriter_, Discontinuity_GivenAGapInTheNumbers_MarksTheSegmentAfterIt) {
+  HlsWriter w(dir.path().string(), 0);
+  add(w, "a", 0, 2.0);
+  add(w, "a", 1, 2.0);
+  add(w, "a", 3, 2.0);
+  add(w, "a", 4, 2.0);
+  EXPECT_EQ(media("a"), kHead +
+                            "#EXT-X-TARGETDURATION:2\n"
+                            "#EXT-X-MEDIA-SEQUENCE:0\n"
+                            "#EXT-X-PLAYLIST-TYPE:EVENT\n"
+                            "#EXTINF:2.000,\n0.ts\n"
+                            "#EXTINF:2.000,\n1.ts\n"
+                            "#EXT-X-DISCONTINUITY\n"
+                            "#EXTINF:2.000,\n3.ts\n"
+                            "#EXTINF:2.000,\n4.ts\n");
+}
+
 TEST_F(HlsWriter_, Add_GivenAnUnusableRenditionName_RefusesAndWritesNothing) {
   HlsWriter w(dir.path().string(), 0);
   for (const std::string name : {"", "a/b", ".", "..", "/abs"}) {

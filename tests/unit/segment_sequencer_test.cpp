@@ -46,6 +46,19 @@ TEST(SegmentSequencer, Accept_GivenKnownSeq_Ignored) {
   EXPECT_EQ(s.waiting(), 1u);
 }
 
+// An HTTP push of a segment whose earlier attempt was given up: taken again, as a new one.
+TEST(SegmentSequencer, Accept_GivenAReleasedSeq_TakesItAgain) {
+  Seq s;
+  ASSERT_TRUE(s.accept(3, "first"));
+  ASSERT_TRUE(s.complete(3));
+  s.released(3, 0);
+  EXPECT_TRUE(s.idle());
+  EXPECT_TRUE(s.accept(3, "again"));
+  EXPECT_EQ(*s.item(3), "again");
+  EXPECT_EQ(s.waiting(), 1u);
+  EXPECT_FALSE(s.head());  // being worked on
+}
+
 TEST(SegmentSequencer, Refuse_WhilePushed_KeepsItAtTheHeadUntilRedone) {
   Seq s;
   s.accept(0, "a");
