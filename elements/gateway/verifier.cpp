@@ -41,9 +41,12 @@ MediaProbe probe_segment(std::string_view ts, int decode_width, int decode_heigh
       "video/x-h264,stream-format=byte-stream,alignment=au ! ";
   if (decode)
     // I420 and its luma plane as decoded: a conversion to GRAY8 would apply each stream's
-    // signalled range (sources often signal none), making equal pictures differ.
+    // signalled range (sources often signal none), making equal pictures differ. Scaled as
+    // lptranscode scales (videoscale keeping the picture's shape, square pixels): where the
+    // rendition's even size differs in shape from the source (16x4000 in 2x480), both carry
+    // the same borders.
     desc +=
-        "avdec_h264 ! videoconvert ! videoscale add-borders=false ! "
+        "avdec_h264 ! videoconvert ! videoscale ! "
         "video/x-raw,format=I420,width=" +
         std::to_string(decode_width) + ",height=" + std::to_string(decode_height) +
         ",pixel-aspect-ratio=1/1 ! ";
@@ -259,10 +262,21 @@ Verdict Verifier::verify(const VerifyRequest& req) const {
   }
   // 3. On sampled segments: the pictures of the smallest rendition against the source scaled
   //    to its size.
-  if (req.compare_pictures) {
-    auto smallest = std::min_element(
-        req.renditions.begin(), req.renditions.end(),
-        [](const auto& a, const auto& b) { return a.claimed_pixels < b.claimed_pixels; });
+  //    Renditions thinner than kMinComparedSide in a dimension are not compared.
+  std::vector<const VerifyRendition*> comparable;
+  if (req.compare_pictures)
+    for (const auto& r : req.renditions) {
+      media::VideoProfile box;
+      box.width = r.box_width;
+      box.height = r.box_height;
+      const auto [w, h] = media::output_size(box, src.width, src.height);
+      if (w >= kMinComparedSide && h >= kMinComparedSide) comparable.push_back(&r);
+    }
+  v.pictures_too_thin = req.compare_pictures && comparable.empty();
+  if (!comparable.empty()) {
+    const VerifyRendition* smallest = *std::min_element(
+        comparable.begin(), comparable.end(),
+        [](const auto* a, const auto* b) { return a->claimed_pixels < b->claimed_pixels; });
     const MediaProbe probe = probe_segment(smallest->bytes);
     const MediaProbe rend = probe_segment(smallest->bytes, probe.width, probe.height);
     const MediaProbe scaled = probe_segment(req.source, probe.width, probe.height);

@@ -57,7 +57,14 @@ struct Verdict {
   std::string code;
   std::string reason;  ///< why not, for people, naming the profile
   double psnr = 0;     ///< when pictures were compared
+  /// Pictures were asked for but every rendition is thinner than kMinComparedSide in one
+  /// dimension (a 16x4000 source's renditions are 2 pixels wide): the scalers' aliasing, not
+  /// the content, would decide, so the pictures are not judged (the other checks still are).
+  bool pictures_too_thin = false;
 };
+
+/// The narrowest picture side the picture check compares.
+inline constexpr int kMinComparedSide = 16;
 
 struct VerifierConfig {
   double min_psnr = 25.0;  ///< dB of 4x4 block means; honest renditions of the test clips: above

@@ -136,8 +136,10 @@ TEST_F(VerifierTest, Pictures_GivenBlackOrUnrelatedVideoOfTheRightShape_FailOnly
   }
 }
 
-// Issue 14: a 16x4000 source's smallest rendition is 2 pixels wide, which the 4x4 blocks of
-// the picture check did not fit: an honest orchestrator was judged a cheat at "PSNR 0.0 dB".
+// Issue 14: a 16x4000 source's renditions are 2 pixels wide, which the 4x4 blocks of the
+// picture check did not fit: an honest orchestrator was judged a cheat at "PSNR 0.0 dB". Now
+// such pictures are not judged, and pictures compare as lptranscode scales them (borders where
+// the rendition's even size changes the picture's shape).
 TEST_F(VerifierTest, Pictures_GivenSourcesOfExtremeShapes_HonestRenditionsPass) {
   struct Shape {
     int width, height;
@@ -167,7 +169,12 @@ TEST_F(VerifierTest, Pictures_GivenSourcesOfExtremeShapes_HonestRenditionsPass) 
     req.compare_pictures = true;
     const Verdict v = verifier.verify(req);
     EXPECT_TRUE(v.ok) << v.reason;
-    EXPECT_GT(v.psnr, 25.0);
+    // 16x4000 and 4000x16: every rendition is 2 pixels across, too thin to judge by its
+    // pictures; the others are compared.
+    EXPECT_EQ(v.pictures_too_thin, shape.width == 16 || shape.height == 16);
+    if (!v.pictures_too_thin) {
+      EXPECT_GT(v.psnr, 25.0);
+    }
   }
 }
 
