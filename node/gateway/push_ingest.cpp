@@ -3,6 +3,7 @@
 
 #include <gst/app/gstappsrc.h>
 #include <libsoup/soup.h>
+#include <malloc.h>
 #include <openssl/rand.h>
 
 #include <cstdio>
@@ -28,7 +29,6 @@ std::string add_wei(const std::string& a, const std::string& b) {
   auto x = parse_u256(a), y = parse_u256(b);
   return to_dec(BigInt(x ? *x : U256(0)) + BigInt(y ? *y : U256(0)));
 }
-
 
 struct Outcome {
   bool ok = false;
@@ -105,8 +105,7 @@ Outcome renditions_of(GstBuffer* const* buffers, guint n, std::int64_t* seq) {
 
 }  // namespace
 
-std::string stream_name_problem(const std::string& name,
-                                const std::vector<std::string>& reserved) {
+std::string stream_name_problem(const std::string& name, const std::vector<std::string>& reserved) {
   if (name.empty()) return "the stream name is empty";
   if (name.size() > kMaxStreamName)
     return "the stream name is longer than " + std::to_string(kMaxStreamName) + " bytes";
@@ -297,6 +296,7 @@ void PushIngest::reap_idle() {
                  config_.push_idle_seconds);
     end_stream(name);
   }
+  if (!idle.empty()) malloc_trim(0);  // what the ended pipelines held goes back to the system
 }
 
 void PushIngest::stop() {

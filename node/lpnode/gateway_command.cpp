@@ -128,8 +128,8 @@ Result<gw::GatewayConfig> config_from(const Args& args) {
   auto in_flight = int_flag(args, "max-in-flight", c.max_in_flight, 1);
   auto max_streams = int_flag(args, "max-streams", c.max_streams, 1);
   auto push_idle = int_flag(args, "push-idle-timeout", c.push_idle_seconds, 1);
-  for (auto* r :
-       {&playlist_length, &max_price, &pixels_per_unit, &sample, &in_flight, &max_streams, &push_idle})
+  for (auto* r : {&playlist_length, &max_price, &pixels_per_unit, &sample, &in_flight, &max_streams,
+                  &push_idle})
     if (!*r) return usage(r->error().message);
   c.max_streams = static_cast<guint>(*max_streams);
   c.push_idle_seconds = static_cast<guint>(*push_idle);

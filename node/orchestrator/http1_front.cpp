@@ -177,8 +177,11 @@ struct Http1Front::Conn {
     drop_source(later);
   }
   void park();
-  void read_more();
-  void hand_to_soup();
+  enum class Read { closed, waiting, handed };  ///< closed: this is gone
+  /// Reads what has come: the request's header block still incomplete (waiting), or handed
+  /// to libsoup, or the connection closed here.
+  Read read_more();
+  bool hand_to_soup();  ///< false when the connection was closed here
   void after(GSourceFunc fn);
   void timeout(unsigned seconds);
   void refuse_431();
@@ -218,7 +221,10 @@ void Http1Front::Conn::timeout(unsigned seconds) {
       [](gpointer p) -> gboolean {
         auto* c = static_cast<Conn*>(p);
         drop_source(c->timer);
-        c->front->close(c);
+        // What arrived while the main loop was busy counts: the time is up only for a
+        // request that is still not whole.
+        // (A request begun just now arms its own header limit.)
+        if (c->read_more() == Read::waiting && !c->timer) c->front->close(c);
         return G_SOURCE_REMOVE;
       },
       this, nullptr);
@@ -262,7 +268,7 @@ void Http1Front::Conn::park() {
   g_source_attach(wait, front->context_);
 }
 
-void Http1Front::Conn::read_more() {
+Http1Front::Conn::Read Http1Front::Conn::read_more() {
   const std::size_t cap = front->limits_.max_header_bytes;
   char chunk[kReadChunk];
   for (;;) {
@@ -272,30 +278,29 @@ void Http1Front::Conn::read_more() {
         &err);
     if (n < 0 && g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
       g_error_free(err);
-      return;
+      return Read::waiting;
     }
     g_clear_error(&err);
     if (n <= 0) {  // the peer closed, or the connection failed
       front->close(this);
-      return;
+      return Read::closed;
     }
     const bool began = buf.empty();
     buf.append(chunk, static_cast<std::size_t>(n));
     while (buf.size() >= 2 && buf[0] == '\r' && buf[1] == '\n') buf.erase(0, 2);
     const std::size_t end = header_end(buf);
     if (end != std::string::npos && end <= cap) {
-      hand_to_soup();
-      return;
+      return hand_to_soup() ? Read::handed : Read::closed;
     }
     if (buf.size() > cap) {
       refuse_431();
-      return;
+      return Read::closed;
     }
     if (began && !buf.empty() && !first) timeout(front->limits_.header_seconds);
   }
 }
 
-void Http1Front::Conn::hand_to_soup() {
+bool Http1Front::Conn::hand_to_soup() {
   drop_sources();
   prefix->bytes->assign(buf);
   prefix->at = 0;
@@ -307,7 +312,9 @@ void Http1Front::Conn::hand_to_soup() {
     g_clear_error(&err);
     in_soup = false;
     front->close(this);
+    return false;
   }
+  return true;
 }
 
 Http1Front::Http1Front(SoupServer* server, Limits limits)
@@ -464,6 +471,9 @@ Result<int> Http1Front::listen(const std::string& host, int port) {
   GSocketAddress* sa = g_inet_socket_address_new(addr, static_cast<guint16>(port));
   g_object_unref(addr);
   service_ = g_socket_service_new();
+  // A crowd that connects at once waits in the kernel's queue, not refused (GLib's default
+  // backlog is 10; Go listens with the system's maximum).
+  g_socket_listener_set_backlog(G_SOCKET_LISTENER(service_), kListenBacklog);
   GSocketAddress* effective = nullptr;
   GError* err = nullptr;
   const gboolean ok =

@@ -15,6 +15,9 @@ typedef struct _SoupServer SoupServer;  // NOLINT(bugprone-reserved-identifier):
 
 namespace lp::orch {
 
+/// The listen backlog of the servers' ports (Linux caps it at net.core.somaxconn).
+inline constexpr int kListenBacklog = 4096;
+
 /// Connections per client address and in all, for one server's port.
 struct ConnectionCaps {
   std::size_t total = 4096;   ///< open connections on the port (beyond: closed at accept)

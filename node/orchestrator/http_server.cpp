@@ -204,6 +204,7 @@ void HttpServer::run(const std::string& host, int port) {
     } else {
       GSocketAddress* sa = g_inet_socket_address_new(addr, static_cast<guint16>(port));
       service = g_socket_service_new();
+      g_socket_listener_set_backlog(G_SOCKET_LISTENER(service), kListenBacklog);
       GSocketAddress* effective = nullptr;
       if (g_socket_listener_add_address(G_SOCKET_LISTENER(service), sa, G_SOCKET_TYPE_STREAM,
                                         G_SOCKET_PROTOCOL_TCP, nullptr, &effective, &err)) {

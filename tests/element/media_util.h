@@ -104,12 +104,12 @@ inline std::string buffer_string(GstBuffer* b) {
 /// what a cheating transcoder returns instead of the source's pictures.
 inline std::string pattern_segment(const char* pattern, int width, int height, unsigned frames,
                                    const char* framerate = "30/1") {
-  const std::string desc =
-      "videotestsrc pattern=" + std::string(pattern) + " num-buffers=" + std::to_string(frames) +
-      " ! video/x-raw,width=" + std::to_string(width) + ",height=" + std::to_string(height) +
-      ",framerate=" + framerate +
-      " ! x264enc speed-preset=ultrafast bframes=0 ! h264parse ! mpegtsmux ! "
-      "appsink name=out sync=false";
+  const std::string desc = "videotestsrc pattern=" + std::string(pattern) +
+                           " num-buffers=" + std::to_string(frames) +
+                           " ! video/x-raw,width=" + std::to_string(width) +
+                           ",height=" + std::to_string(height) + ",framerate=" + framerate +
+                           " ! x264enc speed-preset=ultrafast bframes=0 ! h264parse ! mpegtsmux ! "
+                           "appsink name=out sync=false";
   GstElement* p = gst_parse_launch(desc.c_str(), nullptr);
   GstElement* sink = gst_bin_get_by_name(GST_BIN(p), "out");
   gst_element_set_state(p, GST_STATE_PLAYING);

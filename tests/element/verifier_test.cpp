@@ -148,8 +148,8 @@ TEST_F(VerifierTest, Pictures_GivenSourcesOfExtremeShapes_HonestRenditionsPass) 
   for (const Shape& shape : {Shape{16, 4000, "30/1"}, Shape{4000, 16, "30/1"}, Shape{2, 2, "30/1"},
                              Shape{128, 72, "30000/1001"}}) {
     SCOPED_TRACE(std::to_string(shape.width) + "x" + std::to_string(shape.height));
-    const std::string src = test::pattern_segment("smpte", shape.width, shape.height, 20,
-                                                  shape.framerate);
+    const std::string src =
+        test::pattern_segment("smpte", shape.width, shape.height, 20, shape.framerate);
     auto profiles = media::parse_profiles("P240p30fps16x9,P360p30fps16x9").value();
     media::TranscodeEngine engine({profiles, media::GpuMode::off, "ultrafast"});
     GstBuffer* in = gst_buffer_new_memdup(src.data(), src.size());
