@@ -4,6 +4,7 @@
 #include <glib-unix.h>
 
 #include <cstdio>
+#include <cstring>
 
 #include "elements/common/eos_sender.h"
 #include "node/gateway/gateway_web.h"
@@ -107,15 +108,38 @@ Status GatewayService::start_http() {
                      [this] {
                        return node::HttpReply{200, "application/json", json_text(status())};
                      }},
-                    {"/healthz", [] {
-                       return node::HttpReply{200, "text/plain; charset=utf-8", "ok\n"};
-                     }}});
+                    {"/healthz", [this] { return node::health_reply(health_problems()); }}});
   int bound = 0;
   auto front = node::listen_plain(server_.get(), config_.http_host, config_.http_port, &bound);
   if (!front) return failure("--http-addr " + front.error().message);
   front_ = std::move(*front);
   base_url_ = "http://" + config_.http_host + ":" + std::to_string(bound);
   return ok_status();
+}
+
+int GatewayService::srt_listener_port() const {
+  // srt://:PORT (a listener by default) or srt://HOST:PORT?mode=listener; a caller has none.
+  if (!pipeline_ || !config_.srt()) return 0;
+  GUri* uri = g_uri_parse(config_.input.c_str(), G_URI_FLAGS_NONE, nullptr);
+  if (!uri) return 0;
+  const char* host = g_uri_get_host(uri);
+  const char* query = g_uri_get_query(uri);
+  const bool listener = !host || !*host || (query && std::strstr(query, "mode=listener"));
+  const int port = listener ? g_uri_get_port(uri) : 0;
+  g_uri_unref(uri);
+  return port > 0 ? port : 0;
+}
+
+std::vector<std::string> GatewayService::health_problems() const {
+  std::vector<std::string> out;
+  if (const int port = srt_listener_port(); port && !node::udp_port_bound(port))
+    out.push_back("the SRT listener on port " + std::to_string(port) + " is gone");
+  if (std::string why = node::ledger_problem(config_.ledger); !why.empty()) out.push_back(why);
+  const nlohmann::json orchs = status_json(view())["orchestrators"];
+  bool all_suspended = !orchs.empty();
+  for (const auto& o : orchs) all_suspended = all_suspended && o.value("suspended", false);
+  if (all_suspended) out.emplace_back("every orchestrator is suspended after failures");
+  return out;
 }
 
 GatewayView GatewayService::view() const {
@@ -151,7 +175,11 @@ Result<int> GatewayService::run() {
       : config_.srt() ? "listening on"
                       : "reading",
       pipeline_ ? (" " + config_.input).c_str() : "", base_url_.c_str(), base_url_.c_str());
+  // An SRT listener lost before any stream arrived leaves nothing to wait for: a clear line
+  // and a failed exit, for a supervisor to start it again.
+  const guint watch = srt_listener_port() ? g_timeout_add_seconds(1, on_listener_check, this) : 0;
   g_main_loop_run(loop_.get());
+  if (watch) g_source_remove(watch);
   if (stop_timer_) g_source_remove(stop_timer_);
   stop_timer_ = 0;
   if (pipeline_) gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
@@ -255,6 +283,16 @@ gboolean GatewayService::on_bus(GstBus*, GstMessage* m, gpointer self) noexcept 
     default:
       break;
   }
+  return G_SOURCE_CONTINUE;
+}
+
+gboolean GatewayService::on_listener_check(gpointer self) noexcept {
+  auto* g = static_cast<GatewayService*>(self);
+  const int port = g->srt_listener_port();
+  if (g->stream_seen_ || g->interrupts_ > 0 || node::udp_port_bound(port)) return G_SOURCE_CONTINUE;
+  std::fprintf(stderr, "lpnode gateway: the SRT listener on port %d is gone; exiting\n", port);
+  g->exit_code_ = node::kExitFailed;
+  g_main_loop_quit(g->loop_.get());
   return G_SOURCE_CONTINUE;
 }
 

@@ -15,6 +15,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "elements/common/gst_ptr.h"
 #include "node/gateway/gateway_config.h"
@@ -51,11 +52,16 @@ class GatewayService {
   Status build_input(const node::PipelineProfile& profile);
   Status start_http();
   GatewayView view() const;
+  /// What /healthz reports (empty: healthy): a lost SRT listener, a lost ledger file, every
+  /// orchestrator suspended.
+  std::vector<std::string> health_problems() const;
+  int srt_listener_port() const;  ///< 0 when the input is not an SRT listener
 
   static void on_demux_pad(GstElement*, GstPad* pad, gpointer self) noexcept;
   static gboolean on_bus(GstBus*, GstMessage* m, gpointer self) noexcept;
   static gboolean on_signal(gpointer self) noexcept;
   static gboolean on_stop_timeout(gpointer self) noexcept;
+  static gboolean on_listener_check(gpointer self) noexcept;
   void on_segment(const GstStructure* s);
 
   struct LoopUnref {

@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "node/lpnode/admin.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <memory>
+#include <sstream>
 
 namespace lp::node {
 
@@ -95,6 +100,39 @@ std::string PromText::str() const {
     for (const auto& s : f.samples) out.append(s).append("\n");
   }
   return out;
+}
+
+HttpReply health_reply(const std::vector<std::string>& problems) {
+  if (problems.empty()) return {200, "text/plain; charset=utf-8", "ok\n"};
+  std::string body;
+  for (const auto& p : problems) body += p + "\n";
+  return {503, "text/plain; charset=utf-8", body};
+}
+
+bool udp_port_bound(int port) {
+  char hex[8];
+  std::snprintf(hex, sizeof hex, ":%04X ", static_cast<unsigned>(port) & 0xffffU);
+  for (const char* table : {"/proc/net/udp", "/proc/net/udp6"}) {
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);  // the header
+    while (std::getline(in, line)) {
+      // "  sl  local_address rem_address ...": the local address is the second field.
+      std::istringstream fields(line);
+      std::string sl, local;
+      fields >> sl >> local;
+      if ((local + " ").find(hex) != std::string::npos) return true;
+    }
+  }
+  return false;
+}
+
+std::string ledger_problem(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    return "the ledger " + path + " is gone (" + errno_text(errno) + ")";
+  if (!S_ISREG(st.st_mode)) return "the ledger " + path + " is not a file any more";
+  return "";
 }
 
 void add_routes(SoupServer* server, std::map<std::string, Route> routes) {

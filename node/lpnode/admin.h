@@ -52,6 +52,15 @@ struct HttpReply {
 /// Runs on the server's main context, once per request.
 using Route = std::function<HttpReply()>;
 
+/// /healthz: 200 "ok" when `problems` is empty, else 503 with one line per problem.
+HttpReply health_reply(const std::vector<std::string>& problems);
+/// Whether a UDP socket on this host is bound to `port` (/proc/net/udp and udp6): the SRT
+/// listener of a gateway's input.
+bool udp_port_bound(int port);
+/// Why the ledger file at `path` is unusable ("" when it is there): a deleted or moved file
+/// leaves SQLite writing to an unlinked inode, which is lost at the next start.
+std::string ledger_problem(const std::string& path);
+
 /// GET/HEAD handlers for exact paths on a server; the routes live as long as the server.
 void add_routes(SoupServer* server, std::map<std::string, Route> routes);
 

@@ -33,7 +33,8 @@ fails), verifies every result, and writes HLS that it serves over HTTP:
   http://<http-addr>/                   the player page (hls.js, rendition switcher, payments)
   http://<http-addr>/metrics            Prometheus text: segments, tickets, EV, verification
   http://<http-addr>/status             JSON: stream, orchestrators, payments, deposit
-  http://<http-addr>/healthz            200 while it runs
+  http://<http-addr>/healthz            200 "ok"; 503 with a line per problem: the SRT listener
+                                        gone, the ledger file gone, every orchestrator suspended
 It also takes go-livepeer's HTTP push on the same address: PUT /live/<name>/<seq>.ts with a
 whole MPEG-TS segment answers with the renditions (multipart/mixed when asked with
 `Accept: multipart/mixed`); each pushed stream runs through the same profile (--pipeline)

@@ -43,7 +43,7 @@ registry. A self-signed certificate is made at every start, as go-livepeer does.
 It also runs the local ledger's block clock (--block-time; every node on one ledger shares one
 clock) and serves, on --admin-addr (plain HTTP, keep it on localhost as go-livepeer's CLI port):
   /metrics   Prometheus text: segments, transcode time, tickets, winners, value redeemed, ...
-  /healthz   200 while it runs
+  /healthz   200 "ok" while it runs; 503 with a line per problem (the ledger file gone)
   /status    JSON: address, price, sessions, credit per gateway, winner queue, ledger block
 
 SIGINT or SIGTERM stops it cleanly: no new requests, segments in flight finish and are answered,
@@ -339,8 +339,11 @@ int orchestrator_main(const std::vector<std::string>& argv) {
         admin_host, admin_port,
         {{"/metrics", [&] { return metrics_reply(*o, **queue, redeemed, *price, *pixels); }},
          {"/healthz",
-          [] {
-            return HttpReply{200, "text/plain; charset=utf-8", "ok\n"};
+          [&] {
+            std::vector<std::string> problems;
+            if (std::string why = ledger_problem(*ledger_path); !why.empty())
+              problems.push_back(why);
+            return health_reply(problems);
           }},
          {"/status", [&] { return status_reply(*o, **ledger, **queue, redeemed, service_addr); }}});
     if (!bound) return fail(cmd, "--admin-addr " + bound.error().message, kExitFailed);

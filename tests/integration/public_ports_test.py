@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -275,6 +276,23 @@ def main():
                   f"descriptors back after the slow clients: {base_o} -> {after_o}, {base_g} -> {after_g}")
             if not SANITIZED:
                 check(after_o[1] <= base_o[1] * 1.2 + 2, f"orchestrator RSS back: {base_o} -> {after_o}")
+
+            # Health that does not lie: the ledger file gone makes both /healthz 503 at once.
+            def healthz(url):
+                try:
+                    with urllib.request.urlopen(url + "/healthz", timeout=5) as r:
+                        return r.status, r.read().decode()
+                except urllib.error.HTTPError as e:
+                    return e.code, e.read().decode()
+
+            check(healthz(gw_url) == (200, "ok\n") and healthz(info["admin"]) == (200, "ok\n"), "healthy")
+            os.rename("ledger.db", "ledger.moved")
+            time.sleep(0.5)
+            for name, url in (("gateway", gw_url), ("orchestrator", info["admin"])):
+                status, text = healthz(url)
+                check(status == 503 and "ledger.db is gone" in text, f"{name} /healthz without its ledger: {status} {text!r}")
+            os.rename("ledger.moved", "ledger.db")
+            check(healthz(gw_url)[0] == 200 and healthz(info["admin"])[0] == 200, "healthy again with the ledger back")
         finally:
             for p in (gateway, orch, capped):
                 if p.poll() is None:
