@@ -184,7 +184,7 @@ Result<int> GatewayService::run() {
   stop_timer_ = 0;
   if (pipeline_) gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
   if (eos_sent_.valid()) eos_sent_.wait();  // NULL unblocks a source it waited on
-  push_->stop();
+  push_->stop(interrupts_ < 2);             // a second signal: no waiting for their ends
   return exit_code_;
 }
 

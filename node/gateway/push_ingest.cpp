@@ -299,23 +299,25 @@ void PushIngest::reap_idle() {
   if (!idle.empty()) malloc_trim(0);  // what the ended pipelines held goes back to the system
 }
 
-void PushIngest::stop() {
+void PushIngest::stop(bool graceful) {
   std::vector<std::string> names;
   for (const auto& [name, s] : streams_) names.push_back(name);
-  for (const auto& name : names) end_stream(name);
+  for (const auto& name : names) end_stream(name, graceful);
 }
 
-void PushIngest::end_stream(const std::string& name) {
+void PushIngest::end_stream(const std::string& name, bool graceful) {
   auto it = streams_.find(name);
   if (it == streams_.end()) return;
   std::shared_ptr<Stream> s = it->second;
   if (s->pipeline) {
-    gst_app_src_end_of_stream(GST_APP_SRC(s->appsrc));
-    gst::ObjectPtr<GstBus> bus(gst_element_get_bus(s->pipeline.get()));
-    // lphlssink ends the playlists at EOS.
-    gst::MessagePtr m(gst_bus_timed_pop_filtered(
-        bus.get(), 120 * GST_SECOND,
-        static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR)));
+    if (graceful) {
+      gst_app_src_end_of_stream(GST_APP_SRC(s->appsrc));
+      gst::ObjectPtr<GstBus> bus(gst_element_get_bus(s->pipeline.get()));
+      // lphlssink ends the playlists at EOS.
+      gst::MessagePtr m(gst_bus_timed_pop_filtered(
+          bus.get(), 120 * GST_SECOND,
+          static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR)));
+    }
     gst_element_set_state(s->pipeline.get(), GST_STATE_NULL);
     s->answer_all();
     for (auto& [seq, msgs] : s->waiting)

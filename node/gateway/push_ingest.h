@@ -47,8 +47,9 @@ class PushIngest {
 
   /// Serves /live on the server (its handlers run on the thread-default main context).
   void attach(SoupServer* server);
-  /// Ends every stream: segments in flight finish, playlists get EXT-X-ENDLIST.
-  void stop();
+  /// Ends every stream: segments in flight finish, playlists get EXT-X-ENDLIST; not graceful:
+  /// at once, without waiting for either.
+  void stop(bool graceful = true);
   /// Ends the streams nobody pushed to for --push-idle-timeout (called by a timer).
   void reap_idle();
 
@@ -69,7 +70,7 @@ class PushIngest {
   void handle(SoupServerMessage* msg, const std::string& path);
   Stream* stream_for(const std::string& name, std::string* error);
   /// Ends one stream (EOS, playlists ended, pipeline freed); its totals are kept.
-  void end_stream(const std::string& name);
+  void end_stream(const std::string& name, bool graceful = true);
   static StreamTotals totals_of(const Stream& s);
 
   GatewayConfig config_;

@@ -385,7 +385,13 @@ int orchestrator_main(const std::vector<std::string>& argv) {
     tick();
     o->reap_idle();
   }
-  std::fprintf(stderr, "lpnode orchestrator: stopping: finishing segments in flight\n");
+  // A second signal ends the process at once (the default action): the winning tickets are
+  // in the queue's database already, only the segments in flight are lost.
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  std::fprintf(stderr,
+               "lpnode orchestrator: stopping: finishing segments in flight (again to quit at "
+               "once)\n");
   if (second) second->stop();
   service.stop();
   redeem(**queue, redeemed);

@@ -34,8 +34,14 @@ class VerifierTest : public ::testing::Test {
     std::string error;
     EXPECT_TRUE(engine.transcode(clip->segments[1].get(), &out, &error)) << error;
     source = test::buffer_string(clip->segments[1].get());
+    return signed_request(profiles, out);
+  }
+
+  /// A request for `source` and the renditions the engine made, signed by the orchestrator key.
+  VerifyRequest signed_request(const std::vector<media::VideoProfile>& profiles,
+                               const std::vector<media::Rendition>& out) {
     kept.clear();
-    for (auto& r : out) kept.push_back(test::buffer_string(r.ts.get()));
+    for (const auto& r : out) kept.push_back(test::buffer_string(r.ts.get()));
     VerifyRequest req;
     req.source = source;
     for (std::size_t i = 0; i < out.size(); ++i)
@@ -148,24 +154,15 @@ TEST_F(VerifierTest, Pictures_GivenSourcesOfExtremeShapes_HonestRenditionsPass) 
   for (const Shape& shape : {Shape{16, 4000, "30/1"}, Shape{4000, 16, "30/1"}, Shape{2, 2, "30/1"},
                              Shape{128, 72, "30000/1001"}}) {
     SCOPED_TRACE(std::to_string(shape.width) + "x" + std::to_string(shape.height));
-    const std::string src =
-        test::pattern_segment("smpte", shape.width, shape.height, 20, shape.framerate);
+    source = test::pattern_segment("smpte", shape.width, shape.height, 20, shape.framerate);
     auto profiles = media::parse_profiles("P240p30fps16x9,P360p30fps16x9").value();
     media::TranscodeEngine engine({profiles, media::GpuMode::off, "ultrafast"});
-    GstBuffer* in = gst_buffer_new_memdup(src.data(), src.size());
+    GstBuffer* in = gst_buffer_new_memdup(source.data(), source.size());
     std::vector<media::Rendition> out;
     std::string error;
     ASSERT_TRUE(engine.transcode(in, &out, &error)) << error;
     gst_buffer_unref(in);
-    kept.clear();
-    for (auto& r : out) kept.push_back(test::buffer_string(r.ts.get()));
-    VerifyRequest req;
-    req.source = src;
-    for (std::size_t i = 0; i < out.size(); ++i)
-      req.renditions.push_back(VerifyRendition{profiles[i].name, profiles[i].width,
-                                               profiles[i].height, profiles[i].fps,
-                                               profiles[i].fps_den, kept[i], out[i].pixels});
-    resign(req);
+    VerifyRequest req = signed_request(profiles, out);
     req.compare_pictures = true;
     const Verdict v = verifier.verify(req);
     EXPECT_TRUE(v.ok) << v.reason;

@@ -31,3 +31,23 @@ def stop(proc, timeout):
         proc.kill()
         proc.wait()
         return None
+
+
+def keys_and_ledger(lpnode, clip=None, seconds=None):
+    """In the current directory: o.key (an orchestrator), g.key (a gateway funded with 1 ETH of
+    deposit and 1 ETH of reserve in ledger.db) and, with a clip, its first `seconds` (all
+    when None) cut by ffmpeg into 2 s segments seg0.ts, seg1.ts...; returns the segments'
+    names in order."""
+    import os
+    import subprocess
+    subprocess.run([lpnode, "pm", "keygen", "--key-file", "o.key"], check=True, capture_output=True)
+    gw = subprocess.run([lpnode, "pm", "keygen", "--key-file", "g.key"], check=True, capture_output=True,
+                        text=True).stdout.split()[0]
+    subprocess.run([lpnode, "ledger", "--db", "ledger.db", "fund", "--address", gw, "--deposit",
+                    "1000000000000000000", "--reserve", "1000000000000000000"], check=True, capture_output=True)
+    if not clip:
+        return []
+    limit = ["-t", str(seconds)] if seconds else []
+    subprocess.run(["ffmpeg", "-v", "error", "-i", clip, *limit, "-c", "copy", "-f", "segment", "-segment_time", "2",
+                    "-reset_timestamps", "0", "seg%d.ts"], check=True)
+    return sorted((f for f in os.listdir(".") if f.startswith("seg")), key=lambda f: int(f[3:-3]))

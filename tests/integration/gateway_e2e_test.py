@@ -180,8 +180,10 @@ def main():
                 # The file is read faster than real time, so segments queue at the orchestrator
                 # (one at a time per session) while go-livepeer's deadlines run; a sanitizer build
                 # transcodes several times slower: its deadlines are widened as go-livepeer's
-                # timeoutMultiplier does for a slow stream.
-                slower = ["timeout-multiplier=5"]
+                # timeoutMultiplier does for a slow stream, and one segment is in flight at a
+                # time, so that no deadline runs while the segment waits behind others (with two
+                # CPU-bound processes beside the suite, segments 3-7 once missed 8 s that way).
+                slower = ["timeout-multiplier=5", "max-in-flight=1"]
             launch = subprocess.run(
                 ["gst-launch-1.0", "-e", "filesrc", f"location={CLIP}", "!", "tsdemux", "!", "h264parse", "!",
                  "lpsegmenter", "!", "lpticketpay", "key-file=g.key", "ledger=ledger.db", "!", "lpremote-transcode",

@@ -27,7 +27,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import check, finish  # noqa: E402
+from checks import check, finish, keys_and_ledger  # noqa: E402
 
 LPNODE = os.path.abspath(sys.argv[1])
 CLIP = os.path.abspath(sys.argv[2])
@@ -135,13 +135,7 @@ def run_file(info):
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(tmp)
-        subprocess.run([LPNODE, "pm", "keygen", "--key-file", "o.key"], check=True, capture_output=True)
-        gw = subprocess.run([LPNODE, "pm", "keygen", "--key-file", "g.key"], check=True, capture_output=True,
-                            text=True).stdout.split()[0]
-        subprocess.run([LPNODE, "ledger", "--db", "ledger.db", "fund", "--address", gw, "--deposit",
-                        "1000000000000000000", "--reserve", "1000000000000000000"], check=True, capture_output=True)
-        subprocess.run(["ffmpeg", "-v", "error", "-i", CLIP, "-t", "6", "-c", "copy", "-f", "segment",
-                        "-segment_time", "2", "-reset_timestamps", "0", "seg%d.ts"], check=True)
+        keys_and_ledger(LPNODE, CLIP, 6)
         orch = subprocess.Popen([LPNODE, "orchestrator", "--key-file", "o.key", "--ledger", "ledger.db",
                                  "--service-addr", "127.0.0.1:0", "--price-per-unit", "1", "--speed-preset",
                                  "ultrafast", "--gpu", "off"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,

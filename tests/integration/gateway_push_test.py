@@ -18,7 +18,7 @@ import tempfile
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import check, finish  # noqa: E402
+from checks import check, finish, keys_and_ledger  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -64,14 +64,7 @@ def metrics(url):
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(tmp)
-        subprocess.run([LPNODE, "pm", "keygen", "--key-file", "o.key"], check=True, capture_output=True)
-        gw = subprocess.run([LPNODE, "pm", "keygen", "--key-file", "g.key"], check=True, capture_output=True,
-                            text=True).stdout.split()[0]
-        subprocess.run([LPNODE, "ledger", "--db", "ledger.db", "fund", "--address", gw, "--deposit",
-                        "1000000000000000000", "--reserve", "1000000000000000000"], check=True, capture_output=True)
-        subprocess.run(["ffmpeg", "-v", "error", "-i", CLIP, "-c", "copy", "-f", "segment", "-segment_time", "2",
-                        "-reset_timestamps", "0", "seg%d.ts"], check=True)
-        segs = sorted((f for f in os.listdir(".") if f.startswith("seg")), key=lambda f: int(f[3:-3]))
+        segs = keys_and_ledger(LPNODE, CLIP)
         orch = subprocess.Popen([LPNODE, "orchestrator", "--key-file", "o.key", "--ledger", "ledger.db",
                                  "--service-addr", "127.0.0.1:0", "--price-per-unit", "1", "--speed-preset",
                                  "ultrafast", "--gpu", "off"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,

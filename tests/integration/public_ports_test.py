@@ -31,7 +31,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import check, finish, stop  # noqa: E402
+from checks import check, finish, keys_and_ledger, stop  # noqa: E402
 
 LPNODE = os.path.abspath(sys.argv[1])
 CLIP = os.path.abspath(sys.argv[2])
@@ -187,14 +187,7 @@ def slow_client(port, tls, outcome, i):
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(tmp)
-        subprocess.run([LPNODE, "pm", "keygen", "--key-file", "o.key"], check=True, capture_output=True)
-        gw = subprocess.run([LPNODE, "pm", "keygen", "--key-file", "g.key"], check=True, capture_output=True,
-                            text=True).stdout.split()[0]
-        subprocess.run([LPNODE, "ledger", "--db", "ledger.db", "fund", "--address", gw, "--deposit",
-                        "1000000000000000000", "--reserve", "1000000000000000000"], check=True, capture_output=True)
-        subprocess.run(["ffmpeg", "-v", "error", "-i", CLIP, "-t", "8", "-c", "copy", "-f", "segment",
-                        "-segment_time", "2", "-reset_timestamps", "0", "seg%d.ts"], check=True)
-        segs = sorted((f for f in os.listdir(".") if f.startswith("seg")), key=lambda f: int(f[3:-3]))
+        segs = keys_and_ledger(LPNODE, CLIP, 8)
         orch = subprocess.Popen([LPNODE, "orchestrator", "--key-file", "o.key", "--ledger", "ledger.db",
                                  "--service-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
                                  "--price-per-unit", "1", "--speed-preset", "ultrafast", "--gpu", "off"],
