@@ -11,7 +11,7 @@
 # Ends with "N passed, N failed" (one count per meson test per pass).
 # The clang-format and clang-tidy check (scripts/lint.sh) runs after the first build and counts
 # as one line. LP_SANITIZE=0 skips both sanitizer passes, LP_TSAN=0 only the ThreadSanitizer one,
-# LP_LINT=0 the lint (a faster local loop).
+# LP_LINT=0 the lint (a faster local loop). LP_SOAK=1 adds the 30-minute soak after the first pass.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -47,6 +47,15 @@ run_suite build -Dbuildtype=debugoptimized || status=1
 # full run (scripts/lint.sh; uses build/): one line in the count.
 if [ "${LP_LINT:-1}" != 0 ]; then
   if bash scripts/lint.sh build; then echo OK >>"$summary"; else echo FAIL >>"$summary"; status=1; fi
+fi
+# The 30-minute soak (tests/soak/soak_test.py; LP_SOAK_MINUTES to change), only when asked.
+if [ "${LP_SOAK:-0}" = 1 ]; then
+  if python3 tests/soak/soak_test.py build/node/lpnode tests/data/media/live-1080p30-h264-aac-16s-gop2.ts; then
+    echo OK >>"$summary"
+  else
+    echo FAIL >>"$summary"
+    status=1
+  fi
 fi
 if [ "${LP_SANITIZE:-1}" != 0 ]; then
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
