@@ -118,7 +118,7 @@ namespace lp::orch {
 
 namespace {
 
-constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::size_t kReadChunk = std::size_t{16} * 1024;
 
 std::string ip_of(GSocketConnection* conn) {
   GSocketAddress* a = g_socket_connection_get_remote_address(conn, nullptr);

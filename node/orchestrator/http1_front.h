@@ -38,7 +38,7 @@ struct ConnectionCaps {
 class Http1Front {
  public:
   struct Limits {
-    std::size_t max_header_bytes = 32 * 1024;
+    std::size_t max_header_bytes = std::size_t{32} * 1024;
     unsigned header_seconds = 10;
     unsigned idle_seconds = 60;
     ConnectionCaps caps;

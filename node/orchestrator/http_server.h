@@ -109,7 +109,7 @@ class HttpServer {
   std::unique_ptr<Http1Front> h1_;  // server thread
   struct H2Open {
     std::shared_ptr<H2Connection> conn;
-    GSocketConnection* sock;  // a reference, for the connection caps
+    GSocketConnection* sock = nullptr;  // a reference, for the connection caps
   };
   std::map<H2Connection*, H2Open> h2_;  // server thread
   bool stopping_ = false;               // server thread

@@ -626,8 +626,9 @@ TEST_F(OrchestratorTest, Https_GivenSegmentOverLoopback_ResultAndRenditionDownlo
 TEST_F(OrchestratorTest, Https_GivenSegmentUri_PaidDownloadedCheckedAndTranscoded) {
   auto tls = net::self_signed_cert("127.0.0.1");
   ASSERT_TRUE(tls);
-  HttpServer open(*o, *tls,
-                  {.max_body = 20'000'000, .allow_private_uris = true, .uri_timeout_ms = 1500, .front = {}});
+  HttpServer open(
+      *o, *tls,
+      {.max_body = 20'000'000, .allow_private_uris = true, .uri_timeout_ms = 1500, .front = {}});
   HttpServer strict(*o, *tls);  // the default: loopback refused
   auto open_port = open.start("127.0.0.1", 0);
   auto strict_port = strict.start("127.0.0.1", 0);
