@@ -497,6 +497,14 @@ void PushIngest::handle(SoupServerMessage* msg, const std::string& path) {
       return;
     }
   }
+  // One stream more than --max-streams is refused before its body is probed (a crowd of new
+  // names must not hold the main loop with a decode each).
+  if (!s && streams_.size() >= config_.max_streams) {
+    respond_text(msg, 503,
+                 "the gateway takes " + std::to_string(config_.max_streams) +
+                     " pushed streams at once (--max-streams); try again later");
+    return;
+  }
   std::unique_ptr<GBytes, decltype(&g_bytes_unref)> body(
       soup_message_body_flatten(soup_server_message_get_request_body(msg)), g_bytes_unref);
   gsize size = 0;
@@ -511,12 +519,6 @@ void PushIngest::handle(SoupServerMessage* msg, const std::string& path) {
     return;
   }
   if (!s) {
-    if (streams_.size() >= config_.max_streams) {
-      respond_text(msg, 503,
-                   "the gateway takes " + std::to_string(config_.max_streams) +
-                       " pushed streams at once (--max-streams); try again later");
-      return;
-    }
     std::string error;
     s = stream_for(name, &error);
     if (!s) {

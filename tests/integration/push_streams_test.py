@@ -112,8 +112,12 @@ def main():
                 refused = [r for r in results if r[0] == 503]
                 check(len(served) == 8 and len(refused) == 42,
                       f"{tag}: 8 served, 42 refused: {sorted(set((r[0], r[1][:80]) for r in results))}")
-                check(all(b"--max-streams" in r[1] and r[2] < 5 for r in refused),
-                      f"{tag}: refused at once, saying why: {[(r[1][:80], round(r[2], 1)) for r in refused][:3]}")
+                # At once: every refusal before the first served stream's answer (which waits for
+                # a transcode); absolute times depend on the build (a sanitizer's is slower).
+                first_served = min((results[i][2] for i in served), default=0)
+                check(all(b"--max-streams" in r[1] and r[2] < first_served for r in refused),
+                      f"{tag}: refused at once (before {first_served:.1f} s), saying why: "
+                      f"{[(r[1][:80], round(r[2], 1)) for r in refused][:3]}")
                 time.sleep(IDLE + 6)
                 return served, during
 
