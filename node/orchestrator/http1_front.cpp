@@ -232,12 +232,7 @@ void Http1Front::Conn::timeout(unsigned seconds) {
 }
 
 void Http1Front::Conn::refuse_431() {
-  static constexpr std::string_view k431 =
-      "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain\r\n"
-      "Content-Length: 31\r\nConnection: close\r\n\r\nrequest header block too large\n";
-  static_assert(sizeof("request header block too large\n") - 1 == 31);
-  g_output_stream_write_all(g_io_stream_get_output_stream(stream), k431.data(), k431.size(),
-                            nullptr, nullptr, nullptr);
+  write_closing_response(stream, 431, "text/plain", "request header block too large\n");
   front->close(this);
 }
 
@@ -315,6 +310,18 @@ bool Http1Front::Conn::hand_to_soup() {
     return false;
   }
   return true;
+}
+
+void write_closing_response(GIOStream* stream, int status, std::string_view content_type,
+                            std::string_view body) {
+  const char* reason = soup_status_get_phrase(static_cast<guint>(status));
+  std::string all = "HTTP/1.1 " + std::to_string(status) + " " + (reason ? reason : "Error") +
+                    "\r\nContent-Type: " + std::string(content_type) +
+                    "\r\nContent-Length: " + std::to_string(body.size()) +
+                    "\r\nConnection: close\r\n\r\n";
+  all.append(body);
+  g_output_stream_write_all(g_io_stream_get_output_stream(stream), all.data(), all.size(), nullptr,
+                            nullptr, nullptr);
 }
 
 Http1Front::Http1Front(SoupServer* server, Limits limits)

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "payment/common/result.h"
 
@@ -17,6 +18,11 @@ namespace lp::orch {
 
 /// The listen backlog of the servers' ports (Linux caps it at net.core.somaxconn).
 inline constexpr int kListenBacklog = 4096;
+
+/// Writes a whole HTTP/1.1 response with `Connection: close` to a connection that is taken
+/// from libsoup or not yet given to it (the caller closes it).
+void write_closing_response(GIOStream* stream, int status, std::string_view content_type,
+                            std::string_view body);
 
 /// Connections per client address and in all, for one server's port.
 struct ConnectionCaps {
@@ -59,9 +65,6 @@ class Http1Front {
   /// An admitted connection ready for HTTP/1.1 (a TLS stream whose handshake is done, or the
   /// socket connection itself): read, handed to libsoup, and closed here.
   void adopt(GIOStream* stream, GSocketConnection* conn);
-
-  /// Connections open now (admitted and not yet closed).
-  std::size_t open() const { return total_; }
 
   struct Conn;  // one connection (http1_front.cpp)
 

@@ -31,14 +31,7 @@ void respond(SoupServerMessage* msg, int status, const char* content_type,
 void refuse_unread(SoupServerMessage* msg, const SegmentReply& reply) {
   GIOStream* stream = soup_server_message_steal_connection(msg);
   if (!stream) return;
-  const char* reason = soup_status_get_phrase(static_cast<guint>(reply.status));
-  const std::string head = "HTTP/1.1 " + std::to_string(reply.status) + " " +
-                           (reason ? reason : "Error") + "\r\nContent-Type: " + reply.content_type +
-                           "\r\nContent-Length: " + std::to_string(reply.body.size()) +
-                           "\r\nConnection: close\r\n\r\n";
-  const std::string all = head + reply.body;
-  g_output_stream_write_all(g_io_stream_get_output_stream(stream), all.data(), all.size(), nullptr,
-                            nullptr, nullptr);
+  write_closing_response(stream, reply.status, reply.content_type, reply.body);
   g_io_stream_close(stream, nullptr, nullptr);
   g_object_unref(stream);
 }
