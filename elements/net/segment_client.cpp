@@ -10,6 +10,8 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "elements/net/protocol.h"
 
@@ -49,6 +51,8 @@ using Clock = std::chrono::steady_clock;
 constexpr gsize kReadChunk = gsize{256} * 1024;
 constexpr gint kMaxConnsPerHost = 64;  // per orchestrator: above any sane max-in-flight
 constexpr gint kMaxConns = 1024;       // all orchestrators of one element
+// How long a cancelled request is left to libsoup to end before it is ended without it.
+constexpr guint kCancelGraceMs = 200;
 
 /// One request on its way: made by the caller's thread, run on the I/O thread, handed back.
 struct Call {
@@ -65,9 +69,10 @@ struct Call {
   bool got_headers = false;  // the final status line is in (got-headers)
   gulong got_headers_id = 0;
   bool expired = false;
-  bool refused_address = false;                     // allow_private off and the peer is private
-  bool too_large = false;                           // the answer passed max_body
-  std::string peer;                                 // the refused address, for the message
+  bool finished = false;         // finish() ran: later completions from libsoup are only cleaned up
+  bool refused_address = false;  // allow_private off and the peer is private
+  bool too_large = false;        // the answer passed max_body
+  std::string peer;              // the refused address, for the message
   GCancellable* cancellable = g_cancellable_new();  // any thread may cancel it
   // Handed back under SegmentClient::Impl::mu.
   bool done = false;
@@ -153,9 +158,24 @@ struct SegmentClient::Impl {
   }
 
   void cancel_all() {
-    std::lock_guard lock(mu);
-    cancelled = true;
-    for (const auto& c : active) g_cancellable_cancel(c->cancellable);
+    {
+      std::lock_guard lock(mu);
+      cancelled = true;
+      for (const auto& c : active) g_cancellable_cancel(c->cancellable);
+    }
+    g_main_context_invoke(
+        context,
+        [](gpointer p) -> gboolean {
+          auto* self = static_cast<Impl*>(p);
+          std::vector<std::shared_ptr<Call>> open;
+          {
+            std::lock_guard lock(self->mu);
+            open.assign(self->active.begin(), self->active.end());
+          }
+          for (const auto& c : open) self->end_cancelled(c);
+          return G_SOURCE_REMOVE;
+        },
+        this);
   }
 
   /// Runs a call on the I/O thread and waits for it to end.
@@ -206,24 +226,48 @@ struct SegmentClient::Impl {
     }
   }
 
-  void arm(const std::shared_ptr<Call>& call, Clock::time_point when) const {
+  using Held = std::pair<Impl*, std::shared_ptr<Call>>;
+
+  void arm(const std::shared_ptr<Call>& call, Clock::time_point when) {
     if (call->timer) {
       g_source_destroy(call->timer);
       g_source_unref(call->timer);
     }
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(when - Clock::now());
     call->timer = g_timeout_source_new(static_cast<guint>(std::max<std::int64_t>(1, left.count())));
-    auto* holder = new std::shared_ptr<Call>(call);
     g_source_set_callback(
         call->timer,
         [](gpointer p) -> gboolean {
-          auto& c = *static_cast<std::shared_ptr<Call>*>(p);
+          const auto& [self, c] = *static_cast<Held*>(p);
           c->expired = true;
           g_cancellable_cancel(c->cancellable);
+          self->end_cancelled(c);
           return G_SOURCE_REMOVE;
         },
-        holder, [](gpointer p) { delete static_cast<std::shared_ptr<Call>*>(p); });
+        new Held(this, call), [](gpointer p) { delete static_cast<Held*>(p); });
     g_source_attach(call->timer, context);
+  }
+
+  /// A cancelled call ends within kCancelGraceMs, whether or not libsoup ends it: libsoup 3.2
+  /// completes neither an HTTP/2 request whose status line is in and whose body has not begun
+  /// (an orchestrator's 200 during the transcode) nor its cancellation until a DATA frame
+  /// arrives, and a deadline or a stop must not wait for the transcode.
+  void end_cancelled(const std::shared_ptr<Call>& call) {
+    GSource* later = g_timeout_source_new(kCancelGraceMs);
+    g_source_set_callback(
+        later,
+        [](gpointer p) -> gboolean {
+          const auto& [self, c] = *static_cast<Held*>(p);
+          if (!c->finished) {
+            GError* err = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
+            self->finish(c, err);
+            g_error_free(err);
+          }
+          return G_SOURCE_REMOVE;
+        },
+        new Held(this, call), [](gpointer p) { delete static_cast<Held*>(p); });
+    g_source_attach(later, context);
+    g_source_unref(later);
   }
 
   void tell_headers(const std::shared_ptr<Call>& call) {
@@ -233,6 +277,7 @@ struct SegmentClient::Impl {
   }
 
   void finish(const std::shared_ptr<Call>& call, GError* err) {
+    if (std::exchange(call->finished, true)) return;
     if (call->timer) {
       g_source_destroy(call->timer);
       g_source_unref(call->timer);
@@ -371,7 +416,13 @@ struct SegmentClient::Impl {
           Impl* self = a->first;
           const auto& c = a->second;
           GError* err = nullptr;
-          c->in = soup_session_send_finish(SOUP_SESSION(source), res, &err);
+          GInputStream* in = soup_session_send_finish(SOUP_SESSION(source), res, &err);
+          if (c->finished) {  // ended without libsoup (end_cancelled)
+            g_clear_object(&in);
+            g_clear_error(&err);
+            return;
+          }
+          c->in = in;
           c->response.status = soup_message_get_status(c->msg);
           if (!c->in) {
             self->finish(c, err);
@@ -405,6 +456,11 @@ struct SegmentClient::Impl {
           GError* err = nullptr;
           GBytes* chunk = g_input_stream_read_bytes_finish(G_INPUT_STREAM(source), res, &err);
           const auto& c = a->second;
+          if (c->finished) {  // ended without libsoup (end_cancelled)
+            if (chunk) g_bytes_unref(chunk);
+            g_clear_error(&err);
+            return;
+          }
           if (!chunk) {
             a->first->finish(c, err);
             g_clear_error(&err);

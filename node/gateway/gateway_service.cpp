@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include "elements/common/eos_sender.h"
 #include "node/gateway/gateway_web.h"
@@ -17,7 +18,8 @@ namespace {
 
 /// How long a stop waits for the segments in flight: go-livepeer's whole-request deadline for a
 /// 2 s segment (8 s) and the time to verify and write what comes back.
-constexpr guint kStopGraceSeconds = 15;
+// A stop ends within 5 s of the signal: what is in flight gets this long to finish.
+constexpr guint kStopGraceSeconds = 3;
 
 Error failure(const std::string& message) {
   return make_error(ErrorKind::fatal, "gateway", message);
@@ -180,11 +182,14 @@ Result<int> GatewayService::run() {
   const guint watch = srt_listener_port() ? g_timeout_add_seconds(1, on_listener_check, this) : 0;
   g_main_loop_run(loop_.get());
   if (watch) g_source_remove(watch);
-  if (stop_timer_) g_source_remove(stop_timer_);
-  stop_timer_ = 0;
+  for (guint* id : {&stop_timer_, &stop_poll_})
+    if (*id) g_source_remove(std::exchange(*id, 0));
   if (pipeline_) gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
   if (eos_sent_.valid()) eos_sent_.wait();  // NULL unblocks a source it waited on
-  push_->stop(interrupts_ < 2);             // a second signal: no waiting for their ends
+  push_->stop(false);  // they were given their ends in the loop: what is left now is cut
+  // The answers of the pushes cut there (503) go out before the process ends.
+  for (int i = 0; i < 20 && g_main_context_iteration(nullptr, FALSE); ++i) {
+  }
   return exit_code_;
 }
 
@@ -278,7 +283,9 @@ gboolean GatewayService::on_bus(GstBus*, GstMessage* m, gpointer self) noexcept 
       break;
     }
     case GST_MESSAGE_EOS:
-      g_main_loop_quit(g->loop_.get());
+      // The input's end (or a stop's EOS): the pushed streams end too, then the loop.
+      g->input_done_ = true;
+      g->begin_stop();
       break;
     default:
       break;
@@ -308,26 +315,39 @@ gboolean GatewayService::on_stop_timeout(gpointer self) noexcept {
   return G_SOURCE_REMOVE;
 }
 
+void GatewayService::begin_stop() {
+  if (!stop_timer_) stop_timer_ = g_timeout_add(kStopGraceSeconds * 1000, on_stop_timeout, this);
+  push_->begin_stop();
+  if (!stop_poll_) stop_poll_ = g_timeout_add(50, on_stop_poll, this);
+  on_stop_poll(this);
+}
+
+gboolean GatewayService::on_stop_poll(gpointer self) noexcept {
+  auto* g = static_cast<GatewayService*>(self);
+  if (g->input_done_ && g->push_->ended()) g_main_loop_quit(g->loop_.get());
+  return G_SOURCE_CONTINUE;
+}
+
 gboolean GatewayService::on_signal(gpointer self) noexcept {
   auto* g = static_cast<GatewayService*>(self);
   if (++g->interrupts_ == 1) {
     if (!g->pipeline_) {
       std::fprintf(stderr, "lpnode gateway: stopping\n");
-      g_main_loop_quit(g->loop_.get());  // HTTP push only: its streams are ended after the loop
+      g->input_done_ = true;  // HTTP push only
     } else if (!g->stream_seen_) {
       // Nothing reached the profile (an SRT listener nobody called, a file not read yet): an
       // EOS could not pass the demuxer, which has no pads, and there is nothing to finish.
       std::fprintf(stderr, "lpnode gateway: stopping: no stream had arrived\n");
-      g_main_loop_quit(g->loop_.get());
+      g->input_done_ = true;
     } else {
       std::fprintf(stderr,
                    "lpnode gateway: stopping: finishing segments in flight (again to quit at "
                    "once)\n");
-      // The bus's EOS ends the loop. Sent off the main loop: a source waiting for its network
+      // The bus's EOS ends the input. Sent off the main loop: a source waiting for its network
       // holds the lock the EOS needs; the grace timer ends a stop that never gets there.
       g->eos_sent_ = gst::send_eos_off_thread(g->pipeline_.get());
-      g->stop_timer_ = g_timeout_add_seconds(kStopGraceSeconds, on_stop_timeout, g);
     }
+    g->begin_stop();  // the pushed streams end beside it, within the same grace
   } else {
     g->exit_code_ = node::kExitFailed;
     g_main_loop_quit(g->loop_.get());

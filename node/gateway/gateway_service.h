@@ -63,6 +63,10 @@ class GatewayService {
   static gboolean on_stop_timeout(gpointer self) noexcept;
   static gboolean on_listener_check(gpointer self) noexcept;
   void on_segment(const GstStructure* s);
+  /// The stream input and the pushed streams are sent their ends together; the loop ends when
+  /// both got there or the grace (kStopGraceSeconds) runs out.
+  void begin_stop();
+  static gboolean on_stop_poll(gpointer self) noexcept;
 
   struct LoopUnref {
     void operator()(GMainLoop* l) const { g_main_loop_unref(l); }
@@ -91,6 +95,8 @@ class GatewayService {
   std::atomic<bool> stream_seen_{false};  // the demuxer gave a pad: data reached the profile
   std::future<void> eos_sent_;            // the stop's EOS, sent off the main loop
   guint stop_timer_ = 0;                  // the stop's grace (kStopGraceSeconds)
+  guint stop_poll_ = 0;                   // is everything at its end yet?
+  bool input_done_ = false;               // the stream input reached its end (or has none)
 };
 
 }  // namespace lp::gw

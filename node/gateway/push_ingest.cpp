@@ -6,8 +6,11 @@
 #include <malloc.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "elements/common/gst_ptr.h"
@@ -139,6 +142,8 @@ struct PushIngest::Stream : std::enable_shared_from_this<PushIngest::Stream> {
   std::map<std::int64_t, Outcome> done;  // guarded by mu
   bool failed = false;                   // guarded by mu: the pipeline stopped with an error
   std::string failure;                   // guarded by mu
+  bool eos_sent = false;                 // main context only: its appsrc was ended
+  std::atomic<bool> at_end{false};       // its EOS reached the bus: the playlists are ended
 
   ~Stream() {
     if (pipeline) gst_element_set_state(pipeline.get(), GST_STATE_NULL);
@@ -235,8 +240,13 @@ struct PushIngest::Stream : std::enable_shared_from_this<PushIngest::Stream> {
 
   /// A pipeline error (no orchestrator answered, the wallet cannot start): 503 for all.
   static GstBusSyncReply on_bus(GstBus*, GstMessage* m, gpointer data) noexcept {
-    if (GST_MESSAGE_TYPE(m) != GST_MESSAGE_ERROR) return GST_BUS_PASS;
     auto* st = static_cast<Stream*>(data);
+    if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS) {
+      st->at_end = true;
+      return GST_BUS_PASS;  // for end_stream()
+    }
+    // Nobody watches this bus: whatever else were queued would pile up for the stream's life.
+    if (GST_MESSAGE_TYPE(m) != GST_MESSAGE_ERROR) return GST_BUS_DROP;
     GError* e = nullptr;
     gst_message_parse_error(m, &e, nullptr);
     const std::string why = e ? e->message : "error";
@@ -299,24 +309,45 @@ void PushIngest::reap_idle() {
   if (!idle.empty()) malloc_trim(0);  // what the ended pipelines held goes back to the system
 }
 
-void PushIngest::stop(bool graceful) {
-  std::vector<std::string> names;
-  for (const auto& [name, s] : streams_) names.push_back(name);
-  for (const auto& name : names) end_stream(name, graceful);
+void PushIngest::begin_stop() {
+  stopping_ = true;
+  for (const auto& [name, s] : streams_)
+    if (s->pipeline && !std::exchange(s->eos_sent, true))
+      gst_app_src_end_of_stream(GST_APP_SRC(s->appsrc));  // lphlssink ends the playlists at EOS
 }
 
-void PushIngest::end_stream(const std::string& name, bool graceful) {
+bool PushIngest::ended() const {
+  for (const auto& [name, s] : streams_) {
+    if (!s->pipeline || s->at_end) continue;
+    std::lock_guard lock(s->mu);
+    if (!s->failed) return false;
+  }
+  return true;
+}
+
+void PushIngest::stop(bool graceful) {
+  if (graceful) begin_stop();  // every stream ends at once, within one grace
+  const gint64 deadline = g_get_monotonic_time() + kEndGraceSeconds * G_USEC_PER_SEC;
+  std::vector<std::string> names;
+  for (const auto& [name, s] : streams_) names.push_back(name);
+  for (const auto& name : names) end_stream(name, graceful, deadline);
+}
+
+void PushIngest::end_stream(const std::string& name, bool graceful, gint64 deadline) {
   auto it = streams_.find(name);
   if (it == streams_.end()) return;
   std::shared_ptr<Stream> s = it->second;
   if (s->pipeline) {
     if (graceful) {
-      gst_app_src_end_of_stream(GST_APP_SRC(s->appsrc));
+      if (!std::exchange(s->eos_sent, true)) gst_app_src_end_of_stream(GST_APP_SRC(s->appsrc));
+      if (deadline == 0) deadline = g_get_monotonic_time() + kEndGraceSeconds * G_USEC_PER_SEC;
+      const gint64 left = std::max<gint64>(0, deadline - g_get_monotonic_time());
       gst::ObjectPtr<GstBus> bus(gst_element_get_bus(s->pipeline.get()));
-      // lphlssink ends the playlists at EOS.
-      gst::MessagePtr m(gst_bus_timed_pop_filtered(
-          bus.get(), 120 * GST_SECOND,
-          static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR)));
+      if (!s->at_end) {
+        gst::MessagePtr m(gst_bus_timed_pop_filtered(
+            bus.get(), static_cast<GstClockTime>(left) * GST_USECOND,
+            static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR)));
+      }
     }
     gst_element_set_state(s->pipeline.get(), GST_STATE_NULL);
     s->answer_all();
@@ -458,6 +489,10 @@ void PushIngest::handle(SoupServerMessage* msg, const std::string& path) {
   const long long seq = std::strtoll(file.c_str(), &end, 10);
   if (end == file.c_str() || std::string(end) != ".ts" || seq < 0) {
     respond_text(msg, 400, "the segment name must be <seq>.ts with a non-negative number");
+    return;
+  }
+  if (stopping_) {
+    respond_text(msg, 503, "the gateway is stopping");
     return;
   }
   auto held = streams_.find(name);

@@ -47,9 +47,16 @@ class PushIngest {
 
   /// Serves /live on the server (its handlers run on the thread-default main context).
   void attach(SoupServer* server);
-  /// Ends every stream: segments in flight finish, playlists get EXT-X-ENDLIST; not graceful:
-  /// at once, without waiting for either.
+  /// How long ending the streams waits for their segments in flight.
+  static constexpr gint64 kEndGraceSeconds = 3;
+
+  /// Ends every stream: segments in flight finish (all within kEndGraceSeconds), playlists get
+  /// EXT-X-ENDLIST; not graceful: at once, without waiting for either.
   void stop(bool graceful = true);
+  /// The stop's first half, without blocking: pushes are refused from now on (503) and every
+  /// stream is sent its end; ended() says when they all got there. stop() frees them.
+  void begin_stop();
+  bool ended() const;
   /// Ends the streams nobody pushed to for --push-idle-timeout (called by a timer).
   void reap_idle();
 
@@ -69,8 +76,9 @@ class PushIngest {
                       gpointer self);
   void handle(SoupServerMessage* msg, const std::string& path);
   Stream* stream_for(const std::string& name, std::string* error);
-  /// Ends one stream (EOS, playlists ended, pipeline freed); its totals are kept.
-  void end_stream(const std::string& name, bool graceful = true);
+  /// Ends one stream (EOS, playlists ended, pipeline freed), waiting for its end until
+  /// `deadline` (g_get_monotonic_time(); 0: kEndGraceSeconds from now); its totals are kept.
+  void end_stream(const std::string& name, bool graceful = true, gint64 deadline = 0);
   static StreamTotals totals_of(const Stream& s);
 
   GatewayConfig config_;
@@ -79,6 +87,7 @@ class PushIngest {
   std::map<std::string, std::shared_ptr<Stream>> streams_;  // main context only
   std::map<std::string, StreamTotals> ended_;               // main context only
   GSource* reaper_ = nullptr;
+  bool stopping_ = false;  // main context only: begin_stop() was called
 };
 
 }  // namespace lp::gw

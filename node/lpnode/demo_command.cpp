@@ -155,6 +155,16 @@ std::optional<std::string> first_line(Child& c, std::chrono::seconds limit) {
   return std::nullopt;
 }
 
+/// Waits up to `limit` for the child to exit by itself.
+bool exits_within(Child& c, std::chrono::seconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (!exited(c)) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return true;
+}
+
 /// SIGTERM, then waits up to `limit` before SIGKILL. Returns the exit status.
 int stop(Child& c, std::chrono::seconds limit) {
   if (c.pid <= 0) return 0;
@@ -393,6 +403,9 @@ int demo_main(const std::vector<std::string>& argv) {
       stderr,
       "lpnode demo: stopping: the source, the gateway (ends the stream), then the orchestrator\n");
   if (source.pid > 0) stop(source, std::chrono::seconds(10));
+  // The SRT caller leaving ends the gateway's stream: it finishes every segment in flight and
+  // exits by itself (a SIGTERM gives them only its few seconds of grace).
+  if (source.pid > 0) exits_within(*gateway, std::chrono::seconds(60));
   if (stop(*gateway, std::chrono::seconds(90)) != 0) code = kExitFailed;
   // The orchestrator's books once no more segments come, before it stops.
   const std::string orch_status = http_get(json_field(*orch_line, "admin") + "/status");

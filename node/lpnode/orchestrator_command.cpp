@@ -4,10 +4,12 @@
 // through the local ledger, winners queued and redeemed.
 #include <gst/gst.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -29,6 +31,10 @@ namespace lp::node {
 
 namespace {
 
+/// How long a stop waits for the segments in flight (with the HTTP/2 linger after it, the
+/// process ends within 5 s of the signal).
+constexpr int kStopGraceSeconds = 2;
+
 const char* kOrchestratorHelp = R"(Usage: lpnode orchestrator --key-file FILE --ledger FILE [flags]
 
 Runs a Livepeer orchestrator on one TLS port, --service-addr, as go-livepeer does: gRPC
@@ -46,8 +52,10 @@ clock) and serves, on --admin-addr (plain HTTP, keep it on localhost as go-livep
   /healthz   200 "ok" while it runs; 503 with a line per problem (the ledger file gone)
   /status    JSON: address, price, sessions, credit per gateway, winner queue, ledger block
 
-SIGINT or SIGTERM stops it cleanly: no new requests, segments in flight finish and are answered,
-winning tickets stay queued in the ledger file and are redeemed by the next start.
+SIGINT or SIGTERM stops it within 5 s: no new requests, segments in flight get 2 s to finish and
+be answered (those cut make the exit status 1; gateways retry them elsewhere), winning tickets
+stay queued in the ledger file and are redeemed by the next start. A second signal ends it at
+once.
 
 Flags:
   --key-file FILE        the orchestrator's key: raw hex or keystore v3 (env LP_KEY_FILE;
@@ -350,8 +358,16 @@ int orchestrator_main(const std::vector<std::string>& argv) {
     bound_admin = *bound;
   }
 
-  std::signal(SIGINT, [](int) { g_stop.fetch_add(1); });
-  std::signal(SIGTERM, [](int) { g_stop.fetch_add(1); });
+  // The first signal asks for a stop; a second ends the process at once (the default action),
+  // whenever it comes.
+  const auto on_stop_signal = [](int sig) {
+    if (g_stop.fetch_add(1) > 0) {
+      std::signal(sig, SIG_DFL);
+      std::raise(sig);
+    }
+  };
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
   // One line on stdout for scripts; the rest on stderr.
   std::printf(
       "{\"address\":\"%s\",\"service\":\"%s\",\"segments\":\"%s\",\"admin\":\"%s\"}\n",
@@ -392,13 +408,33 @@ int orchestrator_main(const std::vector<std::string>& argv) {
   std::fprintf(stderr,
                "lpnode orchestrator: stopping: finishing segments in flight (again to quit at "
                "once)\n");
-  if (second) second->stop();
-  service.stop();
+  // The segments in flight get kStopGraceSeconds to finish: the whole stop ends within 5 s
+  // of the signal, as a supervisor expects; a gateway retries what is cut elsewhere.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kStopGraceSeconds);
+  const auto grace_left = [&] {
+    return std::max(std::chrono::milliseconds(0),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(
+                        deadline - std::chrono::steady_clock::now()));
+  };
+  int cut = second ? second->stop(grace_left()) : 0;
+  cut += service.stop(grace_left());
   redeem(**queue, redeemed);
   admin.stop();
   std::size_t waiting = 0;
   for (const auto& [state, n] : queue_states(**queue))
     waiting += state != "redeemed" && state != "dropped" ? n : 0;
+  if (cut > 0) {
+    // Their transcodes still run on the workers: the process ends without waiting for them
+    // (every ticket is in the ledger file already; nothing else is held in memory).
+    std::fprintf(stderr,
+                 "lpnode orchestrator: stopped: %d segments in flight did not finish within %d s "
+                 "of the signal and were cut (%zu winning tickets queued in %s for the next "
+                 "start)\n",
+                 cut, kStopGraceSeconds, waiting, ledger_path->c_str());
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(kExitFailed);
+  }
   std::fprintf(
       stderr,
       "lpnode orchestrator: stopped (%zu winning tickets queued in %s for the next start)\n",

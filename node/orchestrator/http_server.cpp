@@ -241,12 +241,19 @@ void HttpServer::run(const std::string& host, int port) {
   g_main_context_unref(context_);
 }
 
-void HttpServer::stop() {
-  if (!thread_.joinable()) return;
+int HttpServer::stop(std::chrono::milliseconds grace) {
+  if (!thread_.joinable()) return 0;
+  int left = 0;
   {
-    // A clean stop: segments in flight finish and are answered first.
+    // A clean stop: segments in flight finish and are answered first, within the grace.
     std::unique_lock lock(mu_);
-    cv_.wait(lock, [this] { return in_flight_ == 0; });
+    const auto drained = [this] { return in_flight_ == 0; };
+    if (grace == std::chrono::milliseconds::max())
+      cv_.wait(lock, drained);
+    else
+      cv_.wait_for(lock, grace, drained);
+    left = in_flight_;
+    closed_ = true;
   }
   g_main_context_invoke(
       context_,
@@ -256,6 +263,7 @@ void HttpServer::stop() {
       },
       this);
   thread_.join();
+  return left;
 }
 
 void HttpServer::on_early(SoupServer*, void* m, const char*, GHashTable*, gpointer data) {
@@ -407,6 +415,13 @@ void HttpServer::on_main(std::function<void()> fn) {
 }
 
 void HttpServer::answer(SegmentExchange& ex, SegmentReply reply) {
+  // Posted under the lock: once stop() has closed the server (its grace ran out), the server
+  // thread and its context are going away, and what finishes late is dropped instead.
+  std::lock_guard closing(mu_);
+  if (closed_) {
+    --in_flight_;
+    return;
+  }
   on_main([this, end = std::move(ex.end), reply = std::move(reply)]() mutable {
     end(std::move(reply));
     {
@@ -538,11 +553,11 @@ void HttpServer::begin_stop() {
     g_main_loop_quit(loop_);
     return;
   }
-  // GOAWAY on every HTTP/2 connection: each closes once its answers are out (every segment
-  // has been answered by now); one that lingers is cut after 2 s.
+  // GOAWAY on every HTTP/2 connection: each closes once its answers are out; one that
+  // lingers is cut after 1 s (a stop ends within 5 s of the signal).
   each_h2(&H2Connection::shutdown);
   stop_timer_ = add_thread_timeout(
-      2,
+      1,
       [](gpointer data) -> gboolean {
         auto* self = static_cast<HttpServer*>(data);
         drop_source(self->stop_timer_);

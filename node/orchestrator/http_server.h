@@ -64,7 +64,10 @@ class HttpServer {
   ~HttpServer();
   /// Listens on host:port (0: any free port); returns the port.
   Result<int> start(const std::string& host, int port);
-  void stop();
+  /// Stops taking requests and ends the server: the segments in flight are answered first,
+  /// for at most `grace`; returns how many were still in flight then (0: all answered). Those
+  /// still run on the workers, which the destructor waits for.
+  int stop(std::chrono::milliseconds grace = std::chrono::milliseconds::max());
 
   /// A TLS connection whose handshake is done: HTTP/2 to nghttp2, HTTP/1.1 to libsoup.
   /// (Server thread; public for the accept code.)
@@ -117,10 +120,11 @@ class HttpServer {
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;
-  int port_ = -1;       // guarded by mu_: -1 starting, 0 failed
-  std::string error_;   // guarded by mu_
-  int in_flight_ = 0;   // guarded by mu_
-  WorkerPool workers_;  // the transcodes of accepted segments (not a thread per segment)
+  int port_ = -1;        // guarded by mu_: -1 starting, 0 failed
+  std::string error_;    // guarded by mu_
+  int in_flight_ = 0;    // guarded by mu_
+  bool closed_ = false;  // guarded by mu_: stopped; a late answer is dropped, not posted
+  WorkerPool workers_;   // the transcodes of accepted segments (not a thread per segment)
 };
 
 }  // namespace lp::orch
