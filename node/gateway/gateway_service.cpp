@@ -190,6 +190,14 @@ Result<int> GatewayService::run() {
   // The answers of the pushes cut there (503) go out before the process ends.
   for (int i = 0; i < 20 && g_main_context_iteration(nullptr, FALSE); ++i) {
   }
+  // A stream whose every segment was skipped made no HLS: not a success.
+  if (exit_code_ == node::kExitOk && counters_.segments == 0 && counters_.skipped > 0) {
+    std::fprintf(stderr,
+                 "lpnode gateway: no segment was transcoded (%llu skipped; the lines above say "
+                 "why)\n",
+                 static_cast<unsigned long long>(counters_.skipped));
+    exit_code_ = node::kExitFailed;
+  }
   return exit_code_;
 }
 

@@ -18,6 +18,7 @@
 #include "elements/gateway/verifier.h"
 #include "elements/lpmeta.h"
 #include "elements/transcode/profiles.h"
+#include "node/orchestrator/http1_front.h"
 #include "payment/common/bytes.h"
 #include "payment/common/u256.h"
 
@@ -241,12 +242,10 @@ struct PushIngest::Stream : std::enable_shared_from_this<PushIngest::Stream> {
   /// A pipeline error (no orchestrator answered, the wallet cannot start): 503 for all.
   static GstBusSyncReply on_bus(GstBus*, GstMessage* m, gpointer data) noexcept {
     auto* st = static_cast<Stream*>(data);
-    if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS) {
-      st->at_end = true;
-      return GST_BUS_PASS;  // for end_stream()
-    }
-    // Nobody watches this bus: whatever else were queued would pile up for the stream's life.
-    if (GST_MESSAGE_TYPE(m) != GST_MESSAGE_ERROR) return GST_BUS_DROP;
+    // Queued (PASS) whatever it is: GST_BUS_DROP here leaked the pipeline's bus (a socket pair
+    // per ended stream). Nobody watches this bus: reap_idle() empties it.
+    if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS) st->at_end = true;
+    if (GST_MESSAGE_TYPE(m) != GST_MESSAGE_ERROR) return GST_BUS_PASS;
     GError* e = nullptr;
     gst_message_parse_error(m, &e, nullptr);
     const std::string why = e ? e->message : "error";
@@ -280,6 +279,8 @@ PushIngest::~PushIngest() {
 }
 
 void PushIngest::attach(SoupServer* server) {
+  soup_server_add_early_handler(server, "/live",
+                                reinterpret_cast<SoupServerCallback>(on_live_early), this, nullptr);
   soup_server_add_handler(server, "/live", reinterpret_cast<SoupServerCallback>(on_live), this,
                           nullptr);
   // Streams nobody pushes to any more are ended and freed (pipeline, threads, session).
@@ -297,6 +298,15 @@ void PushIngest::attach(SoupServer* server) {
 void PushIngest::reap_idle() {
   const gint64 now = g_get_monotonic_time();
   std::vector<std::string> idle;
+  for (const auto& [name, s] : streams_) {
+    // What the stream's bus queued since (a message or more per segment) would pile up for
+    // the stream's life; its EOS and errors were seen by the sync handler already.
+    if (s->pipeline) {
+      gst::ObjectPtr<GstBus> bus(gst_element_get_bus(s->pipeline.get()));
+      while (gst::MessagePtr m{gst_bus_pop(bus.get())}) {
+      }
+    }
+  }
   for (const auto& [name, s] : streams_)
     if (s->waiting.empty() &&
         now - s->last_push_us >= static_cast<gint64>(config_.push_idle_seconds) * G_USEC_PER_SEC)
@@ -456,43 +466,61 @@ PushIngest::Stream* PushIngest::stream_for(const std::string& name, std::string*
   return raw;
 }
 
-void PushIngest::handle(SoupServerMessage* msg, const std::string& path) {
+std::optional<PushIngest::Refusal> PushIngest::judge_headers(SoupServerMessage* msg,
+                                                             const std::string& path,
+                                                             std::string* name,
+                                                             long long* seq) const {
   const char* method = soup_server_message_get_method(msg);
-  if (g_strcmp0(method, "PUT") != 0 && g_strcmp0(method, "POST") != 0) {
-    respond_text(msg, 405, "PUT or POST /live/<name>/<seq>.ts");
-    return;
-  }
+  if (g_strcmp0(method, "PUT") != 0 && g_strcmp0(method, "POST") != 0)
+    return Refusal{405, "PUT or POST /live/<name>/<seq>.ts"};
   // /live/<name>/<seq>.ts, the name URL-encoded
   gchar** parts = g_strsplit(path.c_str(), "/", -1);
   const bool shaped = g_strv_length(parts) == 4 && parts[2][0] != '\0';
   gchar* decoded = shaped ? g_uri_unescape_string(parts[2], nullptr) : nullptr;
   const bool escaped_ok = decoded != nullptr;  // no bad %-escape, no %00
-  std::string name = decoded ? decoded : "";
-  std::string file = shaped ? parts[3] : "";
+  *name = decoded ? decoded : "";
+  const std::string file = shaped ? parts[3] : "";
   g_free(decoded);
   g_strfreev(parts);
-  if (!shaped) {
-    respond_text(msg, 404, "not found: use /live/<name>/<seq>.ts");
-    return;
-  }
+  if (!shaped) return Refusal{404, "not found: use /live/<name>/<seq>.ts"};
   if (const std::string why =
-          escaped_ok ? stream_name_problem(name, reserved_) : "the stream name has a bad %-escape";
-      !why.empty()) {
-    respond_text(msg, 400, why);
-    return;
-  }
-  if (!g_str_has_suffix(file.c_str(), ".ts")) {
-    respond_text(msg, 400, "only MPEG-TS segments (.ts) are taken");
-    return;
-  }
+          escaped_ok ? stream_name_problem(*name, reserved_) : "the stream name has a bad %-escape";
+      !why.empty())
+    return Refusal{400, why};
+  if (!g_str_has_suffix(file.c_str(), ".ts"))
+    return Refusal{400, "only MPEG-TS segments (.ts) are taken"};
   char* end = nullptr;
-  const long long seq = std::strtoll(file.c_str(), &end, 10);
-  if (end == file.c_str() || std::string(end) != ".ts" || seq < 0) {
-    respond_text(msg, 400, "the segment name must be <seq>.ts with a non-negative number");
-    return;
-  }
-  if (stopping_) {
-    respond_text(msg, 503, "the gateway is stopping");
+  *seq = std::strtoll(file.c_str(), &end, 10);
+  if (end == file.c_str() || std::string(end) != ".ts" || *seq < 0)
+    return Refusal{400, "the segment name must be <seq>.ts with a non-negative number"};
+  if (stopping_) return Refusal{503, "the gateway is stopping"};
+  SoupMessageHeaders* h = soup_server_message_get_request_headers(msg);
+  if (soup_message_headers_get_encoding(h) == SOUP_ENCODING_CONTENT_LENGTH &&
+      static_cast<std::size_t>(soup_message_headers_get_content_length(h)) > config_.max_body)
+    return Refusal{413, "segment too large"};
+  // One stream more than --max-streams is refused before its body is read or probed (a crowd
+  // of new names must not hold the main loop with a decode each).
+  if (!streams_.count(*name) && streams_.size() >= config_.max_streams)
+    return Refusal{503, "the gateway takes " + std::to_string(config_.max_streams) +
+                            " pushed streams at once (--max-streams); try again later"};
+  return std::nullopt;
+}
+
+void PushIngest::on_live_early(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*,
+                               gpointer self) {
+  std::string name;
+  long long seq = 0;
+  if (auto no = static_cast<PushIngest*>(self)->judge_headers(msg, path, &name, &seq))
+    orch::refuse_unread(msg, no->status, "text/plain", no->text);
+}
+
+void PushIngest::handle(SoupServerMessage* msg, const std::string& path) {
+  std::string name;
+  long long seq = 0;
+  // Judged before the body was read (on_live_early) and again now that it is in: the streams
+  // may have changed meanwhile.
+  if (auto no = judge_headers(msg, path, &name, &seq)) {
+    respond_text(msg, no->status, no->text);
     return;
   }
   auto held = streams_.find(name);
@@ -532,9 +560,7 @@ void PushIngest::handle(SoupServerMessage* msg, const std::string& path) {
       return;
     }
   }
-  // One stream more than --max-streams is refused before its body is probed (a crowd of new
-  // names must not hold the main loop with a decode each).
-  if (!s && streams_.size() >= config_.max_streams) {
+  if (!s && streams_.size() >= config_.max_streams) {  // a failed stream ended above
     respond_text(msg, 503,
                  "the gateway takes " + std::to_string(config_.max_streams) +
                      " pushed streams at once (--max-streams); try again later");

@@ -18,6 +18,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,17 @@ class PushIngest {
   struct Stream;
 
  private:
+  struct Refusal {
+    int status;
+    std::string text;
+  };
+  /// What the request line and headers alone decide: a refusal, or the stream's name and the
+  /// segment's number.
+  std::optional<Refusal> judge_headers(SoupServerMessage* msg, const std::string& path,
+                                       std::string* name, long long* seq) const;
+  /// Before the body is read: a refused push is answered without reading it.
+  static void on_live_early(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*,
+                            gpointer self);
   static void on_live(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*,
                       gpointer self);
   void handle(SoupServerMessage* msg, const std::string& path);

@@ -46,9 +46,11 @@ it again. A skipped number (0, 1, then 3) is a gap: EXT-X-DISCONTINUITY, and 2 l
 A segment whose earlier attempt failed is attempted again when pushed again.
 One line per segment goes to stderr; a JSON summary (segments, tickets, EV sent, credit left)
 to stdout at the end. The stream's end (the SRT caller leaving, the file's end) or SIGINT /
-SIGTERM stops it cleanly: segments in flight finish, playlists get EXT-X-ENDLIST, exit 0.
-Segments still in flight 15 s after the signal are given up (exit 1); before any stream has
-arrived (an SRT listener nobody called) the signal ends it at once.
+SIGTERM stops it cleanly within 5 s: segments in flight (of the input and of every pushed
+stream) get 3 s to finish, playlists get EXT-X-ENDLIST, exit 0; what is still in flight then is
+given up (exit 1), and a second signal ends it at once. Before any stream has arrived (an SRT
+listener nobody called) the signal ends it at once. A run in which every segment was skipped
+exits 1.
 
 Flags:
   --orchestrators LIST   orchestrators' service addresses (host:port, comma-separated); without

@@ -324,6 +324,15 @@ void write_closing_response(GIOStream* stream, int status, std::string_view cont
                             nullptr, nullptr);
 }
 
+void refuse_unread(SoupServerMessage* msg, int status, std::string_view content_type,
+                   std::string_view body) {
+  GIOStream* stream = soup_server_message_steal_connection(msg);
+  if (!stream) return;
+  write_closing_response(stream, status, content_type, body);
+  g_io_stream_close(stream, nullptr, nullptr);
+  g_object_unref(stream);
+}
+
 Http1Front::Http1Front(SoupServer* server, Limits limits)
     : server_(SOUP_SERVER(g_object_ref(server))),
       limits_(limits),

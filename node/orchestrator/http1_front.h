@@ -13,6 +13,8 @@
 #include "payment/common/result.h"
 
 typedef struct _SoupServer SoupServer;  // NOLINT(bugprone-reserved-identifier): libsoup's tag
+typedef struct _SoupServerMessage       // NOLINT(bugprone-reserved-identifier): libsoup's tag
+    SoupServerMessage;
 
 namespace lp::orch {
 
@@ -23,6 +25,13 @@ inline constexpr int kListenBacklog = 4096;
 /// from libsoup or not yet given to it (the caller closes it).
 void write_closing_response(GIOStream* stream, int status, std::string_view content_type,
                             std::string_view body);
+
+/// Answers a request from its headers alone, in a handler added with
+/// soup_server_add_early_handler(): the connection is taken from libsoup, the response written
+/// with `Connection: close`, and the connection closed, so that not one byte of the body is
+/// read (libsoup would read it all first, whatever the status).
+void refuse_unread(SoupServerMessage* msg, int status, std::string_view content_type,
+                   std::string_view body);
 
 /// Connections per client address and in all, for one server's port.
 struct ConnectionCaps {

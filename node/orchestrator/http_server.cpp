@@ -26,16 +26,6 @@ void respond(SoupServerMessage* msg, int status, const char* content_type,
   soup_server_message_set_response(msg, content_type, SOUP_MEMORY_COPY, body.data(), body.size());
 }
 
-// Answers and closes at once, the body unread: libsoup 3.2 reads a body even when an early
-// handler sets a status, so the connection is taken from libsoup for the answer.
-void refuse_unread(SoupServerMessage* msg, const SegmentReply& reply) {
-  GIOStream* stream = soup_server_message_steal_connection(msg);
-  if (!stream) return;
-  write_closing_response(stream, reply.status, reply.content_type, reply.body);
-  g_io_stream_close(stream, nullptr, nullptr);
-  g_object_unref(stream);
-}
-
 }  // namespace
 
 HttpServer::HttpServer(Orchestrator& orchestrator, net::CertKey tls, HttpOptions options)
@@ -287,7 +277,7 @@ void HttpServer::on_early(SoupServer*, void* m, const char*, GHashTable*, gpoint
     refusal = self->o_.check_headers(payment ? payment : "", segment ? segment : "");
   }
   if (refusal) {
-    refuse_unread(msg, *refusal);
+    refuse_unread(msg, refusal->status, refusal->content_type, refusal->body);
     return;
   }
   // The body is hashed as it arrives, so that its Keccak-256 is ready when the last byte is.
