@@ -2,6 +2,7 @@
 #include "node/gateway/gateway_service.h"
 
 #include <glib-unix.h>
+#include <malloc.h>
 
 #include <cstdio>
 #include <cstring>
@@ -180,7 +181,17 @@ Result<int> GatewayService::run() {
   // An SRT listener lost before any stream arrived leaves nothing to wait for: a clear line
   // and a failed exit, for a supervisor to start it again.
   const guint watch = srt_listener_port() ? g_timeout_add_seconds(1, on_listener_check, this) : 0;
+  // Segments are allocated and freed across many threads: glibc's arenas keep what was freed
+  // unless asked to give it back.
+  const guint trim = g_timeout_add_seconds(
+      30,
+      [](gpointer) -> gboolean {
+        malloc_trim(0);
+        return G_SOURCE_CONTINUE;
+      },
+      nullptr);
   g_main_loop_run(loop_.get());
+  g_source_remove(trim);
   if (watch) g_source_remove(watch);
   for (guint* id : {&stop_timer_, &stop_poll_})
     if (*id) g_source_remove(std::exchange(*id, 0));

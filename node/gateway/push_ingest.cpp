@@ -130,6 +130,8 @@ std::string stream_name_problem(const std::string& name, const std::vector<std::
 }
 
 struct PushIngest::Stream : std::enable_shared_from_this<PushIngest::Stream> {
+  static constexpr std::size_t kKeptOutcomes = 8;
+
   std::string name;
   std::unique_ptr<GMainContext, MainContextUnref> context;  // where answers are sent from
   gst::ObjectPtr<GstElement> pipeline;
@@ -175,6 +177,11 @@ struct PushIngest::Stream : std::enable_shared_from_this<PushIngest::Stream> {
       g_object_unref(msg);
     }
     waiting.erase(it);
+    // Outcomes hold a segment's renditions: only the last kKeptOutcomes stay for repeats (an
+    // older seq pushed again gets 400); kept for every seq, a stream grew by its whole output.
+    std::lock_guard lock(mu);
+    while (done.size() > kKeptOutcomes && !waiting.count(done.begin()->first))
+      done.erase(done.begin());
   }
   void answer_all() {
     std::vector<std::int64_t> seqs;

@@ -3,6 +3,7 @@
 // EndTranscodingSession) and HTTPS (/segment, /stream) on loopback or any address, payment
 // through the local ledger, winners queued and redeemed.
 #include <gst/gst.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <atomic>
@@ -400,6 +401,9 @@ int orchestrator_main(const std::vector<std::string>& argv) {
     if (ticks % 5 != 0) continue;
     tick();
     o->reap_idle();
+    // Segments are allocated and freed across many threads: glibc's arenas keep what was freed
+    // (measured in the soak: 770 MB resident, 287 MB after a trim). Given back every 30 s.
+    if (ticks % 150 == 0) malloc_trim(0);
   }
   // A second signal ends the process at once (the default action): the winning tickets are
   // in the queue's database already, only the segments in flight are lost.

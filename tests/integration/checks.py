@@ -51,3 +51,18 @@ def keys_and_ledger(lpnode, clip=None, seconds=None):
     subprocess.run(["ffmpeg", "-v", "error", "-i", clip, *limit, "-c", "copy", "-f", "segment", "-segment_time", "2",
                     "-reset_timestamps", "0", "seg%d.ts"], check=True)
     return sorted((f for f in os.listdir(".") if f.startswith("seg")), key=lambda f: int(f[3:-3]))
+
+
+def put(url, data, timeout, headers=None):
+    """PUT `data`; the answer's status, or the transport error's text."""
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(url, data=data, method="PUT", headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            r.read()
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except OSError as e:
+        return str(e)

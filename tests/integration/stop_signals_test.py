@@ -22,11 +22,10 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import check, finish, keys_and_ledger  # noqa: E402
+from checks import check, finish, keys_and_ledger, put  # noqa: E402
 
 LPNODE = os.path.abspath(sys.argv[1])
 CLIP = os.path.abspath(sys.argv[2])
@@ -69,21 +68,20 @@ def in_flight(admin, limit=300):
     return False
 
 
-def push_long(base, answers):
-    """PUTs the whole clip as segment 0 of stream `long` (its 16 s announced), in a thread."""
-    def run():
-        req = urllib.request.Request(f"{base}/live/long/0.ts", data=open(CLIP, "rb").read(), method="PUT",
-                                     headers={"Content-Duration": "16000"})
-        try:
-            with urllib.request.urlopen(req, timeout=300) as r:
-                answers.append(r.status)
-        except urllib.error.HTTPError as e:
-            answers.append(e.code)
-        except OSError as e:
-            answers.append(str(e))
-    t = threading.Thread(target=run, daemon=True)
+def push_in_flight(hls_dir, procs):
+    """A new orchestrator and a push-only gateway; the whole clip PUT as segment 0 of stream
+    `long` (its 16 s announced) in a thread, until the orchestrator is paid for it and still
+    transcoding. (orchestrator, its info, gateway, the thread, the answers it appends to.)"""
+    orch, info = orchestrator()
+    gw, addrs = gateway(info["service"], "--input", "none", "--hls-dir", hls_dir)
+    procs += [orch, gw]
+    base = addrs["hls"].rsplit("/hls/", 1)[0]
+    answers = []
+    t = threading.Thread(target=lambda: answers.append(
+        put(f"{base}/live/long/0.ts", open(CLIP, "rb").read(), 300, {"Content-Duration": "16000"})), daemon=True)
     t.start()
-    return t
+    check(in_flight(info["admin"]), f"{hls_dir}: a pushed segment paid and in flight at the orchestrator")
+    return orch, info, gw, t, answers
 
 
 def signalled(what, proc, times=1, gap=0.3):
@@ -116,13 +114,7 @@ def main():
         procs = []
         try:
             # 1. The orchestrator with a paid segment in flight.
-            orch, info = orchestrator()
-            gw, addrs = gateway(info["service"], "--input", "none", "--hls-dir", "hls1")
-            procs += [orch, gw]
-            base = addrs["hls"].rsplit("/hls/", 1)[0]
-            answers = []
-            t = push_long(base, answers)
-            check(in_flight(info["admin"]), "orchestrator: a segment paid and in flight")
+            orch, info, gw, t, answers = push_in_flight("hls1", procs)
             took, rc, err = signalled("orchestrator in flight", orch)
             check(took is not None and took <= 5 * SLACK, f"orchestrator in flight: ended {took} s after SIGTERM")
             check(rc == 0 or (rc == 1 and "were cut" in err), f"orchestrator in flight: exit {rc}: {err[-400:]}")
@@ -133,13 +125,7 @@ def main():
             took, rc, err = signalled("gateway, its orchestrator gone", gw)
             check(took is not None and took <= 5 * SLACK,
                   f"gateway, its orchestrator gone: ended {took} s after SIGTERM")
-            orch, info = orchestrator()
-            gw, addrs = gateway(info["service"], "--input", "none", "--hls-dir", "hls2")
-            procs += [orch, gw]
-            base = addrs["hls"].rsplit("/hls/", 1)[0]
-            answers = []
-            t = push_long(base, answers)
-            check(in_flight(info["admin"]), "gateway: its pushed segment in flight")
+            orch, info, gw, t, answers = push_in_flight("hls2", procs)
             took, rc, err = signalled("gateway, a push in flight", gw)
             check(took is not None and took <= 5 * SLACK, f"gateway, a push in flight: ended {took} s after SIGTERM")
             check(rc == 0 or (rc == 1 and "did not finish within" in err), f"gateway push: exit {rc}: {err[-400:]}")

@@ -25,11 +25,10 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from checks import check, finish, keys_and_ledger, stop  # noqa: E402
+from checks import check, finish, keys_and_ledger, put, stop  # noqa: E402
 
 LPNODE = os.path.abspath(sys.argv[1])
 CLIP = os.path.abspath(sys.argv[2])
@@ -94,14 +93,7 @@ def main():
                 while time.time() < end:
                     started = time.time()
                     data = open(segs[seq % len(segs)], "rb").read()
-                    req = urllib.request.Request(f"{base}/live/push/{seq}.ts", data=data, method="PUT")
-                    try:
-                        with urllib.request.urlopen(req, timeout=60) as r:
-                            pushed.append(r.status)
-                    except urllib.error.HTTPError as e:
-                        pushed.append(e.code)
-                    except OSError as e:
-                        pushed.append(str(e))
+                    pushed.append(put(f"{base}/live/push/{seq}.ts", data, 60))
                     seq += 1
                     time.sleep(max(0.0, 2.0 - (time.time() - started)))
 
